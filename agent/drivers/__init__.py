@@ -1,0 +1,1 @@
+"""Printer drivers: one class per way of reaching a printer, all behind `Driver`."""

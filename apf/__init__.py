@@ -1,0 +1,1 @@
+"""The `apf` command line: one entry point, a subcommand per job."""

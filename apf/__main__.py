@@ -1,0 +1,5 @@
+import sys
+
+from apf.main import main
+
+sys.exit(main())
