@@ -1,0 +1,287 @@
+"""MQTT payloads: one msgspec Struct per message, JSON on the wire.
+
+Compatibility rules (the contract is public and versioned, see docs/mqtt.md):
+- every payload carries ``schema_version``; this module writes `SCHEMA_VERSION`;
+- a new field always has a default, and decoders ignore fields they do not know, so an old
+  agent and a new cloud (or the reverse) keep talking;
+- a breaking change bumps `SCHEMA_VERSION`, and consumers refuse versions they cannot read.
+Timestamps are RFC 3339 / ISO 8601 in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct
+
+from shared.enums import AgentState, ErrorCode, PrinterStatus
+
+SCHEMA_VERSION = 1
+
+Id = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Percent = Annotated[float, Meta(ge=0, le=100)]
+NonNegative = Annotated[float, Meta(ge=0)]
+Sha256 = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+# Naive timestamps are refused: a wall-clock time without a zone is ambiguous on a fleet.
+Timestamp = Annotated[datetime, Meta(tz=True)]
+
+
+class _Wire(Struct, frozen=True, kw_only=True):
+    schema_version: int = SCHEMA_VERSION
+
+
+# --- agent → cloud -----------------------------------------------------------------------
+
+
+class AgentStatus(_Wire, frozen=True, kw_only=True):
+    """Retained on ``status``. The Last Will is the same message with state offline.
+
+    ``session`` grows by one on every connection the agent makes, so a late Will from an old
+    connection (lower session) never overrides a newer ``online``.
+    """
+
+    state: AgentState
+    session: Annotated[int, Meta(ge=0)]
+    agent_version: str
+    ts: Timestamp
+    printer_ids: list[Id] = []
+
+
+class Temperatures(Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """°C; a heater the printer does not have is left out."""
+
+    hotend: float | None = None
+    hotend_target: float | None = None
+    bed: float | None = None
+    bed_target: float | None = None
+    chamber: float | None = None
+    chamber_target: float | None = None
+    # Further tools of a multi-extruder printer: {"T1": [actual, target]}.
+    tools: dict[str, list[float | None]] = {}
+
+
+class JobState(Struct, frozen=True, kw_only=True):
+    job_id: Id
+    progress: Percent
+    elapsed_s: NonNegative
+    remaining_s: NonNegative | None = None
+
+
+class PrinterState(_Wire, frozen=True, kw_only=True):
+    """Retained on ``printers/{id}/state``: the full snapshot, published on every change."""
+
+    printer_id: Id
+    status: PrinterStatus
+    connected: bool
+    ts: Timestamp
+    session: Annotated[int, Meta(ge=0)] = 0
+    firmware: str | None = None
+    temperatures: Temperatures = Temperatures()
+    job: JobState | None = None
+    # A job started outside AutoPrintFarm (e.g. in OctoPrint's own UI): the printer is busy.
+    foreign_job: str | None = None
+    message: str | None = None
+
+
+class Telemetry(_Wire, frozen=True, kw_only=True):
+    """Not retained, QoS 0, on ``printers/{id}/telemetry``; coalesced to about 1 Hz."""
+
+    printer_id: Id
+    ts: Timestamp
+    temperatures: Temperatures
+    job: JobState | None = None
+
+
+# Events: a tagged union on "type"; every event has an id (for dedup) and the agent's
+# sequence number (for order and gap detection).
+
+
+class _Event(_Wire, frozen=True, kw_only=True, tag_field="type"):
+    event_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    seq: Annotated[int, Meta(ge=1)]
+    ts: Timestamp
+    printer_id: Id
+
+
+class JobStartedEvent(_Event, frozen=True, kw_only=True, tag="job.started"):
+    job_id: Id
+
+
+class JobPausedEvent(_Event, frozen=True, kw_only=True, tag="job.paused"):
+    job_id: Id
+
+
+class JobResumedEvent(_Event, frozen=True, kw_only=True, tag="job.resumed"):
+    job_id: Id
+
+
+class JobCompletedEvent(_Event, frozen=True, kw_only=True, tag="job.completed"):
+    job_id: Id
+    duration_s: NonNegative
+    filament_used_mm: NonNegative | None = None
+
+
+class JobFailedEvent(_Event, frozen=True, kw_only=True, tag="job.failed"):
+    job_id: Id
+    reason: str
+    progress: Percent = 0.0
+    duration_s: NonNegative = 0.0
+    filament_used_mm: NonNegative | None = None
+
+
+class JobCancelledEvent(_Event, frozen=True, kw_only=True, tag="job.cancelled"):
+    job_id: Id
+    progress: Percent = 0.0
+    duration_s: NonNegative = 0.0
+    filament_used_mm: NonNegative | None = None
+
+
+class PrinterOnlineEvent(_Event, frozen=True, kw_only=True, tag="printer.online"):
+    firmware: str | None = None
+
+
+class PrinterOfflineEvent(_Event, frozen=True, kw_only=True, tag="printer.offline"):
+    reason: str | None = None
+
+
+class PrinterErrorEvent(_Event, frozen=True, kw_only=True, tag="printer.error"):
+    message: str
+
+
+Event = (
+    JobStartedEvent
+    | JobPausedEvent
+    | JobResumedEvent
+    | JobCompletedEvent
+    | JobFailedEvent
+    | JobCancelledEvent
+    | PrinterOnlineEvent
+    | PrinterOfflineEvent
+    | PrinterErrorEvent
+)
+
+
+class CommandReply(_Wire, frozen=True, kw_only=True):
+    """On ``replies``: the outcome of one command, matched by ``command_id``."""
+
+    command_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    ok: bool
+    ts: Timestamp
+    printer_id: Id | None = None
+    error: ErrorCode | None = None
+    message: str | None = None
+
+
+# --- cloud → agent -----------------------------------------------------------------------
+
+
+class SerialConnection(Struct, frozen=True, kw_only=True, tag_field="kind", tag="serial"):
+    port: str
+    baud: Annotated[int, Meta(gt=0)] | None = None  # None: the profile's default
+    profile: str = "auto"
+
+
+class OctoPrintConnection(Struct, frozen=True, kw_only=True, tag_field="kind", tag="octoprint"):
+    url: str
+    api_key: str
+
+
+Connection = SerialConnection | OctoPrintConnection
+
+
+class PrinterConfig(Struct, frozen=True, kw_only=True):
+    printer_id: Id
+    name: str
+    connection: Connection
+    model: str | None = None
+
+
+class DesiredConfig(_Wire, frozen=True, kw_only=True):
+    """Retained on ``config``: the printers this agent should drive.
+
+    ``revision`` grows with every change so the agent can ignore a stale copy.
+    """
+
+    agent_id: Id
+    revision: Annotated[int, Meta(ge=0)]
+    printers: list[PrinterConfig] = []
+
+
+class _Command(_Wire, frozen=True, kw_only=True, tag_field="command"):
+    command_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    printer_id: Id
+    issued_at: Timestamp
+    # MQTT 3.1.1 has no message expiry and a persistent session can replay old commands:
+    # the agent refuses a command past this time (reply error command_expired).
+    expires_at: Timestamp
+
+
+class StartJob(_Command, frozen=True, kw_only=True, tag="start_job"):
+    job_id: Id
+    file_url: str
+    sha256: Sha256
+    size_bytes: Annotated[int, Meta(ge=0)]
+    file_name: str = "job.gcode"
+
+
+class PauseJob(_Command, frozen=True, kw_only=True, tag="pause"):
+    pass
+
+
+class ResumeJob(_Command, frozen=True, kw_only=True, tag="resume"):
+    pass
+
+
+class CancelJob(_Command, frozen=True, kw_only=True, tag="cancel"):
+    pass
+
+
+class HomeAxes(_Command, frozen=True, kw_only=True, tag="home"):
+    pass
+
+
+class Cooldown(_Command, frozen=True, kw_only=True, tag="cooldown"):
+    pass
+
+
+class RawGcode(_Command, frozen=True, kw_only=True, tag="gcode"):
+    lines: Annotated[list[str], Meta(min_length=1, max_length=1000)]
+
+
+Command = StartJob | PauseJob | ResumeJob | CancelJob | HomeAxes | Cooldown | RawGcode
+
+ConnectionKind = Literal["serial", "octoprint"]
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AgentStatus",
+    "CancelJob",
+    "Command",
+    "CommandReply",
+    "Connection",
+    "Cooldown",
+    "DesiredConfig",
+    "Event",
+    "HomeAxes",
+    "JobCancelledEvent",
+    "JobCompletedEvent",
+    "JobFailedEvent",
+    "JobPausedEvent",
+    "JobResumedEvent",
+    "JobStartedEvent",
+    "JobState",
+    "OctoPrintConnection",
+    "PauseJob",
+    "PrinterConfig",
+    "PrinterErrorEvent",
+    "PrinterOfflineEvent",
+    "PrinterOnlineEvent",
+    "PrinterState",
+    "RawGcode",
+    "ResumeJob",
+    "SerialConnection",
+    "StartJob",
+    "Telemetry",
+    "Temperatures",
+]
