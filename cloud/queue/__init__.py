@@ -1,0 +1,1 @@
+"""The job queue: which queued job goes to which printer."""
