@@ -1,0 +1,60 @@
+"""`apf cloud serve | migrate | admin create-org`: run and manage the cloud service."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="TOML settings file (or APF_CONFIG)")
+    parser.add_argument("--data-dir", help="SQLite file and stored G-code (default ./data)")
+    parser.add_argument(
+        "--database-url", help="e.g. postgresql://user:pass@host/db (default: SQLite in data dir)"
+    )
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser("cloud", help="the cloud service")
+    sub = parser.add_subparsers(dest="cloud_command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser("serve", help="run the /v1 API")
+    _common(serve)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.set_defaults(handler=_serve)
+
+    migrate = sub.add_parser("migrate", help="bring the database schema up to date")
+    _common(migrate)
+    migrate.set_defaults(handler=_migrate)
+
+    admin = sub.add_parser("admin", help="operator tasks")
+    admin_sub = admin.add_subparsers(dest="admin_command", metavar="COMMAND", required=True)
+    create = admin_sub.add_parser(
+        "create-org",
+        help="create an organization and its owner; print the first API key on the last line",
+    )
+    _common(create)
+    create.add_argument("name", help="organization name")
+    create.add_argument("--owner-email", default="owner@localhost", help="the owner's email")
+    create.add_argument("--plan", default="free", help="plan: free, pro or enterprise")
+    create.set_defaults(handler=_create_org)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from cloud.cli import serve
+
+    return serve(args)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from cloud.cli import migrate
+
+    return migrate(args)
+
+
+def _create_org(args: argparse.Namespace) -> int:
+    from cloud.cli import create_org
+
+    return create_org(args)

@@ -1,0 +1,1 @@
+"""The AutoPrintFarm cloud service: the `/v1` REST API, its storage and its command line."""

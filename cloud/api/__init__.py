@@ -1,0 +1,1 @@
+"""HTTP layer: controllers, request/response schemas, middleware and the app factory."""

@@ -1,0 +1,37 @@
+"""Dependencies handlers receive: a database session and the calling principal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from litestar import Request
+from litestar.di import Provide
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.api.state import AppContext
+from cloud.auth.keys import Principal
+from cloud.services.context import ServiceContext
+
+
+def app_context(request: Request[Any, Any, Any]) -> AppContext:
+    ctx: AppContext = request.app.state["ctx"]
+    return ctx
+
+
+async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
+    async with app_context(request).sessions() as session:
+        yield session
+
+
+def provide_ctx(request: Request[Any, Any, Any], db_session: AsyncSession) -> ServiceContext:
+    principal = request.scope["state"].get("principal")
+    if not isinstance(principal, Principal):  # a handler forgot opt={"scope": ...}
+        raise RuntimeError(f"{request.url.path} has no scope declared")
+    return ServiceContext(session=db_session, principal=principal)
+
+
+DEPENDENCIES = {
+    "db_session": Provide(provide_session),
+    "svc": Provide(provide_ctx, sync_to_thread=False),
+}

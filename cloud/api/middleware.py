@@ -1,0 +1,94 @@
+"""Per request: a request id, the caller's key, its scope, and its rate limit.
+
+Handlers declare the scope they need in `opt={"scope": "printers:read"}`; a handler without
+one (docs, signed file downloads) is public. Rate-limit headers follow
+draft-ietf-httpapi-ratelimit-headers-11 (`RateLimit-Policy` + `RateLimit`), with
+`Retry-After` on 429 (field-notes §5.3: Litestar's built-in limiter sends no Retry-After).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from cloud.api.state import AppContext
+from cloud.errors import ApiError
+from shared.enums import ErrorCode
+
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+RATE_WINDOW_S = 60
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(12)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def rate_headers(decision: Any) -> dict[str, str]:
+    reset_s = max(0, int(decision.reset_s + 0.999))
+    return {
+        "RateLimit-Policy": f'"default";q={decision.limit};w={RATE_WINDOW_S}',
+        "RateLimit": f'"default";r={decision.remaining};t={reset_s}',
+        # Older clients read these (pre-draft-07 names; field-notes §5.3).
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+        "X-RateLimit-Reset": str(reset_s),
+    }
+
+
+class ApiMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        state = scope.setdefault("state", {})
+        client_id = _header(scope, b"x-request-id")
+        request_id = client_id if client_id and _CLIENT_REQUEST_ID.match(client_id) else None
+        state["request_id"] = request_id or new_request_id()
+        extra: dict[str, str] = {"X-Request-Id": state["request_id"]}
+        needed = scope["route_handler"].opt.get("scope")
+        if needed is not None:
+            ctx: AppContext = scope["litestar_app"].state["ctx"]
+            principal = await ctx.keys.resolve(_header(scope, b"authorization"))
+            if ctx.limiter is not None and ctx.settings.rate_limit_per_minute > 0:
+                decision = await ctx.limiter.hit(
+                    f"key:{principal.key_id}", ctx.settings.rate_limit_per_minute, RATE_WINDOW_S
+                )
+                extra.update(rate_headers(decision))
+                if not decision.allowed:
+                    retry = max(1, int(decision.retry_after_s + 0.999))
+                    raise ApiError(
+                        ErrorCode.RATE_LIMIT_EXCEEDED,
+                        f"Too many requests for this API key; retry in {retry} s.",
+                        headers={**extra, "Retry-After": str(retry)},
+                    )
+            state["rate_headers"] = extra
+            if not principal.allows(needed):
+                raise ApiError(
+                    ErrorCode.INSUFFICIENT_PERMISSIONS,
+                    f"This API key lacks the '{needed}' scope.",
+                    headers=extra,
+                )
+            state["principal"] = principal
+        encoded = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", ())}
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    *(h for h in encoded if h[0] not in present),
+                ]
+            await send(message)
+
+        await next_app(scope, receive, send_with_headers)

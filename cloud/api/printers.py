@@ -1,0 +1,107 @@
+"""`/v1/printers`: HTTP only; the rules live in `cloud.services.printers`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, cast
+
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.params import Parameter
+
+from cloud.api.listing import (
+    DEFAULT_PER_PAGE,
+    MAX_PER_PAGE,
+    page_request,
+    pagination,
+    parse_fields,
+    reject_unknown_query,
+    sparse,
+)
+from cloud.api.openapi import errors
+from cloud.schemas.printers import (
+    PRINTER_FIELDS,
+    PrinterActionIn,
+    PrinterActionOut,
+    PrinterCreate,
+    PrinterOut,
+    PrinterPage,
+    PrinterPatch,
+)
+from cloud.services.context import ServiceContext
+from cloud.services.printers import SORTABLE, PrinterService
+from shared.enums import PrinterStatus
+
+Page = Annotated[int, Parameter(ge=1, le=1_000_000, description="Page number, from 1")]
+PerPage = Annotated[int, Parameter(ge=1, le=MAX_PER_PAGE, description="Results per page")]
+Sort = Annotated[
+    str | None, Parameter(description="`field` ascending, `-field` descending; comma-separated")
+]
+Fields = Annotated[
+    str | None,
+    Parameter(description="Comma-separated field names; each object then carries only those"),
+]
+_LIST_QUERY = ("status", "group", "tag", "page", "per_page", "sort", "fields")
+
+
+class PrinterController(Controller):
+    path = "/v1/printers"
+    tags = ["printers"]  # noqa: RUF012  (Litestar reads a plain list)
+
+    @get("/", opt={"scope": "printers:read"}, responses=errors())
+    async def list_printers(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        svc: ServiceContext,
+        status: PrinterStatus | None = None,
+        group: Annotated[str | None, Parameter(max_length=100)] = None,
+        tag: Annotated[str | None, Parameter(max_length=64)] = None,
+        page: Page = 1,
+        per_page: PerPage = DEFAULT_PER_PAGE,
+        sort: Sort = None,
+        fields: Fields = None,
+    ) -> PrinterPage:
+        """List printers, filtered by status, group or tag. Sortable: name, status, group,
+        created_at, updated_at (default `created_at`)."""
+        reject_unknown_query(request.query_params, _LIST_QUERY)
+        wanted = parse_fields(fields, PRINTER_FIELDS)
+        req = page_request(page, per_page, sort, SORTABLE, "created_at")
+        items, total = await PrinterService(svc).list(req, status=status, group=group, tag=tag)
+        data = [sparse(p, wanted) for p in items]
+        return PrinterPage(data=cast(list[PrinterOut], data), pagination=pagination(req, total))
+
+    @get("/{printer_id:str}", opt={"scope": "printers:read"}, responses=errors())
+    async def get_printer(self, svc: ServiceContext, printer_id: str) -> PrinterOut:
+        return await PrinterService(svc).get(printer_id)
+
+    @post("/", opt={"scope": "printers:write"}, responses=errors())
+    async def create_printer(self, svc: ServiceContext, data: PrinterCreate) -> PrinterOut:
+        """Add a printer: OctoPrint (`connection_url` http(s)://… + `api_key`) or USB serial
+        (`serial:///dev/ttyACM0?baud=115200&profile=marlin` + `agent_id`)."""
+        return await PrinterService(svc).create(data)
+
+    @patch("/{printer_id:str}", opt={"scope": "printers:write"}, responses=errors())
+    async def update_printer(
+        self, svc: ServiceContext, printer_id: str, data: PrinterPatch
+    ) -> PrinterOut:
+        return await PrinterService(svc).patch(printer_id, data)
+
+    @delete(
+        "/{printer_id:str}",
+        opt={"scope": "printers:write"},
+        responses=errors((409, "printer_busy: the printer is printing")),
+    )
+    async def delete_printer(self, svc: ServiceContext, printer_id: str) -> None:
+        await PrinterService(svc).delete(printer_id)
+
+    @post(
+        "/{printer_id:str}/actions",
+        opt={"scope": "printers:write"},
+        status_code=202,
+        responses=errors((409, "printer_busy or printer_offline")),
+    )
+    async def printer_action(
+        self, svc: ServiceContext, printer_id: str, data: PrinterActionIn
+    ) -> PrinterActionOut:
+        """Ask the printer's agent to pause, resume, cancel, home or cool down. The command is
+        recorded as `pending` and delivered to the agent."""
+        return await PrinterService(svc).act(printer_id, data)

@@ -1,0 +1,23 @@
+"""What the app holds for its lifetime, built by `create_app` and kept in `app.state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from cloud.services.auth import KeyResolver
+from cloud.settings import Settings
+
+
+@dataclass(slots=True)
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    keys: KeyResolver
+    # cloud.files.GcodeStore and cloud.ratelimit.RateLimiter (typed loosely: optional parts).
+    store: Any = None
+    limiter: Any = None
+    signing_key: bytes = b""

@@ -1,0 +1,170 @@
+"""The API's error type and the one function that turns any failure into the error envelope.
+
+Envelope (every status, every endpoint):
+`{"error": {"code": "<spec code>", "message": "...", "param": "...", "request_id": "req_..."}}`
+with `param` present only when one parameter is at fault, and `details` for several.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+
+from shared.enums import ErrorCode
+
+logger = logging.getLogger(__name__)
+
+_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.INVALID_REQUEST: 400,
+    ErrorCode.INVALID_API_KEY: 401,
+    ErrorCode.INSUFFICIENT_PERMISSIONS: 403,
+    ErrorCode.RESOURCE_NOT_FOUND: 404,
+    ErrorCode.PRINTER_BUSY: 409,
+    ErrorCode.PRINTER_OFFLINE: 409,
+    ErrorCode.FILE_INVALID: 422,
+    ErrorCode.QUOTA_EXCEEDED: 403,
+    ErrorCode.RATE_LIMIT_EXCEEDED: 429,
+    ErrorCode.INTERNAL_ERROR: 500,
+}
+
+
+class ErrorDetail(msgspec.Struct, kw_only=True, omit_defaults=True):
+    message: str
+    param: str | None = None
+
+
+class ErrorBody(msgspec.Struct, kw_only=True, omit_defaults=True):
+    code: str
+    message: str
+    request_id: str
+    param: str | None = None
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorEnvelope(msgspec.Struct, kw_only=True):
+    error: ErrorBody
+
+
+class ApiError(Exception):
+    """A failure the client should see, with one of the spec's codes."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        param: str | None = None,
+        status_code: int | None = None,
+        details: list[ErrorDetail] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.param = param
+        self.status_code = status_code or _STATUS.get(code, 400)
+        self.details = details
+        self.headers = headers or {}
+
+
+def invalid(message: str, param: str | None = None) -> ApiError:
+    return ApiError(ErrorCode.INVALID_REQUEST, message, param=param)
+
+
+def not_found(kind: str, resource_id: str, param: str = "id") -> ApiError:
+    return ApiError(
+        ErrorCode.RESOURCE_NOT_FOUND, f"No {kind} with id '{resource_id}'.", param=param
+    )
+
+
+def request_id_of(request: Request[Any, Any, Any]) -> str:
+    """The id the middleware gave this request, or a new one (routing failed before it)."""
+    state = request.scope.setdefault("state", {})
+    rid = state.get("request_id")
+    if not isinstance(rid, str):
+        rid = state["request_id"] = "req_" + secrets.token_hex(12)
+    return rid
+
+
+def _from_validation(exc: ValidationException) -> ApiError:
+    details: list[ErrorDetail] = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict):
+            key = item.get("key")
+            details.append(
+                ErrorDetail(
+                    message=str(item.get("message", "invalid value")),
+                    param=str(key) if key is not None else None,
+                )
+            )
+    first = details[0] if details else None
+    message = first.message if first else (exc.detail or "Request format invalid.")
+    if first and first.param:
+        message = f"Invalid parameter '{first.param}': {first.message}"
+    return ApiError(
+        ErrorCode.INVALID_REQUEST,
+        message,
+        param=first.param if first else None,
+        details=details or None,
+    )
+
+
+def to_api_error(exc: Exception) -> ApiError:
+    """Map any exception to an `ApiError`: the single place HTTP statuses are decided."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, ValidationException):
+        return _from_validation(exc)
+    if isinstance(exc, NotAuthorizedException):
+        return ApiError(ErrorCode.INVALID_API_KEY, exc.detail or "API key invalid or missing.")
+    if isinstance(exc, PermissionDeniedException):
+        return ApiError(ErrorCode.INSUFFICIENT_PERMISSIONS, exc.detail or "Missing scope.")
+    if isinstance(exc, NotFoundException):
+        return ApiError(ErrorCode.RESOURCE_NOT_FOUND, "No such route or resource.")
+    if isinstance(exc, MethodNotAllowedException):
+        return ApiError(ErrorCode.INVALID_REQUEST, exc.detail, status_code=405)
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
+        # Litestar's own client errors: malformed JSON, bad multipart, body too large (413).
+        return ApiError(
+            ErrorCode.INVALID_REQUEST,
+            exc.detail or "Request format invalid.",
+            status_code=exc.status_code,
+        )
+    return ApiError(ErrorCode.INTERNAL_ERROR, "Internal server error.")
+
+
+def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorEnvelope]:
+    """Litestar exception handler for every exception type: one envelope, no stack trace."""
+    error = to_api_error(exc)
+    if error.code is ErrorCode.INTERNAL_ERROR:
+        logger.exception(
+            "unhandled error on %s %s (request %s)",
+            request.method,
+            request.url.path,
+            request_id_of(request),
+            exc_info=exc,
+        )
+    body = ErrorBody(
+        code=error.code.value,
+        message=error.message,
+        request_id=request_id_of(request),
+        param=error.param,
+        details=error.details,
+    )
+    headers = {"X-Request-Id": body.request_id, **error.headers}
+    if isinstance(exc, HTTPException) and exc.headers:
+        headers = {**exc.headers, **headers}
+    return Response(ErrorEnvelope(error=body), status_code=error.status_code, headers=headers)

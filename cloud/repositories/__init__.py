@@ -1,0 +1,1 @@
+"""Queries, every one confined to an organization."""

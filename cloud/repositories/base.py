@@ -1,0 +1,69 @@
+"""One repository shape for every tenant table: each query carries `org_id = :caller's org`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
+
+from cloud.api.listing import PageRequest
+
+M = TypeVar("M", bound=SQLModel)
+
+
+class OrgRepository(Generic[M]):
+    """Queries on `model` confined to one organization."""
+
+    def __init__(
+        self,
+        model: type[M],
+        session: AsyncSession,
+        org_id: str,
+        sort_columns: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.model = model
+        self.session = session
+        self.org_id = org_id
+        self.table = model.__table__  # type: ignore[attr-defined]
+        self.sort_columns = dict(sort_columns or {})
+
+    def _scoped(self) -> ColumnElement[bool]:
+        return self.table.c.org_id == self.org_id  # type: ignore[no-any-return]
+
+    async def get(self, resource_id: str, *, for_update: bool = False) -> M | None:
+        stmt = select(self.model).where(self._scoped(), self.table.c.id == resource_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        result = await self.session.execute(stmt)
+        return result.scalar_one_or_none()
+
+    async def page(
+        self, filters: Sequence[ColumnElement[bool]], req: PageRequest
+    ) -> tuple[Sequence[Row[Any]], int]:
+        """One page of rows (Core rows: no ORM identity map on the hot list path) and the total."""
+        where = [self._scoped(), *filters]
+        count_stmt = select(func.count()).select_from(self.table).where(*where)
+        count = await self.session.scalar(count_stmt)
+        order: list[Any] = []
+        for key in req.sort:
+            column = self.sort_columns[key.field]
+            order.append(column.desc() if key.descending else column.asc())
+        order.append(self.table.c.id.asc())
+        stmt = (
+            select(self.table).where(*where).order_by(*order).offset(req.offset).limit(req.per_page)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return rows, int(count or 0)
+
+    async def count(self, *filters: ColumnElement[bool]) -> int:
+        stmt = select(func.count()).select_from(self.table).where(self._scoped(), *filters)
+        return int(await self.session.scalar(stmt) or 0)
+
+    def add(self, obj: M) -> None:
+        self.session.add(obj)
+
+    async def delete(self, obj: M) -> None:
+        await self.session.delete(obj)

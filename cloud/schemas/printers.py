@@ -1,0 +1,82 @@
+"""Printer bodies (api-reference.md `GET /v1/printers`, `POST /v1/printers`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from cloud.schemas.common import Name, Pagination, ResourceId, ShortText, Tags, Url
+from shared.enums import PrinterAction, PrinterStatus
+
+ApiKeyText = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class Temperatures(msgspec.Struct, kw_only=True):
+    hotend: float | None
+    bed: float | None
+
+
+class PrinterOut(msgspec.Struct, kw_only=True):
+    id: str
+    name: str
+    status: PrinterStatus
+    model: str | None
+    firmware: str | None
+    temperatures: Temperatures
+    current_job: str | None
+    progress: float | None
+    group: str | None
+    tags: list[str]
+    # Beyond the spec's example: which agent drives it and how it is reached. The OctoPrint
+    # API key is write-only; `has_api_key` says whether one is set.
+    agent_id: str | None
+    connection_type: str
+    connection_url: str
+    has_api_key: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+PRINTER_FIELDS: tuple[str, ...] = tuple(f.name for f in msgspec.structs.fields(PrinterOut))
+
+
+class PrinterPage(msgspec.Struct, kw_only=True):
+    data: list[PrinterOut]
+    pagination: Pagination
+
+
+class PrinterCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Name
+    connection_url: Url
+    api_key: ApiKeyText | None = None
+    agent_id: ResourceId | None = None
+    model: ShortText | None = None
+    group: ShortText | None = None
+    tags: Tags = msgspec.field(default_factory=list)
+
+
+class PrinterPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    connection_url: Url | msgspec.UnsetType = msgspec.UNSET
+    api_key: ApiKeyText | msgspec.UnsetType | None = msgspec.UNSET
+    agent_id: ResourceId | msgspec.UnsetType | None = msgspec.UNSET
+    model: ShortText | msgspec.UnsetType | None = msgspec.UNSET
+    group: ShortText | msgspec.UnsetType | None = msgspec.UNSET
+    tags: Tags | msgspec.UnsetType = msgspec.UNSET
+
+
+class PrinterActionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    action: PrinterAction
+
+
+class PrinterActionOut(msgspec.Struct, kw_only=True):
+    """The recorded command; `status` is `pending` until the agent has replied."""
+
+    id: str
+    printer_id: str
+    action: PrinterAction
+    status: str
+    created_at: datetime
+    expires_at: datetime

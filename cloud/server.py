@@ -1,0 +1,46 @@
+"""Run the app on uvicorn with uvloop and httptools where installed.
+
+uvicorn was chosen for its maturity and its uvloop/httptools fast path (Litestar's own
+benchmarks run on uvicorn + uvloop, field-notes §5.6); figures in docs/api.md.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+from cloud.settings import Settings
+
+_FACTORY = "cloud.server:app_from_environment"
+_SETTINGS_ENV = "APF_CLOUD_SETTINGS_JSON"
+
+
+def app_from_environment() -> object:
+    """uvicorn factory for worker processes: the settings travel as JSON in the environment."""
+    import msgspec
+
+    from cloud.app import create_app
+
+    settings = msgspec.json.decode(os.environ[_SETTINGS_ENV], type=Settings)
+    return create_app(settings)
+
+
+def run_server(settings: Settings, *, workers: int = 1) -> None:
+    import msgspec
+    import uvicorn
+
+    os.environ[_SETTINGS_ENV] = msgspec.json.encode(settings).decode()
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    uvicorn.run(
+        _FACTORY,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        loop=loop,
+        http=http,
+        log_level="info",
+        proxy_headers=False,
+        timeout_graceful_shutdown=10,
+    )

@@ -1,0 +1,1 @@
+"""Business rules and transactions; controllers call these, these call repositories."""

@@ -1,0 +1,90 @@
+"""Turn a bearer token into a `Principal`, with a short per-process cache.
+
+The cache keeps a hot API from paying a database round trip per request. Its entries live
+`CACHE_TTL_S` at most, so a key revoked through another process stops working within that
+time; a revocation through this process drops the entry at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cloud.auth.keys import KEY_PREFIX, Principal, hash_secret
+from cloud.db.models import ApiKey
+from cloud.db.types import utcnow
+from cloud.errors import ApiError
+from shared.enums import ErrorCode
+
+CACHE_TTL_S = 5.0
+_CACHE_MAX = 10_000
+# `last_used_at` is advisory; writing it on every request would serialise SQLite writers.
+_LAST_USED_EVERY = timedelta(minutes=1)
+
+
+class KeyResolver:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+
+    def forget(self, key_id: str | None = None) -> None:
+        """Drop cached principals (all, or those of one key)."""
+        if key_id is None:
+            self._cache.clear()
+            return
+        for digest in [d for d, (_, p) in self._cache.items() if p.key_id == key_id]:
+            del self._cache[digest]
+
+    async def resolve(self, authorization: str | None) -> Principal:
+        token = _bearer(authorization)
+        digest = hash_secret(token)
+        hit = self._cache.get(digest)
+        now = time.monotonic()
+        if hit is not None and now - hit[0] < CACHE_TTL_S:
+            return hit[1]
+        principal = await self._load(digest)
+        self._cache[digest] = (now, principal)
+        self._cache.move_to_end(digest)
+        while len(self._cache) > _CACHE_MAX:
+            self._cache.popitem(last=False)
+        return principal
+
+    async def _load(self, digest: str) -> Principal:
+        async with self._sessions() as session:
+            stmt = select(ApiKey).where(ApiKey.key_hash == digest)  # type: ignore[arg-type]
+            key = (await session.execute(stmt)).scalar()
+            if key is None or key.revoked_at is not None:
+                raise ApiError(ErrorCode.INVALID_API_KEY, "API key invalid or revoked.")
+            now = utcnow()
+            if key.last_used_at is None or now - key.last_used_at > _LAST_USED_EVERY:
+                table = ApiKey.__table__  # type: ignore[attr-defined]
+                await session.execute(
+                    update(table).where(table.c.id == key.id).values(last_used_at=now)
+                )
+                await session.commit()
+            return Principal(
+                org_id=key.org_id,
+                key_id=key.id,
+                user_id=key.user_id,
+                scopes=frozenset(key.scopes),
+            )
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise ApiError(
+            ErrorCode.INVALID_API_KEY, "Missing API key: send 'Authorization: Bearer <key>'."
+        )
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(
+            ErrorCode.INVALID_API_KEY, "Malformed Authorization header: expected 'Bearer <key>'."
+        )
+    if not token.startswith(KEY_PREFIX) or len(token) > 200:
+        raise ApiError(ErrorCode.INVALID_API_KEY, "API key invalid or revoked.")
+    return token

@@ -1,0 +1,79 @@
+"""How a printer is reached: an OctoPrint URL, or a serial port on an agent.
+
+Serial form: `serial:///dev/ttyACM0?baud=115200&profile=marlin` (path of the port on the
+agent's machine; baud and firmware profile as query parameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+from cloud.errors import invalid
+
+# Rates Marlin's configuration offers for BAUDRATE (Configuration.h), plus 1 Mbaud boards.
+BAUD_RATES = frozenset(
+    {2400, 9600, 19200, 38400, 57600, 115200, 230400, 250000, 460800, 500000, 921600, 1000000}
+)
+# Firmware dialects named in DESIGN.md (`firmware-profiles/`); "auto" lets the agent detect.
+PROFILES = frozenset(
+    {"auto", "marlin", "prusa", "klipper", "reprapfirmware", "smoothieware", "repetier"}
+)
+PARAM = "connection_url"
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    kind: str  # "octoprint" | "serial"
+    url: str
+
+
+def parse_connection(url: str) -> Connection:
+    parts = urlsplit(url.strip())
+    if parts.scheme in ("http", "https"):
+        if not parts.hostname:
+            raise invalid("The OctoPrint URL has no host.", param=PARAM)
+        try:
+            _ = parts.port
+        except ValueError as exc:
+            raise invalid(f"The OctoPrint URL has a bad port: {exc}.", param=PARAM) from exc
+        return Connection("octoprint", urlunsplit(parts))
+    if parts.scheme == "serial":
+        return Connection("serial", _check_serial(parts.path, parts.netloc, parts.query, url))
+    raise invalid(
+        "connection_url must be http(s):// (OctoPrint) or serial:///dev/… (USB serial).",
+        param=PARAM,
+    )
+
+
+def _check_serial(path: str, netloc: str, query: str, url: str) -> str:
+    if netloc or not path.startswith("/") or len(path) < 2:
+        raise invalid("A serial URL looks like serial:///dev/ttyACM0?baud=115200.", param=PARAM)
+    try:
+        params = parse_qs(query, strict_parsing=bool(query), keep_blank_values=False)
+    except ValueError as exc:
+        raise invalid(f"Bad serial URL query: {exc}.", param=PARAM) from exc
+    unknown = sorted(set(params) - {"baud", "profile"})
+    if unknown:
+        raise invalid(f"Unknown serial URL parameter '{unknown[0]}'.", param=PARAM)
+    if "baud" in params:
+        baud = params["baud"][-1]
+        if not baud.isdigit() or int(baud) not in BAUD_RATES:
+            raise invalid(f"Unsupported baud rate '{baud}'.", param=PARAM)
+    if "profile" in params and params["profile"][-1] not in PROFILES:
+        raise invalid(
+            f"Unknown firmware profile '{params['profile'][-1]}'; known: "
+            f"{', '.join(sorted(PROFILES))}.",
+            param=PARAM,
+        )
+    return url.strip()
+
+
+def display_url(url: str) -> str:
+    """The URL without any user:password part, for responses."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,226 @@
+"""Printer rules: connection validation, quotas, busy checks, recording actions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import ColumnElement, func
+
+from cloud.api.listing import PageRequest
+from cloud.db.models import Printer, PrinterCommand
+from cloud.db.types import utcnow
+from cloud.errors import ApiError, invalid, not_found
+from cloud.ids import IdPrefix, new_id
+from cloud.repositories.base import OrgRepository
+from cloud.schemas.printers import (
+    PrinterActionIn,
+    PrinterActionOut,
+    PrinterCreate,
+    PrinterOut,
+    PrinterPatch,
+    Temperatures,
+)
+from cloud.services import quotas
+from cloud.services.connections import display_url, parse_connection
+from cloud.services.context import ServiceContext
+from shared.enums import ErrorCode, PrinterAction, PrinterStatus
+
+# A command the agent has not answered within this time is expired by the delivery loop.
+COMMAND_TTL = timedelta(minutes=5)
+_ACTIVE = (PrinterStatus.PRINTING.value, PrinterStatus.PAUSED.value)
+SORTABLE = ("name", "status", "group", "created_at", "updated_at")
+
+
+def printer_out(row: Any) -> PrinterOut:
+    """From an ORM object or a Core row (both expose columns as attributes)."""
+    return PrinterOut(
+        id=row.id,
+        name=row.name,
+        status=PrinterStatus(row.status),
+        model=row.model,
+        firmware=row.firmware,
+        temperatures=Temperatures(hotend=row.hotend_c, bed=row.bed_c),
+        current_job=row.current_job_id,
+        progress=row.progress,
+        group=row.group,
+        tags=list(row.tags or []),
+        agent_id=row.agent_id,
+        connection_type=row.connection_kind,
+        connection_url=display_url(row.connection_url),
+        has_api_key=row.octoprint_api_key is not None,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class PrinterService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        t = Printer.__table__.c  # type: ignore[attr-defined]
+        self.repo = OrgRepository(Printer, ctx.session, ctx.org_id, {k: t[k] for k in SORTABLE})
+
+    async def get_row(self, printer_id: str, *, param: str = "id") -> Printer:
+        printer = await self.repo.get(printer_id)
+        if printer is None:
+            raise not_found("printer", printer_id, param=param)
+        return printer
+
+    async def get(self, printer_id: str) -> PrinterOut:
+        return printer_out(await self.get_row(printer_id))
+
+    async def list(
+        self,
+        req: PageRequest,
+        *,
+        status: PrinterStatus | None,
+        group: str | None,
+        tag: str | None,
+    ) -> tuple[list[PrinterOut], int]:
+        t = self.repo.table.c
+        filters: list[ColumnElement[bool]] = []
+        if status is not None:
+            filters.append(t.status == status.value)
+        if group is not None:
+            filters.append(t.group == group)
+        if tag is not None:
+            filters.append(_has_tag(t.tags, tag, self.ctx.session.get_bind().dialect.name))
+        rows, total = await self.repo.page(filters, req)
+        return [printer_out(r) for r in rows], total
+
+    async def create(self, data: PrinterCreate) -> PrinterOut:
+        org = await self.ctx.organization()
+        plan = quotas.plan_for(org.plan)
+        quotas.check(await self.repo.count(), 1, plan.printers, "printers", org.plan)
+        conn = parse_connection(data.connection_url)
+        _check_credentials(conn.kind, data.api_key, data.agent_id)
+        if data.agent_id is not None:
+            await self.ctx.live_agent(data.agent_id)
+        printer = Printer(
+            id=new_id(IdPrefix.PRINTER),
+            org_id=self.ctx.org_id,
+            agent_id=data.agent_id,
+            name=data.name,
+            model=data.model,
+            connection_kind=conn.kind,
+            connection_url=conn.url,
+            octoprint_api_key=data.api_key if conn.kind == "octoprint" else None,
+            group=data.group,
+            tags=_dedupe(data.tags),
+        )
+        self.repo.add(printer)
+        await self.ctx.session.commit()
+        return printer_out(printer)
+
+    async def patch(self, printer_id: str, data: PrinterPatch) -> PrinterOut:
+        printer = await self.get_row(printer_id)
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        if "connection_url" in changes:
+            conn = parse_connection(changes.pop("connection_url"))
+            printer.connection_kind, printer.connection_url = conn.kind, conn.url
+            if conn.kind == "serial":
+                printer.octoprint_api_key = None
+        if "api_key" in changes:
+            printer.octoprint_api_key = changes.pop("api_key")
+        if changes.get("agent_id") is not None:
+            await self.ctx.live_agent(changes["agent_id"])
+        if "tags" in changes:
+            changes["tags"] = _dedupe(changes["tags"])
+        for key, value in changes.items():
+            setattr(printer, key, value)
+        _check_credentials(printer.connection_kind, printer.octoprint_api_key, printer.agent_id)
+        printer.updated_at = utcnow()
+        await self.ctx.session.commit()
+        return printer_out(printer)
+
+    async def delete(self, printer_id: str) -> None:
+        printer = await self.get_row(printer_id)
+        if printer.status in _ACTIVE or printer.current_job_id is not None:
+            raise ApiError(
+                ErrorCode.PRINTER_BUSY,
+                f"Printer '{printer_id}' is {printer.status}; cancel its job before deleting it.",
+            )
+        await self.repo.delete(printer)
+        await self.ctx.session.commit()
+
+    async def act(self, printer_id: str, data: PrinterActionIn) -> PrinterActionOut:
+        printer = await self.get_row(printer_id)
+        _check_action(printer, data.action)
+        now = utcnow()
+        command = PrinterCommand(
+            id=new_id(IdPrefix.COMMAND),
+            org_id=self.ctx.org_id,
+            printer_id=printer.id,
+            agent_id=printer.agent_id,
+            action=data.action.value,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+            expires_at=now + COMMAND_TTL,
+        )
+        self.ctx.session.add(command)
+        await self.ctx.session.commit()
+        return PrinterActionOut(
+            id=command.id,
+            printer_id=printer.id,
+            action=data.action,
+            status=command.status,
+            created_at=command.created_at,
+            expires_at=command.expires_at,
+        )
+
+
+def _check_credentials(kind: str, api_key: str | None, agent_id: str | None) -> None:
+    if kind == "octoprint" and not api_key:
+        raise invalid("An OctoPrint printer needs its 'api_key'.", param="api_key")
+    if kind == "serial" and agent_id is None:
+        raise invalid(
+            "A serial printer needs the 'agent_id' of the agent it is plugged into.",
+            param="agent_id",
+        )
+
+
+def _check_action(printer: Printer, action: PrinterAction) -> None:
+    status = PrinterStatus(printer.status)
+    if status is PrinterStatus.OFFLINE or printer.agent_id is None:
+        raise ApiError(ErrorCode.PRINTER_OFFLINE, f"Printer '{printer.id}' is not connected.")
+    allowed: dict[PrinterAction, Sequence[PrinterStatus]] = {
+        PrinterAction.PAUSE: (PrinterStatus.PRINTING,),
+        PrinterAction.RESUME: (PrinterStatus.PAUSED,),
+        PrinterAction.CANCEL: (PrinterStatus.PRINTING, PrinterStatus.PAUSED, PrinterStatus.BUSY),
+        PrinterAction.HOME: (PrinterStatus.IDLE, PrinterStatus.ERROR),
+        PrinterAction.COOLDOWN: (
+            PrinterStatus.IDLE,
+            PrinterStatus.ERROR,
+            PrinterStatus.PAUSED,
+            PrinterStatus.BUSY,
+        ),
+    }
+    if status in allowed[action]:
+        return
+    if status in (PrinterStatus.PRINTING, PrinterStatus.PAUSED, PrinterStatus.BUSY):
+        raise ApiError(
+            ErrorCode.PRINTER_BUSY,
+            f"Cannot {action.value} printer '{printer.id}' while it is {status.value}.",
+        )
+    raise invalid(
+        f"Cannot {action.value} printer '{printer.id}' while it is {status.value}.", param="action"
+    )
+
+
+def _dedupe(tags: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+
+def _has_tag(column: Any, tag: str, dialect: str) -> ColumnElement[bool]:
+    """JSON-array membership, portable: PostgreSQL's jsonb `?`, SQLite's json_each."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        return column.cast(JSONB).has_key(tag)  # type: ignore[no-any-return]
+    from sqlalchemy import exists, select
+
+    each = func.json_each(column).table_valued("value")
+    return exists(select(1).select_from(each).where(each.c.value == tag))

@@ -1,0 +1,135 @@
+"""Settings of the cloud service: one strict Struct, read from a TOML file and `APF_*` variables.
+
+Precedence: built-in defaults < TOML file < environment < explicit overrides (command-line
+flags). Unknown keys are errors that name the key, so a typo never silently falls back to a
+default (msgspec's `forbid_unknown_fields`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+
+ENV_PREFIX = "APF_"
+# Variables with the prefix that belong to other parts of the system (the agent, the test
+# suite) and must not be read as cloud settings.
+_FOREIGN_ENV = frozenset({"APF_CONFIG", "APF_CLOUD_SETTINGS_JSON"})
+_FOREIGN_PREFIXES = ("APF_AGENT_", "APF_TEST_", "APF_BROKER_", "APF_SDK_", "APF_DEMO_", "APF_CI")
+
+
+class SettingsError(ValueError):
+    """A settings file or variable is unreadable, unknown or out of range."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Everything `create_app` needs; nothing is read from the environment after this."""
+
+    data_dir: str = "./data"
+    # Empty means SQLite at `<data_dir>/apf.sqlite3`; otherwise a SQLAlchemy URL such as
+    # `postgresql+asyncpg://user:pass@host/db` (a bare `postgresql://` is accepted too).
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
+    # Public base URL used in signed download links and agent config snippets.
+    public_url: str = ""
+    allow_private_urls: bool = False
+    max_upload_bytes: Annotated[int, msgspec.Meta(gt=0)] = 256 * 1024 * 1024
+    fetch_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
+    # "memory" (per process) or "database" (shared by every process on the same database).
+    rate_limit_backend: str = "memory"
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 1883
+    mqtt_tls: bool = False
+    # Secret for signed file download URLs; generated into the data dir when empty.
+    signing_key: str = ""
+    db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
+    db_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    docs_enabled: bool = True
+    debug: bool = False
+
+    @property
+    def resolved_database_url(self) -> str:
+        return database_url_for(self.database_url, self.data_dir)
+
+    @property
+    def files_dir(self) -> Path:
+        return Path(self.data_dir) / "files"
+
+
+def database_url_for(database_url: str, data_dir: str) -> str:
+    """The SQLAlchemy async URL: SQLite under the data dir unless a URL is given."""
+    if not database_url:
+        path = Path(data_dir).resolve() / "apf.sqlite3"
+        return f"sqlite+aiosqlite:///{path}"
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if database_url.startswith(plain):
+            return driver + database_url[len(plain) :]
+    return database_url
+
+
+_FIELDS: dict[str, Any] = {f.name: f for f in msgspec.structs.fields(Settings)}
+
+
+def _env_values(environ: Mapping[str, str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in _FOREIGN_ENV:
+            continue
+        if name.startswith(_FOREIGN_PREFIXES):
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        if key not in _FIELDS:
+            raise SettingsError(f"unknown setting {name} (known: {_known_env()})")
+        values[key] = raw
+    return values
+
+
+def _known_env() -> str:
+    return ", ".join(ENV_PREFIX + k.upper() for k in sorted(_FIELDS))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except OSError as exc:
+        raise SettingsError(f"cannot read settings file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from exc
+    # Accept either top-level keys or a `[cloud]` table, so one file can hold several parts.
+    section = raw.get("cloud", raw)
+    if not isinstance(section, dict):
+        raise SettingsError(f"settings file {path}: [cloud] must be a table")
+    return dict(section)
+
+
+def load_settings(
+    *,
+    toml_path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Merge defaults, the TOML file, `APF_*` variables and overrides into a `Settings`."""
+    env = os.environ if environ is None else environ
+    if toml_path is None and env.get("APF_CONFIG"):
+        toml_path = env["APF_CONFIG"]
+    merged: dict[str, Any] = {}
+    if toml_path is not None:
+        merged.update(_read_toml(Path(toml_path)))
+    merged.update(_env_values(env))
+    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        # `strict=False` lets "8000" and "1" from the environment become int and bool.
+        return msgspec.convert(merged, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid settings: {exc}") from exc
