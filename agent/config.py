@@ -1,0 +1,210 @@
+"""The agent's configuration: one typed TOML file, decoded strictly.
+
+An unknown key, a wrong type or a bad value stops start-up with a message that names the
+key (msgspec reports the path, e.g. ``Object contains unknown field `pasword` - at
+`$.mqtt```). Secrets (the MQTT password, OctoPrint API keys) never appear in ``repr`` or
+in logs.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+import msgspec
+
+from shared.broker_url import BrokerUrlError, parse_broker_url
+from shared.wire.messages import OctoPrintConnection, PrinterConfig, SerialConnection
+
+Id = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class ConfigError(Exception):
+    """The configuration file cannot be used; the message names the file and the key."""
+
+
+class _Strict(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class MqttSettings(_Strict, frozen=True, kw_only=True):
+    # mqtt://host[:port] or mqtts://host[:port]; user:password@ in the URL is accepted too.
+    url: str
+    username: str | None = None
+    password: str | None = None
+    # A file holding the password (kept out of the TOML, e.g. a systemd credential).
+    password_file: str | None = None
+    # CA bundle to verify the broker with (mqtts only); the system store when unset.
+    ca_file: str | None = None
+    # Client certificate and key for brokers that authenticate agents by certificate.
+    cert_file: str | None = None
+    key_file: str | None = None
+    keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
+    # The MQTT client id; the agent id when unset. It must be stable: the broker keeps the
+    # persistent session (queued QoS 1 commands) under it.
+    client_id: str | None = None
+
+    def __repr__(self) -> str:
+        return f"MqttSettings(url={redact_url(self.url)!r}, username={self.username!r})"
+
+
+class SerialSettings(_Strict, frozen=True, kw_only=True, tag_field="kind", tag="serial"):
+    port: str
+    baud: PositiveInt | None = None
+    profile: str = "auto"
+
+
+class OctoPrintSettings(_Strict, frozen=True, kw_only=True, tag_field="kind", tag="octoprint"):
+    url: str
+    api_key: str
+
+    def __repr__(self) -> str:
+        return f"OctoPrintSettings(url={self.url!r}, api_key='***')"
+
+
+class LocalPrinter(_Strict, frozen=True, kw_only=True):
+    printer_id: Id
+    name: str
+    connection: SerialSettings | OctoPrintSettings
+    model: str | None = None
+
+    def to_wire(self) -> PrinterConfig:
+        conn: SerialConnection | OctoPrintConnection
+        if isinstance(self.connection, SerialSettings):
+            c = self.connection
+            conn = SerialConnection(port=c.port, baud=c.baud, profile=c.profile)
+        else:
+            conn = OctoPrintConnection(url=self.connection.url, api_key=self.connection.api_key)
+        return PrinterConfig(
+            printer_id=self.printer_id, name=self.name, connection=conn, model=self.model
+        )
+
+
+class FilesSettings(_Strict, frozen=True, kw_only=True):
+    # Downloaded G-code is kept by sha256 so a reprint needs no download; oldest evicted first.
+    cache_max_mb: PositiveInt = 2048
+    download_timeout_s: PositiveFloat = 600.0
+
+
+class OutboxSettings(_Strict, frozen=True, kw_only=True):
+    # Rows kept while the link is down; past it telemetry goes first, job events never.
+    max_rows: Annotated[int, msgspec.Meta(ge=100)] = 100_000
+    # While offline, one telemetry sample per printer per this interval goes to the outbox.
+    offline_telemetry_interval_s: PositiveFloat = 60.0
+
+
+class AgentConfig(_Strict, frozen=True, kw_only=True):
+    agent_id: Id
+    org_id: Id
+    data_dir: str
+    mqtt: MqttSettings
+    log_level: LogLevel = "INFO"
+    # The retained state of every printer is republished this often even without a change.
+    heartbeat_s: PositiveFloat = 60.0
+    # At most one telemetry message per printer per this interval (coalesced).
+    telemetry_interval_s: PositiveFloat = 1.0
+    files: FilesSettings = FilesSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    printers: list[LocalPrinter] = []
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def mqtt_client_id(self) -> str:
+        return self.mqtt.client_id or self.agent_id
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerEndpoint:
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+    ca_file: str | None
+    cert_file: str | None
+    key_file: str | None
+
+    def __repr__(self) -> str:
+        scheme = "mqtts" if self.tls else "mqtt"
+        return f"BrokerEndpoint({scheme}://{self.host}:{self.port}, user={self.username!r})"
+
+
+def redact_url(url: str) -> str:
+    """The URL without credentials or query (a signed URL's signature is a secret)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<unparseable url>"
+    query = "?…" if parts.query else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}{query}"
+
+
+def broker_endpoint(settings: MqttSettings) -> BrokerEndpoint:
+    try:
+        address = parse_broker_url(settings.url)
+    except BrokerUrlError as exc:
+        raise ConfigError(f"mqtt.url: {exc}") from None
+    tls = address.tls
+    username = settings.username or address.username
+    password = settings.password or address.password
+    if settings.password_file is not None:
+        try:
+            password = Path(settings.password_file).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"mqtt.password_file: cannot read it ({exc.strerror})") from None
+    for key in ("ca_file", "cert_file", "key_file"):
+        value = getattr(settings, key)
+        if value is not None and not tls:
+            raise ConfigError(f"mqtt.{key} is set but mqtt.url is not mqtts://")
+        if value is not None and not Path(value).is_file():
+            raise ConfigError(f"mqtt.{key}: no such file {value!r}")
+    return BrokerEndpoint(
+        host=address.host,
+        port=address.port,
+        tls=tls,
+        username=username,
+        password=password,
+        ca_file=settings.ca_file,
+        cert_file=settings.cert_file,
+        key_file=settings.key_file,
+    )
+
+
+def parse_config(text: str, source: str = "<config>") -> AgentConfig:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        config = msgspec.convert(raw, AgentConfig)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    seen: set[str] = set()
+    for printer in config.printers:
+        if printer.printer_id in seen:
+            raise ConfigError(f"{source}: printers: printer_id {printer.printer_id!r} twice")
+        seen.add(printer.printer_id)
+    try:
+        broker_endpoint(config.mqtt)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    return config
+
+
+def load_config(path: Path) -> AgentConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror})") from None
+    return parse_config(text, str(path))

@@ -1,0 +1,353 @@
+"""The agent: one task group owns the MQTT link, the outbox pump, and a supervisor per printer.
+
+Start-up order matters for "every job in flight reported exactly once": the store is opened
+and jobs left in flight by a previous run are settled (serial prints failed with "agent
+restarted"; OctoPrint jobs left to their driver to re-attach) *before* any driver
+connects. Printers are the cloud's retained desired config (the last copy is kept, so a
+restart during an outage still drives them) merged with the local file's printers, which
+win on a clash; a change is applied without a restart, and a printer that is printing
+keeps its old settings until the job is over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from agent.config import AgentConfig, broker_endpoint
+from agent.drivers.registry import DRIVERS, DriverFactory, DriverServices, connection_kind
+from agent.files.cache import FileCache
+from agent.runtime import convert
+from agent.runtime.commands import CommandDispatcher
+from agent.runtime.jobs import AGENT_STOPPED, JobBook
+from agent.runtime.ledger import JobRecord, Ledger
+from agent.runtime.memory import StoredJobMemory
+from agent.runtime.reporter import Reporter
+from agent.runtime.supervisor import PrinterSupervisor, SupervisorSettings
+from agent.sync.mqtt import MqttLink
+from agent.sync.outbox import Outbox, PublishFailed, drain
+from agent.sync.store import Store
+from shared.backoff import Backoff
+from shared.enums import AgentState, PrinterStatus
+from shared.version import __version__
+from shared.wire import (
+    AgentStatus,
+    DesiredConfig,
+    PrinterConfig,
+    PrinterState,
+    WireDecodeError,
+    commands_topic,
+    config_topic,
+    decode_config,
+    encode,
+    events_topic,
+    status_topic,
+)
+
+log = logging.getLogger(__name__)
+
+SESSION_KEY = "mqtt_session"
+SHUTDOWN_FLUSH_S = 5.0
+STOP_SUPERVISOR_TIMEOUT_S = 15.0
+PRUNE_INTERVAL_S = 3600.0
+
+
+@dataclass(slots=True)
+class _Running:
+    supervisor: PrinterSupervisor
+    task: asyncio.Task[None]
+
+
+class Agent:
+    def __init__(
+        self, config: AgentConfig, *, drivers: Mapping[str, DriverFactory] = DRIVERS
+    ) -> None:
+        self.config = config
+        self._drivers = drivers
+        self._running: dict[str, _Running] = {}
+        self._desired: DesiredConfig | None = None
+        self._reconcile = asyncio.Event()
+        self._cooldown: set[str] = set()
+        self._waiting_logged: set[str] = set()
+        self.ready = asyncio.Event()
+
+    # --- wiring ----------------------------------------------------------------------
+
+    def _wire(self, store: Store) -> None:
+        cfg = self.config
+        org, agent = cfg.org_id, cfg.agent_id
+        self.store = store
+        self.ledger = Ledger(store)
+        self.outbox = Outbox(
+            store, events_topic=events_topic(org, agent), max_rows=cfg.outbox.max_rows
+        )
+        self._commands_topic = commands_topic(org, agent)
+        self._config_topic = config_topic(org, agent)
+        self.link = MqttLink(
+            broker_endpoint(cfg.mqtt),
+            client_id=cfg.mqtt_client_id,
+            status_topic=status_topic(org, agent),
+            subscriptions=[self._config_topic, self._commands_topic],
+            next_session=lambda: store.next_counter(SESSION_KEY),
+            status_payload=self._status_payload,
+            on_message=self._on_message,
+            on_connected=self._on_connected,
+            keepalive_s=cfg.mqtt.keepalive_s,
+        )
+        self.reporter = Reporter(
+            link=self.link,
+            outbox=self.outbox,
+            org_id=org,
+            agent_id=agent,
+            offline_telemetry_interval_s=cfg.outbox.offline_telemetry_interval_s,
+        )
+        self.jobs = JobBook(self.ledger, self.reporter)
+        self.files = FileCache(
+            cfg.data_path / "files",
+            max_bytes=cfg.files.cache_max_mb * 1024 * 1024,
+            download_timeout_s=cfg.files.download_timeout_s,
+        )
+        self.dispatcher = CommandDispatcher(
+            ledger=self.ledger,
+            reporter=self.reporter,
+            supervisor_of=self.supervisor,
+            agent_id=agent,
+        )
+        self._services = DriverServices(
+            data_dir=cfg.data_path,
+            job_memory=lambda pid: StoredJobMemory(store, pid),
+        )
+
+    def _status_payload(self, online: bool, session: int) -> bytes:
+        return encode(
+            AgentStatus(
+                state=AgentState.ONLINE if online else AgentState.OFFLINE,
+                session=session,
+                agent_version=__version__,
+                ts=convert.utc_now(),
+                printer_ids=sorted(self._running),
+            )
+        )
+
+    def supervisor(self, printer_id: str) -> PrinterSupervisor | None:
+        running = self._running.get(printer_id)
+        return running.supervisor if running is not None else None
+
+    # --- run -------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        cfg = self.config
+        log.info(
+            "agent %s (org %s) starting: broker %r, data in %s, %d local printer(s)",
+            cfg.agent_id,
+            cfg.org_id,
+            broker_endpoint(cfg.mqtt),
+            cfg.data_path,
+            len(cfg.printers),
+        )
+        async with Store(cfg.data_path / "agent.db") as store:
+            self._wire(store)
+            await self._load_desired()
+            await self._recover()
+            async with asyncio.TaskGroup() as tg:
+                self._tg = tg
+                background = [
+                    tg.create_task(self.link.run(), name="mqtt-link"),
+                    tg.create_task(self.reporter.run_states(), name="states"),
+                    tg.create_task(self.reporter.run_outbox(), name="outbox"),
+                    tg.create_task(self.reporter.run_heartbeat(cfg.heartbeat_s), name="heartbeat"),
+                    tg.create_task(self._reconcile_loop(), name="reconcile"),
+                    tg.create_task(self._prune_loop(), name="prune"),
+                ]
+                self._reconcile.set()
+                self.ready.set()
+                await stop.wait()
+                log.info("agent %s stopping", cfg.agent_id)
+                await self._shutdown(background)
+
+    async def _shutdown(self, background: list[asyncio.Task[None]]) -> None:
+        for pid in list(self._running):
+            await self._stop_supervisor(pid, final=None)
+        interrupted = await self.jobs.recover_after_restart(
+            lambda r: r.driver_kind != "serial", AGENT_STOPPED
+        )
+        if interrupted:
+            log.warning("%d serial print(s) stopped with the agent", len(interrupted))
+        outbox_task = background[2]
+        outbox_task.cancel()
+        if self.link.connected.is_set():
+            try:
+                async with asyncio.timeout(SHUTDOWN_FLUSH_S):
+                    await drain(self.outbox, self._publish)
+            except (TimeoutError, PublishFailed) as exc:
+                log.info("shutdown: outbox kept for the next start (%s)", exc or "timeout")
+        await self.link.close()
+        for task in background:
+            task.cancel()
+
+    async def _publish(self, topic: str, payload: bytes, qos: int) -> None:
+        await self.link.publish(topic, payload, qos)
+
+    async def _recover(self) -> None:
+        wanted = self._wanted()
+
+        def keep(record: JobRecord) -> bool:
+            return record.driver_kind == "octoprint" and record.printer_id in wanted
+
+        for record in await self.jobs.recover_after_restart(keep):
+            self._cooldown.add(record.printer_id)
+        await self.dispatcher.answer_interrupted()
+
+    # --- MQTT in ---------------------------------------------------------------------
+
+    def _on_connected(self, session: int) -> None:
+        # Re-sync after every (re)connect: retained states again, then the outbox.
+        self.reporter.mark_all_dirty()
+        self.outbox.added.set()
+
+    async def _on_message(self, topic: str, payload: bytes) -> None:
+        try:
+            if topic == self._commands_topic:
+                await self.dispatcher.handle(payload)
+            elif topic == self._config_topic:
+                await self._desired_config(payload)
+            else:
+                log.debug("ignored a message on %s", topic)
+        except Exception:
+            # Whatever one message does, the link keeps reading the next.
+            log.exception("handling a message on %s failed", topic)
+
+    async def _desired_config(self, payload: bytes) -> None:
+        if not payload:
+            log.info("the retained desired config was cleared; keeping the current printers")
+            return
+        try:
+            desired = decode_config(payload)
+        except WireDecodeError as exc:
+            log.warning("ignored a malformed desired config: %s", exc.reason)
+            return
+        if desired.agent_id != self.config.agent_id:
+            log.warning("ignored a desired config for agent %s", desired.agent_id)
+            return
+        current = self._desired
+        if current is not None and desired.revision < current.revision:
+            log.info("ignored stale desired config revision %d", desired.revision)
+            return
+        if current == desired:
+            return
+        await self.ledger.save_desired_config(payload)
+        self._desired = desired
+        log.info(
+            "desired config revision %d: %d printer(s)", desired.revision, len(desired.printers)
+        )
+        self._reconcile.set()
+
+    async def _load_desired(self) -> None:
+        raw = await self.ledger.desired_config()
+        if raw:
+            try:
+                self._desired = decode_config(raw)
+            except WireDecodeError as exc:
+                log.warning("the saved desired config is unreadable: %s", exc.reason)
+
+    def _wanted(self) -> dict[str, PrinterConfig]:
+        wanted: dict[str, PrinterConfig] = {}
+        if self._desired is not None:
+            wanted.update((p.printer_id, p) for p in self._desired.printers)
+        for local in self.config.printers:
+            if local.printer_id in wanted and local.printer_id not in self._waiting_logged:
+                log.info("printer %s: the local config overrides the cloud's", local.printer_id)
+            wanted[local.printer_id] = local.to_wire()
+        return wanted
+
+    # --- supervisors -------------------------------------------------------------------
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await self._reconcile.wait()
+            self._reconcile.clear()
+            await self._apply(self._wanted())
+
+    async def _apply(self, wanted: dict[str, PrinterConfig]) -> None:
+        for pid, running in list(self._running.items()):
+            want = wanted.get(pid)
+            have = running.supervisor.printer
+            if want == have:
+                continue
+            if want is not None and want.connection == have.connection:
+                running.supervisor.printer = want  # a new name or model: no reconnect
+                continue
+            if await self.jobs.current(pid) is not None:
+                if pid not in self._waiting_logged:
+                    log.info("printer %s: config change waits for the current job", pid)
+                    self._waiting_logged.add(pid)
+                continue
+            self._waiting_logged.discard(pid)
+            await self._stop_supervisor(pid, final="removed from this agent's configuration")
+        for pid, printer in wanted.items():
+            if pid not in self._running:
+                self._start_supervisor(printer)
+
+    def _start_supervisor(self, printer: PrinterConfig) -> None:
+        kind = connection_kind(printer)
+        factory = self._drivers.get(kind)
+        if factory is None:
+            log.error("printer %s: no driver for connection kind %s", printer.printer_id, kind)
+            return
+        supervisor = PrinterSupervisor(
+            printer,
+            factory=factory,
+            services=self._services,
+            reporter=self.reporter,
+            jobs=self.jobs,
+            files=self.files,
+            settings=SupervisorSettings(telemetry_interval_s=self.config.telemetry_interval_s),
+            on_job_end=self._reconcile.set,
+        )
+        if printer.printer_id in self._cooldown:
+            self._cooldown.discard(printer.printer_id)
+            supervisor.cooldown_on_connect = True
+        task = self._tg.create_task(self._keep(supervisor), name=f"printer:{printer.printer_id}")
+        self._running[printer.printer_id] = _Running(supervisor, task)
+        log.info("printer %s (%s): supervising over %s", printer.printer_id, printer.name, kind)
+
+    async def _keep(self, supervisor: PrinterSupervisor) -> None:
+        backoff = Backoff(base_s=1.0, cap_s=60.0)
+        while True:
+            try:
+                await supervisor.run()
+            except Exception:
+                # Only this printer restarts; the others never notice.
+                log.exception("printer %s: supervisor failed; restarting", supervisor.printer_id)
+            await asyncio.sleep(backoff.next_delay_s())  # backoff, not synchronisation
+
+    async def _stop_supervisor(self, printer_id: str, *, final: str | None) -> None:
+        running = self._running.pop(printer_id, None)
+        if running is None:
+            return
+        running.task.cancel()
+        try:
+            async with asyncio.timeout(STOP_SUPERVISOR_TIMEOUT_S):
+                await asyncio.wait({running.task})
+        except TimeoutError:
+            log.error("printer %s: supervisor did not stop in time", printer_id)
+        if final is not None:
+            log.info("printer %s: %s", printer_id, final)
+            state = PrinterState(
+                printer_id=printer_id,
+                status=PrinterStatus.OFFLINE,
+                connected=False,
+                ts=convert.utc_now(),
+                session=self.link.session,
+                message=final,
+            )
+            self.reporter.remove_source(printer_id, state)
+
+    async def _prune_loop(self) -> None:
+        while True:
+            pruned = await self.ledger.prune_commands()
+            if pruned:
+                log.info("forgot %d old command(s)", pruned)
+            await asyncio.sleep(PRUNE_INTERVAL_S)  # a period, not synchronisation
