@@ -1,0 +1,212 @@
+"""Typed results: msgspec Structs decoded leniently from the API's JSON.
+
+Lenient on purpose: unknown fields are ignored (a newer cloud may add some) and every field
+has a default, because `fields=id,name` sparse sets drop the others. A dropped string reads
+``""``, a dropped list ``[]``, anything nullable ``None``. Enumerated values (``status``,
+``priority``) are plain strings, so a value added by a newer cloud never breaks decoding;
+compare them with the constants of `shared.enums` or with string literals.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+
+class _Model(msgspec.Struct, kw_only=True, frozen=True):
+    pass
+
+
+class Pagination(_Model, frozen=True):
+    page: int = 1
+    per_page: int = 20
+    total: int = 0
+    total_pages: int = 0
+
+
+class Temperatures(_Model, frozen=True):
+    hotend: float | None = None
+    bed: float | None = None
+
+
+class Printer(_Model, frozen=True):
+    id: str = ""
+    name: str = ""
+    status: str = ""
+    model: str | None = None
+    firmware: str | None = None
+    temperatures: Temperatures = msgspec.field(default_factory=Temperatures)
+    current_job: str | None = None
+    progress: float | None = None
+    group: str | None = None
+    tags: list[str] = msgspec.field(default_factory=list)
+    agent_id: str | None = None
+    connection_type: str | None = None
+    connection_url: str | None = None
+    has_api_key: bool | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class PrinterCommand(_Model, frozen=True):
+    """An action recorded for a printer's agent; ``status`` is ``pending`` until it replies."""
+
+    id: str = ""
+    printer_id: str = ""
+    action: str = ""
+    status: str = ""
+    error_code: str | None = None
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class JobMaterial(_Model, frozen=True):
+    type: str | None = None
+    color: str | None = None
+    estimated_usage: float | None = None
+
+
+class Job(_Model, frozen=True):
+    id: str = ""
+    name: str = ""
+    status: str = ""
+    priority: str = ""
+    printer_id: str | None = None
+    progress: float | None = None
+    file_url: str | None = None
+    estimated_duration: int | None = None
+    elapsed_time: int | None = None
+    material: JobMaterial | None = None
+    copies: int | None = None
+    tags: list[str] = msgspec.field(default_factory=list)
+    failure_reason: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+class Material(_Model, frozen=True):
+    id: str = ""
+    type: str = ""
+    brand: str | None = None
+    color: str | None = None
+    spool_weight: float | None = None
+    remaining_weight: float | None = None
+    cost_per_kg: float | None = None
+    printer_id: str | None = None
+    reorder_threshold: float | None = None
+    status: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class Period(_Model, frozen=True):
+    from_: datetime | None = msgspec.field(default=None, name="from")
+    to: datetime | None = None
+
+
+class FleetMetrics(_Model, frozen=True):
+    total_printers: int = 0
+    active_printers: int = 0
+    utilization_rate: float = 0.0
+    jobs_completed: int = 0
+    success_rate: float = 0.0
+    total_print_time: float = 0.0
+    material_consumed: float = 0.0
+    estimated_cost: float = 0.0
+
+
+class FleetAnalytics(_Model, frozen=True):
+    period: Period = msgspec.field(default_factory=Period)
+    metrics: FleetMetrics = msgspec.field(default_factory=FleetMetrics)
+
+
+class Analytics(_Model, frozen=True):
+    """Analytics of one printer, of jobs or of materials: a period and named figures.
+
+    ``metrics`` stays a mapping: the figures per report are documented in docs/api.md and
+    grow over time; ``data`` holds any per-item breakdown the report carries.
+    """
+
+    period: Period = msgspec.field(default_factory=Period)
+    metrics: dict[str, Any] = msgspec.field(default_factory=dict)
+    data: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    printer_id: str | None = None
+
+
+class Webhook(_Model, frozen=True):
+    id: str = ""
+    url: str = ""
+    events: list[str] = msgspec.field(default_factory=list)
+    enabled: bool = True
+    # Only in the answer to the create call; never returned again.
+    secret: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class WebhookTestResult(_Model, frozen=True):
+    """The outcome of ``POST /v1/webhooks/:id/test``: the delivery made to your endpoint."""
+
+    id: str = ""
+    webhook_id: str | None = None
+    event: str | None = None
+    status: str | None = None
+    status_code: int | None = None
+    success: bool | None = None
+    error: str | None = None
+    created_at: datetime | None = None
+
+
+class Organization(_Model, frozen=True):
+    id: str = ""
+    name: str = ""
+    plan: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class User(_Model, frozen=True):
+    id: str = ""
+    email: str = ""
+    name: str = ""
+    role: str = ""
+    created_at: datetime | None = None
+
+
+class Invitation(_Model, frozen=True):
+    id: str = ""
+    email: str = ""
+    role: str = ""
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    accepted_at: datetime | None = None
+
+
+class Agent(_Model, frozen=True):
+    id: str = ""
+    name: str = ""
+    state: str = ""
+    version: str | None = None
+    last_seen_at: datetime | None = None
+    created_at: datetime | None = None
+    # Only in the answer to the create call: the agent's MQTT credentials.
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+
+
+class Deleted(_Model, frozen=True):
+    id: str = ""
+    deleted: bool = True
+
+
+class WebhookEvent(_Model, frozen=True):
+    """A verified webhook delivery: ``id`` from ``webhook-id``, the rest from the body."""
+
+    id: str = ""
+    type: str = ""
+    timestamp: datetime | None = None
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
