@@ -1,0 +1,88 @@
+"""`apf agent run --config agent.toml` and `apf agent scan`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "agent", help="the edge agent next to the printers"
+    )
+    sub = parser.add_subparsers(dest="agent_command", metavar="COMMAND", required=True)
+    run = sub.add_parser("run", help="run the agent (drives printers, syncs over MQTT)")
+    run.add_argument("--config", required=True, help="path of the agent's TOML config file")
+    run.set_defaults(handler=_run)
+    scan = sub.add_parser(
+        "scan", help="find USB serial printers: probe each port with M115 at common bauds"
+    )
+    scan.add_argument(
+        "--port",
+        action="append",
+        default=[],
+        help="also probe this port (repeatable), e.g. a pty or /dev/ttyAMA0",
+    )
+    scan.add_argument(
+        "--baud",
+        action="append",
+        type=int,
+        default=[],
+        help="baud rates to try, in order (default: 115200 250000 57600)",
+    )
+    scan.add_argument(
+        "--timeout-s", type=float, default=4.0, help="how long to wait for an answer per try"
+    )
+    scan.add_argument("--json", action="store_true", help="print the result as JSON")
+    scan.set_defaults(handler=_scan)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+    import signal
+    from pathlib import Path
+
+    from agent.config import ConfigError, load_config
+    from agent.runtime.agent import Agent
+
+    try:
+        config = load_config(Path(args.config))
+    except ConfigError as exc:
+        print(f"apf agent: {exc}", file=sys.stderr)
+        return 2
+    logging.getLogger().setLevel(config.log_level)
+    # aiomqtt/paho are chatty at DEBUG about every packet; keep them at INFO at most.
+    logging.getLogger("aiomqtt").setLevel(max(logging.INFO, logging.getLogger().level))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await Agent(config).run(stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def _scan(args: argparse.Namespace) -> int:
+    import json
+
+    from agent.runtime.scan import DEFAULT_BAUDS, config_snippet, format_table, scan_ports
+
+    bauds = args.baud or list(DEFAULT_BAUDS)
+    results = scan_ports(extra_ports=args.port, bauds=bauds, timeout_s=args.timeout_s)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results], indent=2))
+        return 0
+    if not results:
+        print("No serial ports found. Is the printer plugged in and switched on?")
+        return 1
+    print(format_table(results))
+    snippet = config_snippet(results)
+    if snippet:
+        print("\n# Paste into agent.toml (set printer_id/name from the cloud's printer list):")
+        print(snippet)
+    return 0
