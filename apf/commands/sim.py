@@ -1,0 +1,97 @@
+"""`apf sim`: run a simulated printer on a pseudo-terminal until stopped.
+
+The pty path is printed alone on the first line of standard output (flushed), so a script
+or a benchmark in another process can read it and open the port.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "sim",
+        help="run a simulated printer on a pseudo-terminal",
+        description="Run a virtual printer on a pty; prints the pty path, then runs until "
+        "SIGINT/SIGTERM.",
+    )
+    parser.add_argument(
+        "--dialect",
+        default="marlin",
+        choices=["marlin", "prusa", "klipper", "reprapfirmware"],
+        help="firmware to imitate (default: marlin)",
+    )
+    parser.add_argument("--baud", type=int, default=115200, help="simulated UART rate")
+    parser.add_argument("--unthrottled", action="store_true", help="no wire limit")
+    parser.add_argument("--latency-ms", type=float, default=1.0, help="one-way delay in ms")
+    parser.add_argument("--rx-buffer", type=int, help="receive ring in bytes (dialect default)")
+    parser.add_argument("--queue", type=int, help="command queue depth (dialect default)")
+    parser.add_argument("--processing-ms", type=float, help="time per command in ms")
+    parser.add_argument("--advanced-ok", action="store_true", help="Marlin ADVANCED_OK")
+    parser.add_argument("--heat-rate", type=float, default=20.0, help="°C per second")
+    parser.add_argument("--record", metavar="FILE", help="append each executed command")
+    faults = parser.add_argument_group("fault injection (seeded)")
+    faults.add_argument("--seed", type=int, default=0)
+    faults.add_argument("--corrupt-rx", type=float, default=0.0, help="share of lines")
+    faults.add_argument("--corrupt-tx", type=float, default=0.0, help="share of lines")
+    faults.add_argument("--drop-ok", type=float, default=0.0, help="share of oks")
+    faults.add_argument("--busy-every", type=int, help="every Nth command is busy")
+    faults.add_argument("--busy-s", type=float, default=2.5, help="length of a busy period")
+    faults.add_argument("--reset-after", type=int, help="firmware reset after N commands")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from agent.sim import SimConfig, SimConfigError
+
+    try:
+        config = SimConfig(
+            dialect=args.dialect,
+            baud=None if args.unthrottled else args.baud,
+            latency_s=args.latency_ms / 1000.0,
+            rx_buffer_bytes=args.rx_buffer,
+            command_queue=args.queue,
+            processing_s_per_command=None
+            if args.processing_ms is None
+            else args.processing_ms / 1000.0,
+            advanced_ok=True if args.advanced_ok else None,
+            heat_rate_c_per_s=args.heat_rate,
+            corrupt_rx_share=args.corrupt_rx,
+            corrupt_tx_share=args.corrupt_tx,
+            drop_ok_share=args.drop_ok,
+            busy_every_n=args.busy_every,
+            busy_s=args.busy_s,
+            reset_after_lines=args.reset_after,
+            seed=args.seed,
+            executed_limit=100_000,
+        ).resolved()
+    except SimConfigError as exc:
+        raise SystemExit(f"apf sim: {exc}") from None
+    asyncio.run(_serve(config, args.record))
+    return 0
+
+
+async def _serve(config: Any, record: str | None) -> None:
+    import asyncio
+    import signal
+    import sys
+
+    from agent.sim import SimulatedPrinter
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with SimulatedPrinter(config, record_path=record) as sim:
+        print(sim.pty_path, flush=True)
+        await stop.wait()
+        counters = sim.counters
+        print(
+            f"executed {counters.executed} commands, {counters.resends_requested} resends "
+            f"requested, {sim.firmware.rx.dropped_bytes} bytes lost to overrun",
+            file=sys.stderr,
+        )
