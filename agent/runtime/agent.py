@@ -271,6 +271,12 @@ class Agent:
             await self._apply(self._wanted())
 
     async def _apply(self, wanted: dict[str, PrinterConfig]) -> None:
+        before = set(self._running)
+        await self._apply_changes(wanted)
+        if set(self._running) != before:
+            await self.link.announce()
+
+    async def _apply_changes(self, wanted: dict[str, PrinterConfig]) -> None:
         for pid, running in list(self._running.items()):
             want = wanted.get(pid)
             have = running.supervisor.printer

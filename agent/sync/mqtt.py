@@ -192,6 +192,16 @@ class MqttLink:
         except aiomqtt.MqttError as exc:
             raise LinkDown(f"publish failed: {exc}") from exc
 
+    async def announce(self) -> None:
+        """Publish the retained ``online`` status again (e.g. the printer list changed)."""
+        if self.connected.is_set():
+            try:
+                await self.publish(
+                    self._status_topic, self._status_payload(True, self.session), 1, retain=True
+                )
+            except LinkDown:
+                pass  # the next connection publishes a fresh birth anyway
+
     async def close(self, *, timeout_s: float = 5.0) -> None:
         """Say ``offline`` (retained) ourselves, then disconnect cleanly (no Will)."""
         self._closing = True

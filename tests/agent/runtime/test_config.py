@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.config import ConfigError, broker_endpoint, load_config, parse_config, redact_url
+from shared.wire import OctoPrintConnection, SerialConnection
+
+GOOD = """
+agent_id = "agt_shop1"
+org_id = "org_1"
+data_dir = "/var/lib/apf"
+log_level = "DEBUG"
+
+[mqtt]
+url = "mqtts://agent:s3cret@broker.example:8884"
+
+[[printers]]
+printer_id = "prt_a"
+name = "Prusa A"
+connection = { kind = "serial", port = "/dev/ttyACM0", baud = 115200, profile = "prusa" }
+
+[[printers]]
+printer_id = "prt_b"
+name = "Ender B"
+connection = { kind = "octoprint", url = "http://10.0.0.5", api_key = "OCTOKEY" }
+"""
+
+
+def test_a_full_config_decodes_into_typed_values() -> None:
+    config = parse_config(GOOD)
+    assert config.agent_id == "agt_shop1"
+    assert config.log_level == "DEBUG"
+    endpoint = broker_endpoint(config.mqtt)
+    assert (endpoint.host, endpoint.port, endpoint.tls) == ("broker.example", 8884, True)
+    assert (endpoint.username, endpoint.password) == ("agent", "s3cret")
+    first, second = (p.to_wire() for p in config.printers)
+    assert first.connection == SerialConnection(port="/dev/ttyACM0", baud=115200, profile="prusa")
+    assert second.connection == OctoPrintConnection(url="http://10.0.0.5", api_key="OCTOKEY")
+    assert config.mqtt_client_id == "agt_shop1"
+
+
+def test_an_unknown_key_stops_start_up_naming_it() -> None:
+    text = GOOD.replace('url = "mqtts://', 'pasword = "x"\nurl = "mqtts://')
+    with pytest.raises(ConfigError, match=r"unknown field `pasword`.*\$\.mqtt"):
+        parse_config(text, "agent.toml")
+
+
+def test_a_wrong_type_names_the_key() -> None:
+    text = GOOD.replace("baud = 115200", 'baud = "fast"')
+    with pytest.raises(ConfigError, match=r"baud"):
+        parse_config(text)
+
+
+def test_an_unknown_connection_kind_is_refused() -> None:
+    text = GOOD.replace('kind = "serial"', 'kind = "bambu"')
+    with pytest.raises(ConfigError, match="kind"):
+        parse_config(text)
+
+
+def test_a_bad_broker_scheme_is_refused() -> None:
+    with pytest.raises(ConfigError, match="mqtt://"):
+        parse_config(GOOD.replace("mqtts://", "http://"))
+
+
+def test_a_ca_file_needs_mqtts_and_must_exist(tmp_path: Path) -> None:
+    plain = GOOD.replace("mqtts://", "mqtt://").replace(
+        "[mqtt]\n", f'[mqtt]\nca_file = "{tmp_path}/ca.pem"\n'
+    )
+    with pytest.raises(ConfigError, match="not mqtts"):
+        parse_config(plain)
+    missing = GOOD.replace("[mqtt]\n", f'[mqtt]\nca_file = "{tmp_path}/ca.pem"\n')
+    with pytest.raises(ConfigError, match="no such file"):
+        parse_config(missing)
+
+
+def test_duplicate_printer_ids_are_refused() -> None:
+    with pytest.raises(ConfigError, match="prt_a"):
+        parse_config(GOOD.replace('printer_id = "prt_b"', 'printer_id = "prt_a"'))
+
+
+def test_invalid_toml_and_missing_file_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        parse_config("agent_id = ")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_password_file_is_read_and_secrets_stay_out_of_repr(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("from-file\n")
+    text = GOOD.replace("agent:s3cret@", "").replace(
+        "[mqtt]\n", f'[mqtt]\nusername = "u"\npassword_file = "{secret}"\n'
+    )
+    config = parse_config(text)
+    endpoint = broker_endpoint(config.mqtt)
+    assert endpoint.password == "from-file"
+    for shown in (repr(endpoint), repr(config.mqtt), repr(config.printers[1].connection)):
+        assert "from-file" not in shown and "OCTOKEY" not in shown and "s3cret" not in shown
+
+
+def test_redact_url_drops_credentials_and_signature() -> None:
+    url = "https://user:pw@cloud.example:8443/v1/files/f1?expires=1&signature=abc"
+    assert redact_url(url) == "https://cloud.example:8443/v1/files/f1?…"
