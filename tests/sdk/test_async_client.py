@@ -1,0 +1,54 @@
+"""`AsyncClient`: the same resources, awaited, against the real cloud."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from autoprintfarm import AsyncClient, AsyncPage, NotFoundError, PrinterOfflineError
+from autoprintfarm.resources import async_, sync
+from tests.sdk.cloud import CloudProcess, Org
+
+
+async def test_printers_round_trip_and_pages(cloud: CloudProcess, org: Org) -> None:
+    async with AsyncClient(api_key=org.api_key, base_url=cloud.base_url) as client:
+        made = [
+            await client.printers.create(
+                name=f"a{i}", connection_url="http://10.2.0.1", api_key="k", group="g"
+            )
+            for i in range(5)
+        ]
+        page = await client.printers.list(group="g", per_page=2, sort="name")
+        assert isinstance(page, AsyncPage)
+        assert [p.id for p in page.data] == [m.id for m in made[:2]]
+        assert [p.id async for p in page] == [m.id for m in made]
+        assert [len(p.data) async for p in page.iter_pages()] == [2, 2, 1]
+
+        got = await client.printers.get(made[0].id)
+        assert got == made[0]
+        renamed = await client.printers.update(made[0].id, name="renamed")
+        assert renamed.name == "renamed"
+        with pytest.raises(PrinterOfflineError):
+            await client.printers.pause(made[0].id)
+        await client.printers.delete(made[0].id)
+        with pytest.raises(NotFoundError) as info:
+            await client.printers.get(made[0].id)
+        assert info.value.request_id
+
+
+def test_sync_and_async_resources_offer_the_same_calls() -> None:
+    for name, cls in inspect.getmembers(sync, inspect.isclass):
+        if cls.__module__ != sync.__name__ or name.startswith("_"):
+            continue
+        twin = getattr(async_, name)
+        methods = {n for n, _ in inspect.getmembers(cls, inspect.isfunction) if n[0] != "_"}
+        assert methods == {
+            n for n, _ in inspect.getmembers(twin, inspect.isfunction) if n[0] != "_"
+        }, name
+        for method in methods:
+            a = inspect.signature(getattr(cls, method)).parameters
+            b = inspect.signature(getattr(twin, method)).parameters
+            assert list(a) == list(b), f"{name}.{method}"
+            assert [p.default for p in a.values()] == [p.default for p in b.values()]
+            assert inspect.iscoroutinefunction(getattr(twin, method)), f"{name}.{method}"
