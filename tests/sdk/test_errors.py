@@ -33,9 +33,11 @@ from tests.support.ports import free_port
 
 
 def test_a_wrong_key_is_an_authentication_error(cloud: CloudProcess) -> None:
-    with Client(api_key="apf_" + "x" * 40, base_url=cloud.base_url) as client:
-        with pytest.raises(AuthenticationError) as info:
-            client.printers.list()
+    with (
+        Client(api_key="apf_" + "x" * 40, base_url=cloud.base_url) as client,
+        pytest.raises(AuthenticationError) as info,
+    ):
+        client.printers.list()
     err = info.value
     assert (err.status_code, err.code) == (401, "invalid_api_key")
     assert err.request_id and err.request_id == err.headers["x-request-id"]
