@@ -161,7 +161,9 @@ class Agent:
                     tg.create_task(self._reconcile_loop(), name="reconcile"),
                     tg.create_task(self._prune_loop(), name="prune"),
                 ]
-                self._reconcile.set()
+                # The printers known now (local + last desired config) start at once, even
+                # while the broker is unreachable.
+                await self._apply(self._wanted())
                 self.ready.set()
                 await stop.wait()
                 log.info("agent %s stopping", cfg.agent_id)
