@@ -8,6 +8,7 @@ with `param` present only when one parameter is at fault, and `details` for seve
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from typing import Any
 
@@ -98,18 +99,27 @@ def request_id_of(request: Request[Any, Any, Any]) -> str:
     return rid
 
 
+# msgspec names the field in its message ("Object missing required field `name`",
+# "Expected `str`, got `int` - at `$.tags[0]`"); Litestar reports the whole body as "data".
+_MSGSPEC_FIELD = re.compile(r"(?:field `([^`]+)`|at `\$\.([A-Za-z0-9_]+))")
+
+
+def _param_of(key: object, message: str) -> str | None:
+    if key is None:
+        return None
+    if key == "data":
+        match = _MSGSPEC_FIELD.search(message)
+        return (match.group(1) or match.group(2)) if match else None
+    return str(key)
+
+
 def _from_validation(exc: ValidationException) -> ApiError:
     details: list[ErrorDetail] = []
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if isinstance(item, dict):
-            key = item.get("key")
-            details.append(
-                ErrorDetail(
-                    message=str(item.get("message", "invalid value")),
-                    param=str(key) if key is not None else None,
-                )
-            )
+            message = str(item.get("message", "invalid value"))
+            details.append(ErrorDetail(message=message, param=_param_of(item.get("key"), message)))
     first = details[0] if details else None
     message = first.message if first else (exc.detail or "Request format invalid.")
     if first and first.param:

@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Request
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.api.state import AppContext
@@ -24,12 +24,16 @@ async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[Asy
         yield session
 
 
-def provide_ctx(request: Request[Any, Any, Any], db_session: AsyncSession) -> ServiceContext:
+def provide_ctx(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> ServiceContext:
     principal = request.scope["state"].get("principal")
     if not isinstance(principal, Principal):  # a handler forgot opt={"scope": ...}
         raise RuntimeError(f"{request.url.path} has no scope declared")
     return ServiceContext(session=db_session, principal=principal)
 
+
+Svc = NamedDependency[ServiceContext]
 
 DEPENDENCIES = {
     "db_session": Provide(provide_session),

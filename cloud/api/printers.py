@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Any, cast
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
+from cloud.api.deps import Svc
 from cloud.api.listing import (
     DEFAULT_PER_PAGE,
-    MAX_PER_PAGE,
     page_request,
     pagination,
     parse_fields,
@@ -17,6 +17,7 @@ from cloud.api.listing import (
     sparse,
 )
 from cloud.api.openapi import errors
+from cloud.api.params import Fields, Page, PerPage, ShortQuery, Sort
 from cloud.schemas.printers import (
     PRINTER_FIELDS,
     PrinterActionIn,
@@ -26,19 +27,9 @@ from cloud.schemas.printers import (
     PrinterPage,
     PrinterPatch,
 )
-from cloud.services.context import ServiceContext
 from cloud.services.printers import SORTABLE, PrinterService
 from shared.enums import PrinterStatus
 
-Page = Annotated[int, Parameter(ge=1, le=1_000_000, description="Page number, from 1")]
-PerPage = Annotated[int, Parameter(ge=1, le=MAX_PER_PAGE, description="Results per page")]
-Sort = Annotated[
-    str | None, Parameter(description="`field` ascending, `-field` descending; comma-separated")
-]
-Fields = Annotated[
-    str | None,
-    Parameter(description="Comma-separated field names; each object then carries only those"),
-]
 _LIST_QUERY = ("status", "group", "tag", "page", "per_page", "sort", "fields")
 
 
@@ -51,10 +42,10 @@ class PrinterController(Controller):
         self,
         *,
         request: Request[Any, Any, Any],
-        svc: ServiceContext,
-        status: PrinterStatus | None = None,
-        group: Annotated[str | None, Parameter(max_length=100)] = None,
-        tag: Annotated[str | None, Parameter(max_length=64)] = None,
+        svc: Svc,
+        status: FromQuery[PrinterStatus | None] = None,
+        group: ShortQuery = None,
+        tag: ShortQuery = None,
         page: Page = 1,
         per_page: PerPage = DEFAULT_PER_PAGE,
         sort: Sort = None,
@@ -70,18 +61,18 @@ class PrinterController(Controller):
         return PrinterPage(data=cast(list[PrinterOut], data), pagination=pagination(req, total))
 
     @get("/{printer_id:str}", opt={"scope": "printers:read"}, responses=errors())
-    async def get_printer(self, svc: ServiceContext, printer_id: str) -> PrinterOut:
+    async def get_printer(self, svc: Svc, printer_id: FromPath[str]) -> PrinterOut:
         return await PrinterService(svc).get(printer_id)
 
     @post("/", opt={"scope": "printers:write"}, responses=errors())
-    async def create_printer(self, svc: ServiceContext, data: PrinterCreate) -> PrinterOut:
+    async def create_printer(self, svc: Svc, data: JSONBody[PrinterCreate]) -> PrinterOut:
         """Add a printer: OctoPrint (`connection_url` http(s)://… + `api_key`) or USB serial
         (`serial:///dev/ttyACM0?baud=115200&profile=marlin` + `agent_id`)."""
         return await PrinterService(svc).create(data)
 
     @patch("/{printer_id:str}", opt={"scope": "printers:write"}, responses=errors())
     async def update_printer(
-        self, svc: ServiceContext, printer_id: str, data: PrinterPatch
+        self, svc: Svc, printer_id: FromPath[str], data: JSONBody[PrinterPatch]
     ) -> PrinterOut:
         return await PrinterService(svc).patch(printer_id, data)
 
@@ -90,7 +81,7 @@ class PrinterController(Controller):
         opt={"scope": "printers:write"},
         responses=errors((409, "printer_busy: the printer is printing")),
     )
-    async def delete_printer(self, svc: ServiceContext, printer_id: str) -> None:
+    async def delete_printer(self, svc: Svc, printer_id: FromPath[str]) -> None:
         await PrinterService(svc).delete(printer_id)
 
     @post(
@@ -100,7 +91,7 @@ class PrinterController(Controller):
         responses=errors((409, "printer_busy or printer_offline")),
     )
     async def printer_action(
-        self, svc: ServiceContext, printer_id: str, data: PrinterActionIn
+        self, svc: Svc, printer_id: FromPath[str], data: JSONBody[PrinterActionIn]
     ) -> PrinterActionOut:
         """Ask the printer's agent to pause, resume, cancel, home or cool down. The command is
         recorded as `pending` and delivered to the agent."""

@@ -1,0 +1,29 @@
+"""Query parameters every list endpoint shares (documented once, validated by Litestar)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.params import QueryParameter
+
+from cloud.api.listing import MAX_PER_PAGE
+
+Page = Annotated[int, QueryParameter(ge=1, le=1_000_000, description="Page number, from 1")]
+PerPage = Annotated[
+    int, QueryParameter(ge=1, le=MAX_PER_PAGE, description="Results per page (max 100)")
+]
+Sort = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=200,
+        description="`field` ascending, `-field` descending; several comma-separated",
+    ),
+]
+Fields = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=500,
+        description="Comma-separated field names; each object then carries only those",
+    ),
+]
+ShortQuery = Annotated[str | None, QueryParameter(max_length=100)]

@@ -1,0 +1,218 @@
+"""`/v1/printers`: happy paths and every error the spec names for them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from cloud.db.models import Agent, Printer, PrinterCommand
+from tests.cloud.conftest import SQLITE_ONLY, OrgClient, SessionRunner, assert_error
+
+OCTO = {
+    "name": "Prusa-B-05",
+    "connection_url": "http://192.168.1.105",
+    "api_key": "SECRET-KEY",
+    "model": "Prusa i3 MK3S+",
+    "group": "production",
+    "tags": ["enclosed"],
+}
+
+
+async def make_agent(owner: OrgClient) -> str:
+    r = await owner.post("/v1/agents", json={"name": "pi-1"})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def make_printer(owner: OrgClient, **over: Any) -> dict[str, Any]:
+    r = await owner.post("/v1/printers", json={**OCTO, **over})
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def set_status(in_db: SessionRunner, printer_id: str, status: str, **cols: Any) -> None:
+    async def run(session: Any) -> None:
+        printer = await session.get(Printer, printer_id)
+        printer.status = status
+        for k, v in cols.items():
+            setattr(printer, k, v)
+
+    await in_db(run)
+
+
+async def test_create_get_and_secret_is_write_only(owner: OrgClient) -> None:
+    created = await make_printer(owner)
+    assert created["id"].startswith("prt_")
+    assert created["status"] == "offline"
+    assert created["temperatures"] == {"hotend": None, "bed": None}
+    assert created["connection_type"] == "octoprint"
+    assert created["has_api_key"] is True
+    assert created["created_at"].endswith("Z")
+    r = await owner.get(f"/v1/printers/{created['id']}")
+    assert r.status_code == 200
+    assert r.json() == created
+    assert "SECRET-KEY" not in r.text
+    listing = await owner.get("/v1/printers")
+    assert "SECRET-KEY" not in listing.text
+
+
+async def test_serial_printer_needs_agent(owner: OrgClient) -> None:
+    url = "serial:///dev/ttyACM0?baud=115200&profile=marlin"
+    r = await owner.post("/v1/printers", json={"name": "mk3", "connection_url": url})
+    assert_error(r, 400, "invalid_request", "agent_id")
+    agent_id = await make_agent(owner)
+    r = await owner.post(
+        "/v1/printers", json={"name": "mk3", "connection_url": url, "agent_id": agent_id}
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["connection_type"] == "serial"
+    assert r.json()["agent_id"] == agent_id
+    assert r.json()["has_api_key"] is False
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    "body,param",
+    [
+        ({"name": "x", "connection_url": "ftp://host"}, "connection_url"),
+        ({"name": "x", "connection_url": "serial:///dev/ttyACM0?baud=7"}, "connection_url"),
+        ({"name": "x", "connection_url": "serial:///dev/ttyACM0?profile=nope"}, "connection_url"),
+        ({"name": "x", "connection_url": "serial:///dev/tty0?speed=1"}, "connection_url"),
+        ({"name": "x", "connection_url": "http://h"}, "api_key"),
+        ({"name": "", "connection_url": "http://h", "api_key": "k"}, "name"),
+        ({"connection_url": "http://h", "api_key": "k"}, "name"),
+        ({"name": "x", "connection_url": "http://h", "api_key": "k", "colour": "red"}, "colour"),
+        ({"name": "x", "connection_url": "http://h", "api_key": "k", "tags": "a"}, "tags"),
+    ],
+)
+async def test_create_rejects_bad_bodies(
+    owner: OrgClient, body: dict[str, Any], param: str
+) -> None:
+    r = await owner.post("/v1/printers", json=body)
+    assert_error(r, 400, "invalid_request", param)
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("raw", [b"{", b"[]", b"null", b"\xff\xfe", b'{"name": 1e999}'])
+async def test_malformed_json_is_invalid_request(owner: OrgClient, raw: bytes) -> None:
+    r = await owner.post("/v1/printers", content=raw, headers={"Content-Type": "application/json"})
+    assert_error(r, 400, "invalid_request")
+
+
+async def test_unknown_agent_is_not_found(owner: OrgClient) -> None:
+    r = await owner.post("/v1/printers", json={**OCTO, "agent_id": "agt_nope"})
+    assert_error(r, 404, "resource_not_found", "agent_id")
+
+
+async def test_list_filters_sort_fields_pagination(owner: OrgClient, in_db: SessionRunner) -> None:
+    a = await make_printer(owner, name="a", group="g1", tags=["red", "big"])
+    b = await make_printer(owner, name="b", group="g2", tags=["blue"])
+    c = await make_printer(owner, name="c", group="g1", tags=["red"])
+    await set_status(in_db, b["id"], "printing")
+    ids = lambda r: [p["id"] for p in r.json()["data"]]  # noqa: E731
+    r = await owner.get("/v1/printers", params={"status": "printing"})
+    assert ids(r) == [b["id"]]
+    r = await owner.get("/v1/printers", params={"group": "g1", "sort": "-name"})
+    assert ids(r) == [c["id"], a["id"]]
+    r = await owner.get("/v1/printers", params={"tag": "red", "sort": "name"})
+    assert ids(r) == [a["id"], c["id"]]
+    r = await owner.get("/v1/printers", params={"per_page": 2, "page": 2, "sort": "name"})
+    assert ids(r) == [c["id"]]
+    assert r.json()["pagination"] == {"page": 2, "per_page": 2, "total": 3, "total_pages": 2}
+    r = await owner.get("/v1/printers", params={"fields": "id,name,status", "sort": "name"})
+    assert r.json()["data"][1] == {"id": b["id"], "name": "b", "status": "printing"}
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    "params,param",
+    [
+        ({"status": "melting"}, "status"),
+        ({"sort": "colour"}, "sort"),
+        ({"sort": "-name,nope"}, "sort"),
+        ({"fields": "id,secret"}, "fields"),
+        ({"fields": ","}, "fields"),
+        ({"per_page": "101"}, "per_page"),
+        ({"per_page": "0"}, "per_page"),
+        ({"page": "0"}, "page"),
+        ({"page": "x"}, "page"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+async def test_list_rejects_unknown_parameters(
+    owner: OrgClient, params: dict[str, str], param: str
+) -> None:
+    r = await owner.get("/v1/printers", params=params)
+    assert_error(r, 400, "invalid_request", param)
+
+
+async def test_patch(owner: OrgClient) -> None:
+    p = await make_printer(owner)
+    r = await owner.patch(
+        f"/v1/printers/{p['id']}", json={"name": "renamed", "tags": ["x", "x", "y"], "group": None}
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["name"], body["tags"], body["group"]) == ("renamed", ["x", "y"], None)
+    assert body["model"] == OCTO["model"]
+    r = await owner.patch(f"/v1/printers/{p['id']}", json={"api_key": None})
+    assert_error(r, 400, "invalid_request", "api_key")
+    r = await owner.patch(f"/v1/printers/{p['id']}", json={"status": "idle"})
+    assert_error(r, 400, "invalid_request", "status")
+    r = await owner.patch("/v1/printers/prt_missing", json={"name": "x"})
+    assert_error(r, 404, "resource_not_found")
+
+
+async def test_delete_refused_while_printing(owner: OrgClient, in_db: SessionRunner) -> None:
+    p = await make_printer(owner)
+    await set_status(in_db, p["id"], "printing", current_job_id="job_x")
+    r = await owner.delete(f"/v1/printers/{p['id']}")
+    assert_error(r, 409, "printer_busy")
+    await set_status(in_db, p["id"], "idle", current_job_id=None)
+    r = await owner.delete(f"/v1/printers/{p['id']}")
+    assert r.status_code == 204
+    r = await owner.get(f"/v1/printers/{p['id']}")
+    assert_error(r, 404, "resource_not_found")
+
+
+async def test_actions_validated_and_recorded(owner: OrgClient, in_db: SessionRunner) -> None:
+    agent_id = await make_agent(owner)
+    p = await make_printer(owner, agent_id=agent_id)
+    r = await owner.post(f"/v1/printers/{p['id']}/actions", json={"action": "pause"})
+    assert_error(r, 409, "printer_offline")
+    await set_status(in_db, p["id"], "printing")
+    r = await owner.post(f"/v1/printers/{p['id']}/actions", json={"action": "dance"})
+    assert_error(r, 400, "invalid_request", "action")
+    r = await owner.post(f"/v1/printers/{p['id']}/actions", json={"action": "home"})
+    assert_error(r, 409, "printer_busy")
+    r = await owner.post(f"/v1/printers/{p['id']}/actions", json={"action": "pause"})
+    assert r.status_code == 202, r.text
+    cmd = r.json()
+    assert (cmd["action"], cmd["status"], cmd["printer_id"]) == ("pause", "pending", p["id"])
+
+    async def commands(session: Any) -> list[PrinterCommand]:
+        rows = await session.execute(select(PrinterCommand))
+        return list(rows.scalars())
+
+    rows = await in_db(commands)
+    assert [(c.id, c.agent_id, c.status) for c in rows] == [(cmd["id"], agent_id, "pending")]
+    await set_status(in_db, p["id"], "idle")
+    r = await owner.post(f"/v1/printers/{p['id']}/actions", json={"action": "resume"})
+    assert_error(r, 400, "invalid_request", "action")
+
+
+async def test_action_on_revoked_agent_printer_is_offline(
+    owner: OrgClient, in_db: SessionRunner
+) -> None:
+    agent_id = await make_agent(owner)
+    p = await make_printer(owner, agent_id=agent_id)
+    await set_status(in_db, p["id"], "idle")
+
+    async def check(session: Any) -> Agent:
+        return await session.get(Agent, agent_id)
+
+    assert (await in_db(check)) is not None
+    r = await owner.post(f"/v1/printers/{p['id']}/actions", json={"action": "home"})
+    assert r.status_code == 202
