@@ -22,6 +22,9 @@ from agent.config import redact_url
 from agent.drivers.base import InvalidFileError
 
 log = logging.getLogger(__name__)
+# httpx logs every request's full URL at INFO ("HTTP Request: GET https://…?signature=…"):
+# the signature is a credential, so its request log is kept to warnings in the agent.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 CHUNK_BYTES = 64 * 1024
 CONNECT_TIMEOUT_S = 15.0
