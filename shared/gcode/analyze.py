@@ -90,15 +90,30 @@ class GcodeAnalyzer:
         self._parts_len = 0
         if self._offset == 0 and data:
             validate.check_start(data[:4])
-        cut = len(data) if final else data.rfind(b"\n") + 1
-        block, rest = data[:cut], data[cut:]
+        start = 0
+        # Work in slices of about BLOCK_BYTES even if a caller hands over a huge chunk.
+        while len(data) - start >= BLOCK_BYTES:
+            cut = data.rfind(b"\n", start, start + BLOCK_BYTES) + 1
+            if cut <= start:
+                cut = data.find(b"\n", start + BLOCK_BYTES) + 1
+                if cut <= start:
+                    break
+            self._process(data[start:cut])
+            start = cut
+        rest = data[start:]
+        if final:
+            if rest:
+                self._process(rest)
+            return
+        cut = rest.rfind(b"\n") + 1
+        if cut:
+            self._process(rest[:cut])
+            rest = rest[cut:]
         if len(rest) > validate.MAX_LINE_BYTES:
             raise validate.too_long(self._lines + 1, rest)
         if rest:
             self._parts.append(rest)
             self._parts_len = len(rest)
-        if block:
-            self._process(block)
 
     def _process(self, block: bytes) -> None:
         validate.check_text(block, self._offset)
@@ -109,7 +124,10 @@ class GcodeAnalyzer:
         if not self._has_content:
             self._has_content = not block.isspace()
         if self._offset < HEAD_BYTES:
-            self._meta.feed_lines(block.decode("utf-8", "replace").split("\n"))
+            head = block[: HEAD_BYTES - self._offset]
+            if len(head) < len(block):
+                head = head[: head.rfind(b"\n") + 1]  # whole lines only
+            self._meta.feed_lines(head.decode("utf-8", "replace").split("\n"))
         feed_block(self._model, block)
         self._offset += len(block)
         if self._keep_tail:
@@ -196,6 +214,10 @@ def _result(
     if slicer_mm is not None and slicer_mm > 0.0:
         filament_mm, filament_source = slicer_mm, "slicer"
         filament_cm3 = slicer_cm3 or length_to_cm3(slicer_mm, diameter_mm)
+    elif slicer_cm3 is not None and slicer_cm3 > 0.0:
+        # Only a volume (Cura's Griffin header): the length follows from the diameter.
+        filament_cm3, filament_source = slicer_cm3, "slicer"
+        filament_mm = slicer_cm3 / length_to_cm3(1.0, diameter_mm)
     else:
         filament_mm, filament_source = computed_mm, "computed"
         filament_cm3 = computed_cm3

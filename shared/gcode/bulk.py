@@ -14,8 +14,10 @@ call by msgspec's JSON decoder:
 The Python loop then walks the lines' letter strings ("signatures") and takes each line's
 numbers from the flat list. A valid JSON array here means every letter had exactly one
 number, so numbers and letters line up. Anything the rewrite cannot express (free text,
-quotes, `*` checksums, `(…)` comments, lowercase, `+5`, `1.`, a bare letter) makes that line
-or block go through `MotionModel.feed_line`, the general parser, which gives the same result.
+quotes, `*` checksums, `(…)` comments, lowercase, `+5`, `1.`, a bare letter) sends that line
+through `MotionModel.feed_line`, the general parser, which gives the same result: lines with
+such bytes are cut out by a regex; other odd lines are found by halving the part that fails
+to decode.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ _COMMENT = re.compile(rb";[^\n]*")
 _UNSAFE_LINE = re.compile(rb"^[A-Z0-9.\- \t\r]*[^A-Z0-9.\- \t\r\n][^\n]*", re.MULTILINE)
 _NUMBERS = msgspec.json.Decoder(list[float])
 _LAYER_EPS_MM = 1e-4
+# Below this size a part that fails to decode goes line by line through the general parser.
+_SMALL_BYTES = 2048
 
 _G, _X, _Y, _Z, _E, _F = (ord(c) for c in "GXYZEF")
 # (kind, word count, index of X, Y, Z, E, F or 0); kind 0 = blank, 1 = G-word with only
@@ -67,13 +71,24 @@ def _feed_safe(model: MotionModel, code: bytes) -> None:
     try:
         flat = _NUMBERS.decode(numbers)
     except msgspec.DecodeError:
-        model.feed_lines(code.decode("ascii").split("\n"))
+        _bisect(model, code)
         return
     letters = code.translate(None, _NOT_UPPER_OR_NL)
     if len(flat) - 1 != len(letters) - letters.count(b"\n"):  # cannot happen; be sure
-        model.feed_lines(code.decode("ascii").split("\n"))
+        _bisect(model, code)
         return
     _run(model, letters.split(b"\n"), flat)
+
+
+def _bisect(model: MotionModel, code: bytes) -> None:
+    """Some line here has no JSON form ("G28 W", "G01", "X1."): halve the lines until the
+    part is small, so one odd line costs a few re-tries, not a whole block on the slow path."""
+    middle = code.find(b"\n", len(code) // 2) + 1
+    if len(code) <= _SMALL_BYTES or not 0 < middle < len(code):
+        model.feed_lines(code.decode("ascii").split("\n"))
+        return
+    _feed_safe(model, code[:middle])
+    _feed_safe(model, code[middle:])
 
 
 def _spec(signature: bytes) -> _Spec:
@@ -118,6 +133,7 @@ def _run(model: MotionModel, signatures: list[bytes], flat: list[float]) -> None
                 value = flat[pos + ie]
                 if e_rel:
                     de = value
+                    e += value
                 else:
                     de = value - e
                     e = value

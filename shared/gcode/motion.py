@@ -162,7 +162,10 @@ class MotionModel:
         e_value = values.get("E")
         if e_value is not None:
             if self.e_relative:
+                # The logical E position moves in relative mode too: a later G90/M82 move
+                # is measured from it.
                 de = e_value * scale
+                self.e_mm += de
             else:
                 de = e_value * scale - self.e_mm
                 self.e_mm = e_value * scale

@@ -1,0 +1,45 @@
+;FLAVOR:Marlin
+;TIME:658
+;Filament used: 2.33496m
+;Layer height: 0.2
+;MINX:20
+;MINY:20
+;MINZ:0.2
+;MAXX:40
+;MAXY:40
+;MAXZ:0.4
+;TARGET_MACHINE.NAME:Creality Ender-3
+;Generated with Cura_SteamEngine 5.7.1
+M140 S60
+M105
+M190 S60
+M104 S200
+M105
+M109 S200
+M82 ;absolute extrusion mode
+G92 E0 ; Reset Extruder
+G28 ; Home all axes
+G1 Z2.0 F3000
+G1 X0.1 Y20 Z0.3 F5000.0
+G1 X0.1 Y200.0 Z0.3 F1500.0 E15
+G92 E0
+;LAYER_COUNT:2
+;LAYER:0
+M107
+G0 F6000 X20 Y20 Z0.2
+;TYPE:WALL-OUTER
+G1 F1500 X40 Y20 E0.66535
+G1 X40 Y40 E1.3307
+;TIME_ELAPSED:30.5
+;LAYER:1
+G0 F6000 X40 Y40 Z0.4
+G1 F1500 X20 Y40 E1.99605
+G1 X20 Y20 E2.6614
+;TIME_ELAPSED:61.0
+M140 S0
+M107
+M84
+M82 ;absolute extrusion mode
+M104 S0
+;End of Gcode
+;SETTING_3 {"global_quality": "[general]\\nversion = 4\\nname = Standard Quality\\n"}

@@ -1,0 +1,36 @@
+; A path with hand-computed time and filament (tests/shared/test_gcode_motion.py).
+; No slicer metadata, so every figure comes from the moves.
+G21
+G90
+M83
+M140 S60
+M104 S170
+M190 S60
+M109 S210
+G28
+G1 F6000
+G1 X30 Y40 Z0.2
+G1 X60 Y40 E1.5 F1200
+G1 X60 Y80 E2.0
+G2 X80 Y80 I10 J0 E1.0
+G3 X60 Y80 R10 E1.0
+G1 E-0.8 F2400
+G4 P500
+G4 S2
+G1 E0.8
+G91
+G1 Z0.2 F600
+G1 X-10 E0.5 F1200
+G90
+M83
+G3 X50 Y80 I0 J-10 E3.0 F600
+G20
+G1 X1 Y3 F120
+G21
+G92 E0
+M82
+G1 X25.4 Y86.2 E2.0 F600
+G1 E1.5 F1800
+G92 E0
+G1 E0.5
+M104 S0
