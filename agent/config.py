@@ -135,7 +135,8 @@ class BrokerEndpoint:
 
     def __repr__(self) -> str:
         scheme = "mqtts" if self.tls else "mqtt"
-        return f"BrokerEndpoint({scheme}://{self.host}:{self.port}, user={self.username!r})"
+        user = f"{self.username}@" if self.username else ""
+        return f"{scheme}://{user}{self.host}:{self.port}"
 
 
 def redact_url(url: str) -> str:

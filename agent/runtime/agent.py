@@ -140,7 +140,7 @@ class Agent:
     async def run(self, stop: asyncio.Event) -> None:
         cfg = self.config
         log.info(
-            "agent %s (org %s) starting: broker %r, data in %s, %d local printer(s)",
+            "agent %s (org %s) starting: broker %s, data in %s, %d local printer(s)",
             cfg.agent_id,
             cfg.org_id,
             broker_endpoint(cfg.mqtt),

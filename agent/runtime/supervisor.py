@@ -52,6 +52,7 @@ from shared.wire import (
 log = logging.getLogger(__name__)
 
 EVENT_QUEUE_SIZE = 1000
+_NOT_ANSWERING = frozenset({PrinterStatus.OFFLINE, PrinterStatus.BUSY})
 COMMAND_QUEUE_SIZE = 32
 # A driver that stayed connected this long starts its next reconnect from the base delay.
 STABLE_CONNECTION_S = 60.0
@@ -169,7 +170,8 @@ class PrinterSupervisor:
     async def _run_driver_once(self) -> str:
         try:
             driver = self._factory(self.printer, self._listener, self._services)
-        except (ValueError, TypeError, ImportError) as exc:
+        except Exception as exc:
+            # A bad profile name or port setting: this printer stays offline, others go on.
             log.error("printer %s: cannot set up its driver: %s", self.printer_id, exc)
             return f"cannot set up the driver: {exc}"
         self.driver = driver
@@ -211,7 +213,10 @@ class PrinterSupervisor:
         status = snapshot.status
         if status is PrinterStatus.IDLE:
             self._foreign_job = None
-        if status is not PrinterStatus.OFFLINE and not self._online:
+        # Online once the printer answers: a known firmware or a working status (BUSY
+        # without a firmware is the driver still connecting).
+        answering = snapshot.firmware is not None or status not in _NOT_ANSWERING
+        if answering and not self._online:
             self._online = True
             self._enqueue(_Online(snapshot.firmware))
         elif status is PrinterStatus.OFFLINE and self._online:

@@ -18,6 +18,7 @@ all its printers, docs/mqtt.md). Per connection:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -119,7 +120,7 @@ class MqttLink:
             try:
                 await self._serve(self._make_client(session), session, backoff)
             except aiomqtt.MqttError as exc:
-                log.warning("MQTT link to %r is down: %s", self._endpoint, exc)
+                log.warning("MQTT link to %s is down: %s", self._endpoint, exc)
             finally:
                 self._client = None
                 self.connected.clear()
@@ -149,7 +150,7 @@ class MqttLink:
             self.session = session
             self.connections += 1
             self.connected.set()
-            log.info("connected to %r as %s (session %d)", self._endpoint, self._client_id, session)
+            log.info("connected to %s as %s (session %d)", self._endpoint, self._client_id, session)
             self._on_connected(session)
             async for message in client.messages:
                 payload = message.payload
@@ -195,12 +196,11 @@ class MqttLink:
     async def announce(self) -> None:
         """Publish the retained ``online`` status again (e.g. the printer list changed)."""
         if self.connected.is_set():
-            try:
+            # If the link drops meanwhile, the next connection publishes a fresh birth.
+            with contextlib.suppress(LinkDown):
                 await self.publish(
                     self._status_topic, self._status_payload(True, self.session), 1, retain=True
                 )
-            except LinkDown:
-                pass  # the next connection publishes a fresh birth anyway
 
     async def close(self, *, timeout_s: float = 5.0) -> None:
         """Say ``offline`` (retained) ourselves, then disconnect cleanly (no Will)."""
