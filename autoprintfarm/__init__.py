@@ -38,6 +38,7 @@ from autoprintfarm.errors import (
 )
 from autoprintfarm.models import (
     Agent,
+    AgentRegistration,
     FleetAnalytics,
     Invitation,
     Job,
@@ -61,6 +62,7 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "Agent",
+    "AgentRegistration",
     "AsyncClient",
     "AsyncPage",
     "AuthenticationError",

@@ -80,6 +80,7 @@ class Job(_Model, frozen=True):
     elapsed_time: int | None = None
     material: JobMaterial | None = None
     copies: int | None = None
+    copies_completed: int | None = None
     tags: list[str] = msgspec.field(default_factory=list)
     failure_reason: str | None = None
     created_at: datetime | None = None
@@ -161,10 +162,30 @@ class WebhookTestResult(_Model, frozen=True):
     created_at: datetime | None = None
 
 
+class PlanLimits(_Model, frozen=True):
+    """The plan's limits; ``None`` means unlimited."""
+
+    printers: int | None = None
+    agents: int | None = None
+    users: int | None = None
+    storage_bytes: int | None = None
+    active_jobs: int | None = None
+
+
+class Usage(_Model, frozen=True):
+    printers: int = 0
+    agents: int = 0
+    users: int = 0
+    storage_bytes: int = 0
+    active_jobs: int = 0
+
+
 class Organization(_Model, frozen=True):
     id: str = ""
     name: str = ""
     plan: str = ""
+    limits: PlanLimits = msgspec.field(default_factory=PlanLimits)
+    usage: Usage = msgspec.field(default_factory=Usage)
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -181,6 +202,8 @@ class Invitation(_Model, frozen=True):
     id: str = ""
     email: str = ""
     role: str = ""
+    # Only in the answer to the invite call: what the invitee accepts with.
+    token: str | None = None
     created_at: datetime | None = None
     expires_at: datetime | None = None
     accepted_at: datetime | None = None
@@ -191,11 +214,27 @@ class Agent(_Model, frozen=True):
     name: str = ""
     state: str = ""
     version: str | None = None
+    mqtt_username: str | None = None
     last_seen_at: datetime | None = None
     created_at: datetime | None = None
-    # Only in the answer to the create call: the agent's MQTT credentials.
-    mqtt_username: str | None = None
-    mqtt_password: str | None = None
+    revoked_at: datetime | None = None
+    revoked: bool = False
+
+
+class MqttCredentials(_Model, frozen=True):
+    url: str = ""
+    username: str = ""
+    password: str = ""
+    client_id: str = ""
+    topic_root: str = ""
+
+
+class AgentRegistration(_Model, frozen=True):
+    """The answer to registering an agent: shown once (the password is stored hashed)."""
+
+    agent: Agent = msgspec.field(default_factory=Agent)
+    mqtt: MqttCredentials = msgspec.field(default_factory=MqttCredentials)
+    config_toml: str = ""
 
 
 class Deleted(_Model, frozen=True):

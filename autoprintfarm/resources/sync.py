@@ -193,24 +193,24 @@ class Jobs(_Resource):
         *,
         name: str | NotGiven = NOT_GIVEN,
         priority: str | NotGiven = NOT_GIVEN,
-        printer_id: str | NotGiven | None = NOT_GIVEN,
-        material: str | NotGiven | None = NOT_GIVEN,
         tags: Sequence[str] | NotGiven = NOT_GIVEN,
     ) -> m.Job:
         payload = c.changes(
             name=name,
             priority=priority,
-            printer_id=printer_id,
-            material=material,
             tags=list(tags) if not isinstance(tags, NotGiven) else tags,
         )
         call = Call("PATCH", path("v1", "jobs", job_id), json=payload)
         result: m.Job = self._client._request(call, m.Job)
         return result
 
-    def delete(self, job_id: str) -> None:
-        """Cancel a queued or running job (``DELETE /v1/jobs/:id``)."""
-        self._client._request(Call("DELETE", path("v1", "jobs", job_id)), None)
+    def delete(self, job_id: str) -> m.Job | None:
+        """Remove a queued or finished job (returns None), or cancel one on a printer: a
+        ``cancel`` goes to its agent and the job, kept in the history, is returned."""
+        result: m.Job | None = self._client._request(
+            Call("DELETE", path("v1", "jobs", job_id)), m.Job
+        )
+        return result
 
 
 class Materials(_Resource):
@@ -246,6 +246,7 @@ class Materials(_Resource):
         cost_per_kg: float | None = None,
         printer_id: str | None = None,
         reorder_threshold: float | None = None,
+        archived: bool | None = None,
         idempotency_key: str | None = None,
     ) -> m.Material:
         payload = body(
@@ -257,6 +258,7 @@ class Materials(_Resource):
             cost_per_kg=cost_per_kg,
             printer_id=printer_id,
             reorder_threshold=reorder_threshold,
+            archived=archived,
         )
         headers = c.idempotency(idempotency_key)
         call = Call("POST", "/v1/materials", json=payload, headers=headers)
@@ -275,7 +277,7 @@ class Materials(_Resource):
         cost_per_kg: float | NotGiven | None = NOT_GIVEN,
         printer_id: str | NotGiven | None = NOT_GIVEN,
         reorder_threshold: float | NotGiven | None = NOT_GIVEN,
-        status: str | NotGiven = NOT_GIVEN,
+        archived: bool | NotGiven = NOT_GIVEN,
     ) -> m.Material:
         payload = c.changes(
             type=type,
@@ -286,11 +288,14 @@ class Materials(_Resource):
             cost_per_kg=cost_per_kg,
             printer_id=printer_id,
             reorder_threshold=reorder_threshold,
-            status=status,
+            archived=archived,
         )
         call = Call("PATCH", path("v1", "materials", material_id), json=payload)
         result: m.Material = self._client._request(call, m.Material)
         return result
+
+    def delete(self, material_id: str) -> None:
+        self._client._request(Call("DELETE", path("v1", "materials", material_id)), None)
 
 
 class Analytics(_Resource):
@@ -421,18 +426,19 @@ class Users(_Resource):
         page: int | None = None,
         per_page: int | None = None,
         sort: str | None = None,
+        fields: Fields | None = None,
     ) -> SyncPage[m.User]:
-        params = c.list_query(page, per_page, sort, None, role=role)
+        params = c.list_query(page, per_page, sort, fields, role=role)
         return self._client._page("/v1/users", params, m.User)
 
     def get(self, user_id: str) -> m.User:
-        result: m.User = self._client._request(Call("GET", path("v1", "users", user_id)), m.User)
+        call = Call("GET", path("v1", "users", user_id))
+        result: m.User = self._client._request(call, m.User)
         return result
 
-    def invite(
-        self, *, email: str, role: str | None = None, name: str | None = None
-    ) -> m.Invitation:
-        call = Call("POST", "/v1/users/invite", json=body(email=email, role=role, name=name))
+    def invite(self, *, email: str, role: str | None = None) -> m.Invitation:
+        """Invite someone by email; the answer's ``token`` is shown only this once."""
+        call = Call("POST", "/v1/users/invite", json=body(email=email, role=role))
         result: m.Invitation = self._client._request(call, m.Invitation)
         return result
 
@@ -441,26 +447,29 @@ class Agents(_Resource):
     def list(
         self,
         *,
-        state: str | None = None,
+        revoked: bool | None = None,
         page: int | None = None,
         per_page: int | None = None,
         sort: str | None = None,
+        fields: Fields | None = None,
     ) -> SyncPage[m.Agent]:
-        params = c.list_query(page, per_page, sort, None, state=state)
+        params = c.list_query(page, per_page, sort, fields, revoked=revoked)
         return self._client._page("/v1/agents", params, m.Agent)
 
     def get(self, agent_id: str) -> m.Agent:
-        result: m.Agent = self._client._request(
-            Call("GET", path("v1", "agents", agent_id)), m.Agent
-        )
-        return result
-
-    def create(self, *, name: str) -> m.Agent:
-        """Register an agent; the answer carries its MQTT credentials, shown only once."""
-        call = Call("POST", "/v1/agents", json={"name": name})
+        call = Call("GET", path("v1", "agents", agent_id))
         result: m.Agent = self._client._request(call, m.Agent)
         return result
 
-    def delete(self, agent_id: str) -> None:
-        """Revoke an agent's credentials."""
-        self._client._request(Call("DELETE", path("v1", "agents", agent_id)), None)
+    def create(self, *, name: str) -> m.AgentRegistration:
+        """Register an agent. The answer carries its MQTT password and a ready config file,
+        shown only this once: store them on the agent's machine."""
+        call = Call("POST", "/v1/agents", json={"name": name})
+        result: m.AgentRegistration = self._client._request(call, m.AgentRegistration)
+        return result
+
+    def revoke(self, agent_id: str) -> m.Agent:
+        """Revoke an agent: it can no longer log in to the broker. Idempotent."""
+        call = Call("POST", path("v1", "agents", agent_id, "revoke"))
+        result: m.Agent = self._client._request(call, m.Agent)
+        return result

@@ -1,0 +1,304 @@
+/**
+ * Shapes of the API's JSON (field names as on the wire, as in api-reference.md).
+ * With `fields=…` sparse sets, the fields not asked for are absent.
+ */
+
+export interface Pagination {
+  page: number;
+  per_page: number;
+  total: number;
+  total_pages: number;
+}
+
+export interface ListParams {
+  page?: number;
+  /** Results per page (max 100). */
+  per_page?: number;
+  /** `field` ascending, `-field` descending; comma-separated for several keys. */
+  sort?: string;
+  /** Only these fields in each object: `'id,name'` or `['id', 'name']`. */
+  fields?: string | string[];
+}
+
+export interface Printer {
+  id: string;
+  name: string;
+  status: string;
+  model: string | null;
+  firmware: string | null;
+  temperatures: { hotend: number | null; bed: number | null };
+  current_job: string | null;
+  progress: number | null;
+  group: string | null;
+  tags: string[];
+  agent_id?: string | null;
+  connection_type?: string;
+  connection_url?: string;
+  has_api_key?: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PrinterListParams extends ListParams {
+  status?: string;
+  group?: string;
+  tag?: string;
+}
+
+export interface PrinterCreateParams {
+  name: string;
+  connection_url: string;
+  api_key?: string;
+  model?: string;
+  group?: string;
+  tags?: string[];
+  agent_id?: string;
+}
+
+export type PrinterUpdateParams = Partial<{
+  [K in keyof PrinterCreateParams]: PrinterCreateParams[K] | null;
+}>;
+
+export type PrinterAction = 'pause' | 'resume' | 'cancel' | 'home' | 'cooldown';
+
+/** An action recorded for the printer's agent; `status` is `pending` until it replies. */
+export interface PrinterCommand {
+  id: string;
+  printer_id: string;
+  action: PrinterAction;
+  status: string;
+  error_code?: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface Job {
+  id: string;
+  name: string;
+  status: string;
+  priority: string;
+  printer_id: string | null;
+  progress: number | null;
+  file_url: string | null;
+  estimated_duration: number | null;
+  elapsed_time: number | null;
+  material: { type: string | null; color: string | null; estimated_usage: number | null } | null;
+  copies?: number;
+  copies_completed?: number;
+  tags?: string[];
+  failure_reason?: string | null;
+  created_at: string;
+  updated_at?: string;
+  started_at: string | null;
+  completed_at: string | null;
+}
+
+export interface JobListParams extends ListParams {
+  status?: string;
+  printer_id?: string;
+  priority?: string;
+  /** Start date (ISO 8601). */
+  from?: string | Date;
+  /** End date (ISO 8601). */
+  to?: string | Date;
+}
+
+/** What an upload reports: bytes of the file handed to the HTTP stack so far. */
+export type ProgressCallback = (sent: number, total: number | null) => void;
+
+export interface JobCreateParams {
+  /** Where the cloud downloads the G-code from … */
+  file_url?: string;
+  /** … or the G-code itself: a path, a Blob/File, or bytes (sent as multipart). */
+  file?: string | Blob | Uint8Array | ArrayBuffer;
+  /** The upload's file name (default: the path's base name, the File's name, or upload.gcode). */
+  filename?: string;
+  name?: string;
+  priority?: 'low' | 'normal' | 'high' | 'urgent' | (string & {});
+  /** Optional: auto-assigned when omitted. */
+  printer_id?: string;
+  material?: string;
+  copies?: number;
+  tags?: string[];
+  onProgress?: ProgressCallback;
+}
+
+/** Only a queued job can change. */
+export type JobUpdateParams = Partial<{
+  name: string;
+  priority: string;
+  tags: string[];
+}>;
+
+export interface Material {
+  id: string;
+  type: string;
+  brand: string | null;
+  color: string | null;
+  spool_weight: number;
+  remaining_weight: number;
+  cost_per_kg: number | null;
+  printer_id: string | null;
+  reorder_threshold: number | null;
+  status: string;
+  created_at: string;
+  updated_at?: string;
+}
+
+export interface MaterialListParams extends ListParams {
+  status?: string;
+  type?: string;
+  printer_id?: string;
+}
+
+export interface MaterialCreateParams {
+  type: string;
+  spool_weight: number;
+  remaining_weight?: number;
+  brand?: string;
+  color?: string;
+  cost_per_kg?: number;
+  printer_id?: string;
+  reorder_threshold?: number;
+  archived?: boolean;
+}
+
+export type MaterialUpdateParams = Partial<{
+  type: string;
+  brand: string | null;
+  color: string | null;
+  spool_weight: number;
+  remaining_weight: number;
+  cost_per_kg: number | null;
+  printer_id: string | null;
+  reorder_threshold: number | null;
+  archived: boolean;
+}>;
+
+export interface Period {
+  from: string;
+  to: string;
+}
+
+export interface FleetAnalytics {
+  period: Period;
+  metrics: {
+    total_printers: number;
+    active_printers: number;
+    utilization_rate: number;
+    jobs_completed: number;
+    success_rate: number;
+    total_print_time: number;
+    material_consumed: number;
+    estimated_cost: number;
+  };
+}
+
+export interface Analytics {
+  period: Period;
+  metrics: Record<string, unknown>;
+  data?: Record<string, unknown>[];
+  printer_id?: string;
+}
+
+export interface AnalyticsParams {
+  from?: string | Date;
+  to?: string | Date;
+  group?: string;
+}
+
+export interface Webhook {
+  id: string;
+  url: string;
+  events: string[];
+  enabled: boolean;
+  /** Only in the answer to create: store it, it is never returned again. */
+  secret?: string;
+  created_at: string;
+  updated_at?: string;
+}
+
+export interface WebhookCreateParams {
+  url: string;
+  events: string[];
+  secret?: string;
+  enabled?: boolean;
+}
+
+export type WebhookUpdateParams = Partial<WebhookCreateParams>;
+
+export interface WebhookTestResult {
+  id?: string;
+  webhook_id?: string;
+  event?: string;
+  status?: string;
+  status_code?: number | null;
+  success?: boolean;
+  error?: string | null;
+  [key: string]: unknown;
+}
+
+export interface Organization {
+  id: string;
+  name: string;
+  plan: string;
+  /** The plan's limits; null means unlimited. */
+  limits?: Record<'printers' | 'agents' | 'users' | 'storage_bytes' | 'active_jobs', number | null>;
+  usage?: Record<'printers' | 'agents' | 'users' | 'storage_bytes' | 'active_jobs', number>;
+  created_at: string;
+  updated_at?: string;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  created_at: string;
+}
+
+export interface Invitation {
+  id: string;
+  email: string;
+  role: string;
+  created_at: string;
+  expires_at: string;
+  /** Only in the answer to invite: what the invitee accepts with. */
+  token?: string;
+}
+
+export interface Agent {
+  id: string;
+  name: string;
+  state: string;
+  version: string | null;
+  mqtt_username: string;
+  last_seen_at: string | null;
+  created_at: string;
+  revoked_at: string | null;
+  revoked: boolean;
+}
+
+/** The answer to registering an agent, shown once (the password is stored hashed). */
+export interface AgentRegistration {
+  agent: Agent;
+  mqtt: { url: string; username: string; password: string; client_id: string; topic_root: string };
+  config_toml: string;
+}
+
+/** A verified webhook delivery: `id` from the webhook-id header, the rest from the body. */
+export interface WebhookEvent<D = Record<string, unknown>> {
+  id: string;
+  type: string;
+  timestamp: string | null;
+  data: D;
+}
+
+/** Per-call options. */
+export interface RequestOptions {
+  /** Sent as the Idempotency-Key header: makes a POST safe to retry. */
+  idempotencyKey?: string;
+  /** Milliseconds without progress before the call fails (default: the client's). */
+  timeout?: number;
+  signal?: AbortSignal;
+}
