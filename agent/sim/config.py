@@ -64,6 +64,9 @@ class SimConfig:
     busy_s: float = 2.5
     reset_after_lines: int | None = None
     seed: int = 0
+    # --- the shell ---
+    # Least time between two timer wake-ups of the pty shell (see printer.py).
+    wake_granularity_s: float = 0.001
     # --- bookkeeping ---
     # Keep at most this many executed commands in memory (None: all); the count is exact.
     executed_limit: int | None = None
@@ -117,6 +120,6 @@ class SimConfig:
             raise SimConfigError("rx_buffer_bytes: a lossy ring buffer needs at least 2 bytes")
         if self.max_line_bytes < 8:
             raise SimConfigError("max_line_bytes: must be at least 8")
-        for name in ("latency_s", "move_s_per_block", "homing_s", "busy_s"):
+        for name in ("latency_s", "move_s_per_block", "homing_s", "busy_s", "wake_granularity_s"):
             if getattr(self, name) < 0:
                 raise SimConfigError(f"{name}: must not be negative")

@@ -118,6 +118,11 @@ class DialectSpec:
     supports_m110: bool
 
 
+def _first_word(command: str) -> str:
+    words = command.split(None, 1)
+    return words[0] if words else ""
+
+
 def _marlin_m115(hotends: int, autoreport: bool, emergency: bool) -> list[str]:
     # Marlin gcode/host/M115.cpp: FIRMWARE_NAME line, then `Cap:NAME:0|1` lines
     # (EXTENDED_CAPABILITIES_REPORT). ADVANCED_OK has no Cap line: a host sees it on the
@@ -291,7 +296,7 @@ KLIPPER = DialectSpec(
     busy_line=None,
     m115=_klipper_m115,
     m115_on_ok=True,
-    unknown=lambda cmd: [f'// Unknown command:"{cmd.split()[0].upper()}"'],
+    unknown=lambda cmd: [f'// Unknown command:"{_first_word(cmd).upper()}"'],
     start_lines=("// Klipper state: Disconnect", "// Klipper state: Ready"),
     kill_lines=_klipper_kill,
     thermal_lines=(
@@ -319,7 +324,7 @@ REPRAPFIRMWARE = DialectSpec(
     busy_line=None,
     m115=_rrf_m115,
     m115_on_ok=False,
-    unknown=lambda cmd: [f"Error: {cmd.split()[0]}: Command is not supported"],
+    unknown=lambda cmd: [f"Error: {_first_word(cmd)}: Command is not supported"],
     start_lines=("start",),
     kill_lines=_rrf_kill,
     thermal_lines=(

@@ -13,6 +13,7 @@ answered with `ok` (gcode.cpp process_parsed_command -> ok_to_send), which frees
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections import deque
@@ -24,6 +25,8 @@ from agent.sim.dialects import DialectSpec, spec_for
 from agent.sim.heaters import Heater, make_heaters
 from agent.sim.lineproto import Accepted, Dropped, Rejected, check_line
 from agent.sim.link import RxPath
+
+log = logging.getLogger(__name__)
 
 _EMERGENCY_WORDS = (b"M112", b"M108", b"M410")
 
@@ -128,20 +131,24 @@ class Firmware:
         return min(self._next_event_s(), self._next_byte_s())
 
     def advance(self, now_s: float) -> None:
+        rx = self.rx
+        queue = self.queue
         while True:
             if self.dead:
-                self.rx.discard(now_s)
+                rx.discard(now_s)
                 break
-            if self._accepting():
-                line = self.rx.line_from_ring()
+            accepting = len(queue) < self.queue_cap
+            if accepting and rx.has_ring_data:
+                line = rx.line_from_ring()
                 if line is not None:
                     self._on_line(line)
                     continue
-            self._start_next()
-            horizon_s = min(self._next_event_s(), now_s)
-            if self.rx.next_arrival_s() <= horizon_s and self._take_bytes(horizon_s):
-                continue
+            if self.run is None and queue:
+                self._start_next()
             event_s = self._next_event_s()
+            horizon_s = event_s if event_s < now_s else now_s
+            if rx.next_arrival_s() <= horizon_s and self._take_bytes(horizon_s, accepting):
+                continue
             if event_s > now_s:
                 break
             self._t = max(self._t, event_s)
@@ -221,17 +228,21 @@ class Firmware:
         return self.rx.next_line_end_s()
 
     def _next_event_s(self) -> float:
-        candidates = [self.next_report_s]
+        # Hot path (several times per line): plain comparisons, no temporary list.
+        event_s = self.next_report_s
         run = self.run
         if run is not None:
-            candidates += [max(run.done_s, self.hold_until_s), run.tick_s]
-        if self._next_busy_s is not None:
-            candidates.append(self._next_busy_s)
-        return min(candidates)
+            done_s = run.done_s if run.done_s > self.hold_until_s else self.hold_until_s
+            event_s = min(event_s, done_s)
+            event_s = min(event_s, run.tick_s)
+        busy_s = self._next_busy_s
+        if busy_s is not None and busy_s < event_s:
+            event_s = busy_s
+        return event_s
 
-    def _take_bytes(self, horizon_s: float) -> bool:
+    def _take_bytes(self, horizon_s: float, accepting: bool) -> bool:
         """Move arrived bytes; True when a line was handled (the state may have changed)."""
-        if self._accepting():
+        if accepting:
             got = self.rx.take_line(horizon_s)
             if got is None:
                 return False
@@ -300,11 +311,17 @@ class Firmware:
         self.queue.append(cmd)
 
     def _start_next(self) -> None:
-        if self.run is not None or not self.queue:
-            return
         from agent.sim import gcode
 
-        self.run = gcode.start(self, self.queue[0])
+        cmd = self.queue[0]
+        try:
+            self.run = gcode.start(self, cmd)
+        except Exception:
+            # A bug in a handler must not take the simulator down: answer like firmware
+            # that does not understand the command, and keep going.
+            log.exception("simulator could not handle %r", cmd.text)
+            lines = self.spec.unknown(cmd.text)
+            self.run = Run(cmd, self._t + self.processing_s, reply=lambda _t: lines)
         if self.run.busy:
             self._arm_busy()
 

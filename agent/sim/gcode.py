@@ -55,6 +55,8 @@ def start(fw: Firmware, cmd: Command) -> Run:
     done_s = t + fw.processing_s
     if fw.shutdown_reason is not None:
         return _while_shutdown(fw, cmd, done_s)
+    if not cmd.word:
+        return Run(cmd, done_s, record=False)  # Klipper's ack of an empty line
     handler = handler_for(fw, cmd.word)
     if cmd.word in _MOVES:
         run = _move(fw, cmd, done_s)

@@ -66,6 +66,10 @@ class RxPath:
         self.dropped_bytes = 0
 
     @property
+    def has_ring_data(self) -> bool:
+        return bool(self._ring)
+
+    @property
     def lossless(self) -> bool:
         return self._ring_cap is None
 

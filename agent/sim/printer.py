@@ -65,6 +65,7 @@ class SimulatedPrinter:
         self._writing = False
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
+        self._last_pump_s = -1.0
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self.unplugged = False
 
@@ -176,15 +177,22 @@ class SimulatedPrinter:
                 log.warning("simulator read failed: %s", exc)
             # EIO: nobody holds the slave side; the next open brings the host back.
             return
-        if data and self._fw is not None and self._loop is not None:
-            self._fw.receive(data, self._loop.time())
-            self._pump()
+        fw, loop = self._fw, self._loop
+        if data and fw is not None and loop is not None:
+            # Only book the bytes: nothing they cause can happen before the lookahead
+            # horizon, so the pump waits for the timer (one wake-up for many reads).
+            now = loop.time()
+            fw.receive(data, now)
+            if not fw.wants_bytes(_RX_BACKLOG_BYTES):
+                self._set_reading(False)
+            self._schedule(max(now, fw.next_deadline_s() - self._lookahead_s))
 
     def _pump(self) -> None:
         fw, loop = self._fw, self._loop
         if fw is None or loop is None or self._master < 0:
             return
         now = loop.time()
+        self._last_pump_s = now
         fw.advance(now + self._lookahead_s)
         for emit_s, line in fw.take_output():
             data = (line + "\n").encode("latin-1", "replace")
@@ -249,6 +257,11 @@ class SimulatedPrinter:
                 self._timer.cancel()
                 self._timer = None
             return
+        # Wake-ups, not lines, are what the simulator costs (each one runs cold after the
+        # host had the CPU), so they are at least one wake granularity apart (default
+        # 1 ms, a USB full-speed frame); events in between are handled together, exactly
+        # timed inside the model, and output leaves up to half a granularity early or late.
+        when_s = max(when_s, self._last_pump_s + self.config.wake_granularity_s)
         if self._timer is not None:
             # An early wake-up is harmless and cheaper than re-arming the timer.
             if self._timer_at <= when_s + 1e-6:

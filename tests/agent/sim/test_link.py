@@ -1,0 +1,130 @@
+"""The link and the buffers: overrun loses bytes, `ok` only after processing, baud and
+latency cost what they should, a flow-controlled link loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agent.sim.link import RxPath, TxPath
+from tests.agent.sim.client import numbered
+from tests.agent.sim.conftest import SimFactory
+
+LINE = "G1 X100.125 Y100.125 E1.25"  # numbered and checksummed: 33-35 bytes
+
+
+async def test_overrunning_the_receive_buffer_corrupts_lines(make_sim: SimFactory) -> None:
+    # 14 lines of 33-35 bytes at once into a queue of 4 and a 128-byte ring: the queue
+    # takes 4, the ring 127 bytes (3 lines and the head of an 8th), the rest is lost. The next
+    # bytes complete that head into a garbled line, whose checksum fails, so the firmware
+    # asks for line 8 again, exactly as a real Marlin would.
+    async with make_sim(dialect="marlin", processing_s_per_command=0.01) as (sim, client):
+        burst = b"".join(numbered(n, LINE) for n in range(1, 15))
+        client.write(burst)
+        for _ in range(7):
+            assert await client.readline() == "ok"
+        await sim.wait_executed(7, timeout_s=5)
+        client.write(numbered(15, LINE))
+        lines = await client.until(r"^Resend:")
+    queued = sum(len(numbered(n, LINE)) for n in range(1, 5))
+    assert sim.firmware.rx.dropped_bytes == len(burst) - queued - 127
+    assert lines == ["Error:checksum mismatch, Last Line: 7", "Resend: 8"]
+    # Nothing corrupt was executed: only the clean first seven lines.
+    assert sim.executed == [LINE] * 7
+
+
+async def test_sending_within_the_buffer_loses_nothing(make_sim: SimFactory) -> None:
+    async with make_sim(dialect="marlin", processing_s_per_command=0.02) as (sim, client):
+        in_flight: list[int] = []
+        next_n, acked = 1, 0
+        while acked < 12:
+            # GRBL-style character counting: unacknowledged bytes stay under 127.
+            while next_n <= 12 and sum(in_flight) + len(numbered(next_n, LINE)) <= 127:
+                data = numbered(next_n, LINE)
+                client.write(data)
+                in_flight.append(len(data))
+                next_n += 1
+            assert await client.readline() == "ok"
+            in_flight.pop(0)
+            acked += 1
+    assert sim.firmware.rx.dropped_bytes == 0
+    assert sim.counters.resends_requested == 0
+    assert sim.executed == [LINE] * 12
+
+
+async def test_ok_comes_only_after_processing(make_sim: SimFactory) -> None:
+    async with make_sim(dialect="marlin", processing_s_per_command=0.1) as (sim, client):
+        sent_at = client.write(b"G1 X1\nG1 X2\nG1 X3\n")
+        times = [(await client.readline_timed())[0] - sent_at for _ in range(3)]
+    # One command at a time, each answered when done: 0.1, 0.2, 0.3 s.
+    for index, elapsed in enumerate(times, start=1):
+        assert elapsed >= 0.1 * index - 0.002
+    assert times[2] < 0.6
+    assert sim.executed == ["G1 X1", "G1 X2", "G1 X3"]
+
+
+async def test_baud_rate_throttles_both_directions(make_sim: SimFactory) -> None:
+    # 9600 baud: 960 bytes/s. 96 bytes out take 0.1 s; the 3-byte ok 3 ms.
+    command = "M117 " + "x" * 90  # 95 bytes + LF = 96
+    async with make_sim(dialect="marlin", baud=9600, processing_s_per_command=0.0) as (_s, c):
+        sent_at = c.write(command + "\n")
+        arrived, line = await c.readline_timed()
+    assert line == "ok"
+    assert arrived - sent_at >= 0.099
+
+
+async def test_latency_applies_each_way(make_sim: SimFactory) -> None:
+    async with make_sim(dialect="marlin", latency_s=0.05, processing_s_per_command=0.0) as (
+        _sim,
+        client,
+    ):
+        sent_at = client.write("M400\n")
+        arrived, line = await client.readline_timed()
+    assert line == "ok"
+    assert arrived - sent_at >= 0.099
+
+
+async def test_flow_controlled_link_loses_nothing(make_sim: SimFactory) -> None:
+    # Klipper's pty: klippy stops reading at 20 pending commands; the host's write blocks
+    # instead of bytes being lost. 300 lines written at once all execute in order.
+    commands = [f"G1 X{i}" for i in range(300)]
+    async with make_sim(dialect="klipper", processing_s_per_command=0.0005) as (sim, client):
+        data = "".join(f"{c}\n" for c in commands).encode()
+        loop = asyncio.get_running_loop()
+        written = 0
+        while written < len(data):  # the pty takes what fits; wait for room otherwise
+            try:
+                written += client.write_some(data[written:])
+            except BlockingIOError:
+                room = loop.create_future()
+                loop.add_writer(client.fd, room.set_result, None)
+                try:
+                    await asyncio.wait_for(room, 5)
+                finally:
+                    loop.remove_writer(client.fd)
+        await sim.wait_executed(300, timeout_s=10)
+    assert sim.executed == commands
+    assert sim.firmware.rx.dropped_bytes == 0
+
+
+def test_rx_path_timing_and_ring_arithmetic() -> None:
+    rx = RxPath(baud=10000, latency_s=0.01, ring_bytes=8, max_line_bytes=96, terminators=b"\n")
+    rx.receive(b"abc\n", 0.0)  # 1 ms per byte after 10 ms of latency
+    assert rx.next_line_end_s() == pytest.approx(0.014)
+    assert rx.take_line(0.0135) is None  # the LF has not arrived yet
+    line, at_s = rx.take_line(0.0140) or (b"", 0.0)
+    assert line == b"abc"
+    assert at_s == pytest.approx(0.014)
+    rx.receive(b"0123456789\n", 0.0)  # queued behind the first bytes on the wire
+    arrived = rx.fill_ring(1.0)
+    assert arrived == b"0123456789\n"
+    assert rx.dropped_bytes == 4  # a ring of 8 holds 7
+    assert rx.line_from_ring() is None  # 7 bytes, no line end: kept as a partial line
+
+
+def test_tx_path_serialises_lines_then_adds_latency() -> None:
+    tx = TxPath(baud=10000, latency_s=0.01)
+    assert tx.deliver_at(0.0, 3) == pytest.approx(0.013)
+    assert tx.deliver_at(0.0, 3) == pytest.approx(0.016)  # waits for the first to leave
+    assert tx.deliver_at(1.0, 1) == pytest.approx(1.011)
