@@ -10,12 +10,19 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
+from cloud.api.agents import AgentController
 from cloud.api.deps import DEPENDENCIES
+from cloud.api.files import FileController
+from cloud.api.jobs import JobController
+from cloud.api.materials import MaterialController
 from cloud.api.middleware import ApiMiddleware
+from cloud.api.org import OrganizationController, UserController
 from cloud.api.printers import PrinterController
+from cloud.api.reserved import AnalyticsController, WebhookController
 from cloud.api.state import AppContext
 from cloud.db.engine import create_engine, session_factory
 from cloud.errors import error_response
+from cloud.ratelimit import SqlRateLimiter
 from cloud.services.auth import KeyResolver
 from cloud.settings import Settings
 from shared.version import __version__
@@ -42,6 +49,8 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Lite
     ctx = context or build_context(settings)
 
     async def _dispose(_app: Litestar) -> None:
+        if isinstance(ctx.limiter, SqlRateLimiter):
+            await ctx.limiter.aclose()
         await ctx.engine.dispose()
 
     openapi = OpenAPIConfig(
@@ -53,7 +62,17 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Lite
         render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
         use_handler_docstrings=True,
     )
-    handlers: list[Any] = [PrinterController]
+    handlers: list[Any] = [
+        PrinterController,
+        JobController,
+        MaterialController,
+        OrganizationController,
+        UserController,
+        AgentController,
+        FileController,
+        AnalyticsController,
+        WebhookController,
+    ]
     return Litestar(
         route_handlers=handlers,
         dependencies=DEPENDENCIES,

@@ -178,3 +178,11 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
     if isinstance(exc, HTTPException) and exc.headers:
         headers = {**exc.headers, **headers}
     return Response(ErrorEnvelope(error=body), status_code=error.status_code, headers=headers)
+
+
+def from_msgspec(exc: msgspec.ValidationError | msgspec.DecodeError) -> ApiError:
+    """A body decoded by hand (not by Litestar) that failed: invalid_request, field named."""
+    message = str(exc)
+    if isinstance(exc, msgspec.ValidationError):
+        return invalid(f"Invalid body: {message}", param=_param_of("data", message))
+    return invalid(f"Malformed JSON body: {message}")

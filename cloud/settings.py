@@ -11,7 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -42,7 +42,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     fetch_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
     # "memory" (per process) or "database" (shared by every process on the same database).
-    rate_limit_backend: str = "memory"
+    rate_limit_backend: Literal["memory", "database"] = "memory"
     mqtt_host: str = "127.0.0.1"
     mqtt_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 1883
     mqtt_tls: bool = False

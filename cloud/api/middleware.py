@@ -8,9 +8,9 @@ draft-ietf-httpapi-ratelimit-headers-11 (`RateLimit-Policy` + `RateLimit`), with
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
-from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
@@ -18,7 +18,10 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloud.api.state import AppContext
 from cloud.errors import ApiError
+from cloud.ratelimit import RateLimiterUnavailableError, rate_limit_headers
 from shared.enums import ErrorCode
+
+logger = logging.getLogger(__name__)
 
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 RATE_WINDOW_S = 60
@@ -35,18 +38,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def rate_headers(decision: Any) -> dict[str, str]:
-    reset_s = max(0, int(decision.reset_s + 0.999))
-    return {
-        "RateLimit-Policy": f'"default";q={decision.limit};w={RATE_WINDOW_S}',
-        "RateLimit": f'"default";r={decision.remaining};t={reset_s}',
-        # Older clients read these (pre-draft-07 names; field-notes §5.3).
-        "X-RateLimit-Limit": str(decision.limit),
-        "X-RateLimit-Remaining": str(decision.remaining),
-        "X-RateLimit-Reset": str(reset_s),
-    }
-
-
 class ApiMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
@@ -61,17 +52,7 @@ class ApiMiddleware(ASGIMiddleware):
             ctx: AppContext = scope["litestar_app"].state["ctx"]
             principal = await ctx.keys.resolve(_header(scope, b"authorization"))
             if ctx.limiter is not None and ctx.settings.rate_limit_per_minute > 0:
-                decision = await ctx.limiter.hit(
-                    f"key:{principal.key_id}", ctx.settings.rate_limit_per_minute, RATE_WINDOW_S
-                )
-                extra.update(rate_headers(decision))
-                if not decision.allowed:
-                    retry = max(1, int(decision.retry_after_s + 0.999))
-                    raise ApiError(
-                        ErrorCode.RATE_LIMIT_EXCEEDED,
-                        f"Too many requests for this API key; retry in {retry} s.",
-                        headers={**extra, "Retry-After": str(retry)},
-                    )
+                extra.update(await _rate_limit(ctx, principal.key_id))
             state["rate_headers"] = extra
             if not principal.allows(needed):
                 raise ApiError(
@@ -92,3 +73,23 @@ class ApiMiddleware(ASGIMiddleware):
             await send(message)
 
         await next_app(scope, receive, send_with_headers)
+
+
+async def _rate_limit(ctx: AppContext, key_id: str) -> dict[str, str]:
+    """Count the hit for this API key; raise 429 past the limit. Headers for the response."""
+    limit = ctx.settings.rate_limit_per_minute
+    try:
+        decision = await ctx.limiter.hit(f"key:{key_id}", limit, RATE_WINDOW_S)
+    except RateLimiterUnavailableError:
+        # Fail open: a slow counter store must not take the whole API down with it.
+        logger.warning("rate limiter unavailable; request for key %s not counted", key_id)
+        return {}
+    headers = rate_limit_headers(decision)
+    if not decision.allowed:
+        raise ApiError(
+            ErrorCode.RATE_LIMIT_EXCEEDED,
+            f"Too many requests for this API key (limit {limit} per {RATE_WINDOW_S} s); "
+            f"retry in {headers['Retry-After']} s.",
+            headers=headers,
+        )
+    return headers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import cloud.ratelimit  # noqa: F401  (its counters table lives on the same metadata)
 from cloud.db.models import metadata
 
 config = context.config

@@ -23,7 +23,7 @@ OCTO = {
 async def make_agent(owner: OrgClient) -> str:
     r = await owner.post("/v1/agents", json={"name": "pi-1"})
     assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return str(r.json()["agent"]["id"])
 
 
 async def make_printer(owner: OrgClient, **over: Any) -> dict[str, Any]:

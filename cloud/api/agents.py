@@ -1,0 +1,68 @@
+"""`/v1/agents`: register an edge agent, list, get, revoke."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from cloud.api.deps import Svc, app_context
+from cloud.api.listing import (
+    DEFAULT_PER_PAGE,
+    page_request,
+    pagination,
+    parse_fields,
+    reject_unknown_query,
+    sparse,
+)
+from cloud.api.openapi import errors
+from cloud.api.params import Fields, Page, PerPage, Sort
+from cloud.schemas.agents import AGENT_FIELDS, AgentCreate, AgentOut, AgentPage, AgentRegistered
+from cloud.services.agents import SORTABLE, AgentService
+
+_LIST_QUERY = ("revoked", "page", "per_page", "sort", "fields")
+
+
+class AgentController(Controller):
+    path = "/v1/agents"
+    tags = ["agents"]  # noqa: RUF012
+
+    @get("/", opt={"scope": "agents:read"}, responses=errors())
+    async def list_agents(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        revoked: FromQuery[bool | None] = None,
+        page: Page = 1,
+        per_page: PerPage = DEFAULT_PER_PAGE,
+        sort: Sort = None,
+        fields: Fields = None,
+    ) -> AgentPage:
+        """List agents. Sortable: name, created_at, last_seen_at."""
+        reject_unknown_query(request.query_params, _LIST_QUERY)
+        wanted = parse_fields(fields, AGENT_FIELDS)
+        req = page_request(page, per_page, sort, SORTABLE, "created_at")
+        items, total = await AgentService(svc).list(req, revoked=revoked)
+        data = [sparse(a, wanted) for a in items]
+        return AgentPage(data=cast(list[AgentOut], data), pagination=pagination(req, total))
+
+    @get("/{agent_id:str}", opt={"scope": "agents:read"}, responses=errors())
+    async def get_agent(self, svc: Svc, agent_id: FromPath[str]) -> AgentOut:
+        return await AgentService(svc).get(agent_id)
+
+    @post("/", opt={"scope": "agents:write"}, responses=errors())
+    async def register_agent(
+        self, request: Request[Any, Any, Any], svc: Svc, data: JSONBody[AgentCreate]
+    ) -> AgentRegistered:
+        """Register an agent. The response carries its MQTT password and a ready
+        configuration file, once: store them on the agent's machine."""
+        return await AgentService(svc).register(data, app_context(request).settings)
+
+    @post(
+        "/{agent_id:str}/revoke", opt={"scope": "agents:write"}, status_code=200, responses=errors()
+    )
+    async def revoke_agent(self, svc: Svc, agent_id: FromPath[str]) -> AgentOut:
+        """Revoke an agent: it can no longer log in to the broker. Idempotent."""
+        return await AgentService(svc).revoke(agent_id)

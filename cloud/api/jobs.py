@@ -1,0 +1,160 @@
+"""`/v1/jobs`: print jobs. Creation accepts JSON (`file_url`) or a multipart upload."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, cast
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from cloud.api.deps import Svc, app_context
+from cloud.api.jobs_body import JobCreateOperation, fields_from_form, read_json
+from cloud.api.listing import (
+    DEFAULT_PER_PAGE,
+    page_request,
+    pagination,
+    parse_fields,
+    reject_unknown_query,
+    sparse,
+)
+from cloud.api.multipart import MultipartUpload
+from cloud.api.openapi import errors
+from cloud.api.params import Fields, Page, PerPage, ShortQuery, Sort
+from cloud.errors import invalid
+from cloud.schemas.jobs import JOB_FIELDS, JobOut, JobPage, JobPatch
+from cloud.services.context import ServiceContext
+from cloud.services.jobs import SORTABLE, JobService
+from shared.enums import JobStatus, Priority
+
+_LIST_QUERY = (
+    "status",
+    "printer_id",
+    "priority",
+    "from",
+    "to",
+    "page",
+    "per_page",
+    "sort",
+    "fields",
+)
+From = Annotated[
+    datetime | None, QueryParameter(name="from", description="Created at or after (ISO 8601)")
+]
+To = Annotated[
+    datetime | None, QueryParameter(name="to", description="Created at or before (ISO 8601)")
+]
+
+
+def _aware(value: datetime | None, param: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise invalid(f"'{param}' needs a time zone (e.g. 2025-10-01T00:00:00Z).", param=param)
+    return value
+
+
+class JobController(Controller):
+    path = "/v1/jobs"
+    tags = ["jobs"]  # noqa: RUF012
+
+    @get("/", opt={"scope": "jobs:read"}, responses=errors())
+    async def list_jobs(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        status: FromQuery[JobStatus | None] = None,
+        printer_id: ShortQuery = None,
+        priority: FromQuery[Priority | None] = None,
+        created_from: From = None,
+        created_to: To = None,
+        page: Page = 1,
+        per_page: PerPage = DEFAULT_PER_PAGE,
+        sort: Sort = None,
+        fields: Fields = None,
+    ) -> JobPage:
+        """List jobs, newest first by default. Sortable: created_at, updated_at, priority
+        (low < normal < high < urgent), status, name, started_at, completed_at."""
+        reject_unknown_query(request.query_params, _LIST_QUERY)
+        wanted = parse_fields(fields, JOB_FIELDS)
+        req = page_request(page, per_page, sort, SORTABLE, "-created_at")
+        items, total = await JobService(svc, app_context(request)).list(
+            req,
+            status=status,
+            printer_id=printer_id,
+            priority=priority,
+            created_from=_aware(created_from, "from"),
+            created_to=_aware(created_to, "to"),
+        )
+        data = [sparse(j, wanted) for j in items]
+        return JobPage(data=cast(list[JobOut], data), pagination=pagination(req, total))
+
+    @get("/{job_id:str}", opt={"scope": "jobs:read"}, responses=errors())
+    async def get_job(
+        self, request: Request[Any, Any, Any], svc: Svc, job_id: FromPath[str]
+    ) -> JobOut:
+        return await JobService(svc, app_context(request)).get(job_id)
+
+    @post(
+        "/",
+        opt={"scope": "jobs:write"},
+        operation_class=JobCreateOperation,
+        responses=errors(
+            (413, "file_invalid: the file is larger than the upload limit"),
+            (422, "file_invalid: the G-code did not validate (see message)"),
+        ),
+    )
+    async def create_job(self, request: Request[Any, Any, Any], svc: Svc) -> JobOut:
+        """Create a job from `file_url` (JSON) or an uploaded `file` (multipart/form-data).
+        The file is validated and analysed: the job carries `estimated_duration` (s) and
+        `material.estimated_usage` (g)."""
+        content_type = request.headers.get("content-type", "")
+        service = JobService(svc, app_context(request))
+        if content_type.startswith("multipart/"):
+            return await _create_from_upload(service, svc, request, content_type)
+        if content_type and not content_type.startswith("application/json"):
+            raise invalid("Send application/json or multipart/form-data.")
+        return await service.create_from_url(await read_json(request))
+
+    @patch(
+        "/{job_id:str}",
+        opt={"scope": "jobs:write"},
+        responses=errors((409, "invalid_request: the job is no longer queued")),
+    )
+    async def update_job(
+        self,
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        job_id: FromPath[str],
+        data: JSONBody[JobPatch],
+    ) -> JobOut:
+        """Change name, priority or tags of a queued job."""
+        return await JobService(svc, app_context(request)).patch(job_id, data)
+
+    @delete("/{job_id:str}", opt={"scope": "jobs:write"}, status_code=200, responses=errors())
+    async def delete_job(
+        self, request: Request[Any, Any, Any], svc: Svc, job_id: FromPath[str]
+    ) -> Response[JobOut | None]:
+        """A queued (or finished) job is removed: 204. A job on a printer is cancelled (a
+        `cancel` command goes to its agent) and kept in the history: 200 with the job."""
+        job = await JobService(svc, app_context(request)).delete(job_id)
+        if job is None:
+            return Response(None, status_code=204)
+        return Response(job, status_code=200)
+
+
+async def _create_from_upload(
+    service: JobService, svc: ServiceContext, request: Request[Any, Any, Any], content_type: str
+) -> JobOut:
+    upload = MultipartUpload(content_type, request.stream())
+    await service.check_can_create(None)
+    if not await upload.start():
+        raise invalid("The form has no 'file' part.", param="file")
+    stored = await service.files.from_stream(upload.file_chunks(), upload.filename or "")
+    try:
+        fields = fields_from_form(upload.fields)
+        await service.check_can_create(fields.printer_id)
+        return await service.create(stored, fields)
+    except BaseException:
+        await svc.session.rollback()
+        await service.app.store.delete(stored.id)
+        raise

@@ -1,0 +1,81 @@
+"""`/v1/organization` and `/v1/users`."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from litestar import Controller, Request, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from cloud.api.deps import Svc
+from cloud.api.listing import (
+    DEFAULT_PER_PAGE,
+    page_request,
+    pagination,
+    parse_fields,
+    reject_unknown_query,
+    sparse,
+)
+from cloud.api.openapi import errors
+from cloud.api.params import Fields, Page, PerPage, Sort
+from cloud.schemas.org import (
+    USER_FIELDS,
+    InvitationOut,
+    InviteIn,
+    OrganizationOut,
+    OrganizationPatch,
+    Role,
+    UserOut,
+    UserPage,
+)
+from cloud.services.org import USER_SORTABLE, OrganizationService, UserService
+
+
+class OrganizationController(Controller):
+    path = "/v1/organization"
+    tags = ["organization"]  # noqa: RUF012
+
+    @get("/", opt={"scope": "organization:read"}, responses=errors())
+    async def get_organization(self, svc: Svc) -> OrganizationOut:
+        """The caller's organization, its plan limits and current usage."""
+        return await OrganizationService(svc).get()
+
+    @patch("/", opt={"scope": "organization:write"}, responses=errors())
+    async def update_organization(
+        self, svc: Svc, data: JSONBody[OrganizationPatch]
+    ) -> OrganizationOut:
+        return await OrganizationService(svc).patch(data)
+
+
+class UserController(Controller):
+    path = "/v1/users"
+    tags = ["users"]  # noqa: RUF012
+
+    @get("/", opt={"scope": "users:read"}, responses=errors())
+    async def list_users(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        role: FromQuery[Role | None] = None,
+        page: Page = 1,
+        per_page: PerPage = DEFAULT_PER_PAGE,
+        sort: Sort = None,
+        fields: Fields = None,
+    ) -> UserPage:
+        """List users. Sortable: email, name, role, created_at."""
+        reject_unknown_query(request.query_params, ("role", "page", "per_page", "sort", "fields"))
+        wanted = parse_fields(fields, USER_FIELDS)
+        req = page_request(page, per_page, sort, USER_SORTABLE, "created_at")
+        items, total = await UserService(svc).list(req, role=role)
+        data = [sparse(u, wanted) for u in items]
+        return UserPage(data=cast(list[UserOut], data), pagination=pagination(req, total))
+
+    @get("/{user_id:str}", opt={"scope": "users:read"}, responses=errors())
+    async def get_user(self, svc: Svc, user_id: FromPath[str]) -> UserOut:
+        return await UserService(svc).get(user_id)
+
+    @post("/invite", opt={"scope": "users:write"}, responses=errors())
+    async def invite_user(self, svc: Svc, data: JSONBody[InviteIn]) -> InvitationOut:
+        """Invite someone by email with a role; the returned token is shown once."""
+        return await UserService(svc).invite(data)

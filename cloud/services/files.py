@@ -1,0 +1,136 @@
+"""Stored G-code for jobs: ingest (upload or URL) into the store + a `files` row; URLs to it.
+
+A job's `file_url` is the cloud's own copy, `<public_url>/v1/files/<file_id>`; a new job may
+name such a URL of its organization to reuse the stored file without fetching it again.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.api.state import AppContext
+from cloud.db.models import StoredFileRow
+from cloud.errors import ApiError, invalid, not_found
+from cloud.files import FileInvalidError, FileTooLargeError, StoredFile, sign_download
+from cloud.net import OutboundURLError, UnsafeURLError
+from cloud.services import quotas
+from cloud.services.context import ServiceContext
+from cloud.services.org import storage_used
+from shared.enums import ErrorCode
+from shared.gcode import GcodeInvalidError
+
+_OWN_FILE_PATH = re.compile(r"^/v1/files/(fil_[0-9a-z]{20})$")
+DOWNLOAD_TTL_S = 3600
+
+
+def public_base(app: AppContext) -> str:
+    settings = app.settings
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    return f"http://{settings.host}:{settings.port}"
+
+
+def file_url(app: AppContext, file_id: str) -> str:
+    return f"{public_base(app)}/v1/files/{file_id}"
+
+
+def signed_file_url(app: AppContext, file_id: str, ttl_s: int = DOWNLOAD_TTL_S) -> str:
+    """A URL an agent can GET without an API key until it expires."""
+    query = sign_download(file_id, int(time.time()) + ttl_s, app.signing_key)
+    return f"{file_url(app, file_id)}?{query}"
+
+
+def own_file_id(app: AppContext, url: str) -> str | None:
+    """The file id if `url` names this service's own stored file, else None."""
+    parts = urlsplit(url)
+    match = _OWN_FILE_PATH.match(parts.path)
+    if match is None:
+        return None
+    base = urlsplit(public_base(app))
+    return match.group(1) if (parts.scheme, parts.netloc) == (base.scheme, base.netloc) else None
+
+
+class FileService:
+    def __init__(self, ctx: ServiceContext, app: AppContext) -> None:
+        self.ctx = ctx
+        self.app = app
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.ctx.session
+
+    async def existing(self, file_id: str) -> StoredFileRow:
+        row = await self.session.get(StoredFileRow, file_id)
+        if row is None or row.org_id != self.ctx.org_id:
+            raise not_found("file", file_id, param="file_url")
+        return row
+
+    async def from_url(self, url: str) -> StoredFileRow:
+        s = self.app.settings
+        try:
+            stored = await self.app.store.save_from_url(
+                url,
+                max_bytes=s.max_upload_bytes,
+                allow_private=s.allow_private_urls,
+                timeout_s=s.fetch_timeout_s,
+            )
+        except UnsafeURLError as exc:
+            raise invalid(f"file_url is not allowed: {exc.reason}.", param="file_url") from exc
+        except OutboundURLError as exc:
+            raise invalid(f"Could not fetch file_url: {exc.reason}.", param="file_url") from exc
+        except (FileInvalidError, GcodeInvalidError) as exc:
+            raise _file_invalid(exc, "file_url") from exc
+        return await self._record(stored, source_url=url)
+
+    async def from_stream(self, chunks: AsyncIterator[bytes], filename: str) -> StoredFileRow:
+        try:
+            stored = await self.app.store.save_stream(
+                chunks, filename=filename, max_bytes=self.app.settings.max_upload_bytes
+            )
+        except (FileInvalidError, GcodeInvalidError) as exc:
+            raise _file_invalid(exc, "file") from exc
+        return await self._record(stored, source_url=None)
+
+    async def _record(self, stored: StoredFile, *, source_url: str | None) -> StoredFileRow:
+        org = await self.ctx.organization()
+        limit = quotas.plan_for(org.plan).storage_bytes
+        try:
+            quotas.check(
+                await storage_used(self.ctx),
+                stored.size_bytes,
+                limit,
+                "bytes of stored G-code",
+                org.plan,
+            )
+        except ApiError:
+            await self.app.store.delete(stored.file_id)
+            raise
+        row = StoredFileRow(
+            id=stored.file_id,
+            org_id=self.ctx.org_id,
+            filename=stored.filename,
+            source_url=source_url,
+            sha256=stored.sha256,
+            size_bytes=stored.size_bytes,
+            analysis=msgspec.to_builtins(stored.analysis),
+        )
+        self.session.add(row)
+        return row
+
+
+def _file_invalid(exc: Exception, param: str) -> ApiError:
+    if isinstance(exc, FileTooLargeError):
+        return ApiError(
+            ErrorCode.FILE_INVALID,
+            f"The file is too large: {exc.reason}.",
+            param=param,
+            status_code=413,
+        )
+    reason = getattr(exc, "reason", str(exc))
+    return ApiError(ErrorCode.FILE_INVALID, f"G-code file invalid: {reason}.", param=param)

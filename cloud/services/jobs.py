@@ -1,0 +1,230 @@
+"""Jobs: create (from a URL or an upload), list, change while queued, delete or cancel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import ColumnElement, func, select
+
+from cloud.api.listing import PageRequest
+from cloud.api.state import AppContext
+from cloud.db.models import Job, Printer, PrinterCommand, StoredFileRow
+from cloud.db.types import utcnow
+from cloud.errors import ApiError, not_found
+from cloud.ids import IdPrefix, new_id
+from cloud.repositories.base import OrgRepository
+from cloud.schemas.jobs import JobCreate, JobFields, JobMaterial, JobOut, JobPatch
+from cloud.services import quotas
+from cloud.services.context import ServiceContext
+from cloud.services.events import record_event
+from cloud.services.files import FileService, file_url, own_file_id
+from cloud.services.printers import COMMAND_TTL
+from shared.enums import ErrorCode, EventType, JobStatus, PrinterAction, Priority
+
+SORTABLE = ("created_at", "updated_at", "priority", "status", "name", "started_at", "completed_at")
+_COLUMNS = {"priority": "priority_rank"}
+_ACTIVE = [s.value for s in JobStatus if not s.is_final]
+# On a printer: cancelling must reach the agent, so DELETE turns into a cancel command.
+_ON_PRINTER = (JobStatus.ASSIGNED, JobStatus.PRINTING, JobStatus.PAUSED)
+
+
+def job_out(row: Any, app: AppContext) -> JobOut:
+    return JobOut(
+        id=row.id,
+        name=row.name,
+        status=JobStatus(row.status),
+        priority=Priority(row.priority),
+        printer_id=row.printer_id,
+        progress=row.progress,
+        file_url=file_url(app, row.file_id),
+        estimated_duration=row.estimated_duration_s,
+        elapsed_time=row.elapsed_time_s,
+        material=JobMaterial(
+            type=row.material_type, color=row.material_color, estimated_usage=row.estimated_usage_g
+        ),
+        copies=row.copies,
+        copies_completed=row.copies_done,
+        tags=list(row.tags or []),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        started_at=row.started_at,
+        completed_at=row.completed_at,
+    )
+
+
+class JobService:
+    def __init__(self, ctx: ServiceContext, app: AppContext) -> None:
+        self.ctx = ctx
+        self.app = app
+        t = Job.__table__.c  # type: ignore[attr-defined]
+        self.repo = OrgRepository(
+            Job, ctx.session, ctx.org_id, {k: t[_COLUMNS.get(k, k)] for k in SORTABLE}
+        )
+        self.files = FileService(ctx, app)
+
+    async def _row(self, job_id: str) -> Job:
+        job = await self.repo.get(job_id)
+        if job is None:
+            raise not_found("job", job_id)
+        return job
+
+    async def get(self, job_id: str) -> JobOut:
+        return job_out(await self._row(job_id), self.app)
+
+    async def list(
+        self,
+        req: PageRequest,
+        *,
+        status: JobStatus | None,
+        printer_id: str | None,
+        priority: Priority | None,
+        created_from: datetime | None,
+        created_to: datetime | None,
+    ) -> tuple[list[JobOut], int]:
+        t = self.repo.table.c
+        filters: list[ColumnElement[bool]] = []
+        if status is not None:
+            filters.append(t.status == status.value)
+        if printer_id is not None:
+            filters.append(t.printer_id == printer_id)
+        if priority is not None:
+            filters.append(t.priority == priority.value)
+        if created_from is not None:
+            filters.append(t.created_at >= created_from)
+        if created_to is not None:
+            filters.append(t.created_at <= created_to)
+        rows, total = await self.repo.page(filters, req)
+        return [job_out(r, self.app) for r in rows], total
+
+    async def check_can_create(self, printer_id: str | None) -> None:
+        """Checks that need no file, run before a download or upload is accepted."""
+        org = await self.ctx.organization()
+        active = await self.repo.count(self.repo.table.c.status.in_(_ACTIVE))
+        quotas.check(
+            active, 1, quotas.plan_for(org.plan).active_jobs, "queued or running jobs", org.plan
+        )
+        if printer_id is not None:
+            printer = await self.ctx.session.get(Printer, printer_id)
+            if printer is None or printer.org_id != self.ctx.org_id:
+                raise not_found("printer", printer_id, param="printer_id")
+
+    async def create_from_url(self, data: JobCreate) -> JobOut:
+        await self.check_can_create(data.printer_id)
+        file_id = own_file_id(self.app, data.file_url)
+        if file_id is not None:
+            stored = await self.files.existing(file_id)
+        else:
+            stored = await self.files.from_url(data.file_url)
+        return await self.create(stored, data)
+
+    async def create(self, stored: StoredFileRow, data: JobFields) -> JobOut:
+        analysis: dict[str, Any] = stored.analysis or {}
+        seconds = analysis.get("estimated_time_s")
+        job = Job(
+            id=new_id(IdPrefix.JOB),
+            org_id=self.ctx.org_id,
+            name=data.name or stored.filename,
+            priority=data.priority.value,
+            priority_rank=data.priority.rank,
+            printer_id=data.printer_id,
+            file_id=stored.id,
+            estimated_duration_s=round(seconds) if seconds is not None else None,
+            material_type=data.material or analysis.get("filament_type"),
+            estimated_usage_g=_round(analysis.get("filament_used_g")),
+            copies=data.copies,
+            tags=list(dict.fromkeys(data.tags)),
+        )
+        self.repo.add(job)
+        out = job_out(job, self.app)
+        record_event(
+            self.ctx.session,
+            self.ctx.org_id,
+            EventType.JOB_CREATED,
+            job.id,
+            {"job": msgspec.to_builtins(out)},
+        )
+        await self.ctx.session.commit()
+        return out
+
+    async def patch(self, job_id: str, data: JobPatch) -> JobOut:
+        job = await self._row(job_id)
+        if job.status != JobStatus.QUEUED.value:
+            raise ApiError(
+                ErrorCode.INVALID_REQUEST,
+                f"Job '{job_id}' is {job.status}; only queued jobs can be changed.",
+                param="status",
+                status_code=409,
+            )
+        if isinstance(data.name, str):
+            job.name = data.name
+        if isinstance(data.priority, Priority):
+            job.priority, job.priority_rank = data.priority.value, data.priority.rank
+        if isinstance(data.tags, list):
+            job.tags = list(dict.fromkeys(data.tags))
+        job.updated_at = utcnow()
+        await self.ctx.session.commit()
+        return job_out(job, self.app)
+
+    async def delete(self, job_id: str) -> JobOut | None:
+        """Queued or finished: removed (None). On a printer: cancelled, and a `cancel`
+        command is recorded for the printer's agent; the cancelled job is returned."""
+        job = await self._row(job_id)
+        if JobStatus(job.status) in _ON_PRINTER:
+            return await self._cancel(job)
+        file_id = job.file_id
+        await self.repo.delete(job)
+        await self.ctx.session.flush()
+        unused = await self._drop_unused_file(file_id)
+        await self.ctx.session.commit()
+        if unused:  # only once the rows are gone, so a failed commit loses no file
+            await self.app.store.delete(file_id)
+        return None
+
+    async def _cancel(self, job: Job) -> JobOut:
+        now = utcnow()
+        if job.printer_id is not None:
+            printer = await self.ctx.session.get(Printer, job.printer_id)
+            self.ctx.session.add(
+                PrinterCommand(
+                    id=new_id(IdPrefix.COMMAND),
+                    org_id=self.ctx.org_id,
+                    printer_id=job.printer_id,
+                    agent_id=printer.agent_id if printer else None,
+                    action=PrinterAction.CANCEL.value,
+                    created_at=now,
+                    updated_at=now,
+                    expires_at=now + COMMAND_TTL,
+                )
+            )
+        job.status = JobStatus.CANCELLED.value
+        job.completed_at = job.updated_at = now
+        out = job_out(job, self.app)
+        record_event(
+            self.ctx.session,
+            self.ctx.org_id,
+            EventType.JOB_CANCELLED,
+            job.id,
+            {"job": msgspec.to_builtins(out)},
+        )
+        await self.ctx.session.commit()
+        return out
+
+    async def _drop_unused_file(self, file_id: str) -> bool:
+        """Delete the file's row if no job uses it any more; True if the bytes can go."""
+        t = self.repo.table
+        users = await self.ctx.session.scalar(
+            select(func.count()).select_from(t).where(t.c.file_id == file_id)
+        )
+        if users:
+            return False
+        row = await self.ctx.session.get(StoredFileRow, file_id)
+        if row is None:
+            return False
+        await self.ctx.session.delete(row)
+        return True
+
+
+def _round(value: Any) -> float | None:
+    return round(float(value), 1) if isinstance(value, int | float) else None
