@@ -1,0 +1,549 @@
+"""`OctoPrintDriver`: a printer that OctoPrint runs, behind the agent's `Driver` protocol.
+
+State arrives through OctoPrint's push socket (about every 0.5 s) and, as a safety net and
+while the socket is down, through REST polling; both feed one `_observe`. The job the
+driver started is kept in a `JobMemory`, so a restarted agent re-attaches to it, a print
+started in OctoPrint's UI is told apart (busy, `ForeignJobSeen`), and a job that ended
+while nobody watched is reported exactly once from OctoPrint's own print history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import re
+import time
+from collections.abc import AsyncIterator, Coroutine
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+
+from agent.drivers.base import (
+    ConnectionLostError,
+    DriverEvent,
+    EventListener,
+    ForeignJobSeen,
+    InvalidCommandError,
+    InvalidFileError,
+    JobCancelled,
+    JobCompleted,
+    JobFailed,
+    JobPaused,
+    JobProgress,
+    JobResumed,
+    JobStarted,
+    PrinterBusyError,
+    PrinterOfflineError,
+    PrinterSnapshot,
+    StateChanged,
+    TelemetryUpdated,
+    Temperatures,
+)
+from agent.drivers.octoprint import push
+from agent.drivers.octoprint.client import (
+    API_KEY_REJECTED,
+    OctoPrintAuthError,
+    OctoPrintClient,
+    OctoPrintConflict,
+    OctoPrintError,
+    OctoPrintRequestError,
+    OctoPrintUnavailable,
+)
+from agent.drivers.octoprint.config import OctoPrintConfig
+from agent.drivers.octoprint.jobs import (
+    InMemoryJobMemory,
+    JobMemory,
+    JobRecord,
+    logged_outcome,
+    print_count,
+)
+from agent.drivers.octoprint.models import (
+    CurrentData,
+    JobInfo,
+    PrinterState,
+    ProgressInfo,
+    PushEvent,
+)
+from agent.drivers.octoprint.replies import ReplyCollector
+from agent.drivers.octoprint.state import (
+    heaters_in,
+    job_progress,
+    message_for,
+    status_from_state,
+    temperatures_from,
+)
+from shared.enums import PrinterStatus
+
+logger = logging.getLogger(__name__)
+
+# Which push messages we want: state with the terminal log (for send_gcode replies), all
+# events, no plugin messages (server/util/sockjs.py `on_message` "subscribe").
+_SUBSCRIBE: dict[str, Any] = {
+    "state": {"logs": True, "messages": False},
+    "events": True,
+    "plugins": False,
+}
+_JOB_STATUSES = (PrinterStatus.PRINTING, PrinterStatus.PAUSED)
+
+
+class OctoPrintDriver:
+    def __init__(
+        self,
+        config: OctoPrintConfig,
+        listener: EventListener,
+        memory: JobMemory | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._config = config
+        self._listener = listener
+        self._memory: JobMemory = memory if memory is not None else InMemoryJobMemory()
+        self._transport = transport
+        self._snapshot = PrinterSnapshot(
+            status=PrinterStatus.OFFLINE, message="not connected to OctoPrint yet"
+        )
+        self._client: OctoPrintClient | None = None
+        self._firmware: str | None = None
+        self._temps = Temperatures()
+        self._heaters: list[str] = []
+        self._lock = asyncio.Lock()
+        self._push_live = False
+        self._push_ready = asyncio.Event()
+        self._last_connect_try = -math.inf
+        self._collectors: set[ReplyCollector] = set()
+        # The job this driver started (mirrors self._memory), and what we saw of it.
+        self._job: JobRecord | None = None
+        self._job_loaded = False
+        self._job_status: PrinterStatus | None = None
+        self._start_pending_until = -math.inf
+        self._inactive_since: float | None = None
+        self._foreign_path: str | None = None
+
+    @property
+    def snapshot(self) -> PrinterSnapshot:
+        return self._snapshot
+
+    # --- run -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        cfg = self._config
+        async with OctoPrintClient(
+            cfg.url,
+            cfg.api_key,
+            timeout_s=cfg.request_timeout_s,
+            upload_timeout_s=cfg.upload_timeout_s,
+            transport=self._transport,
+        ) as client:
+            try:
+                await self._session(client)
+            except OctoPrintAuthError:
+                self._publish(PrinterStatus.ERROR, API_KEY_REJECTED, None)
+                raise ConnectionLostError(API_KEY_REJECTED) from None
+            except OctoPrintUnavailable as exc:
+                self._publish(PrinterStatus.OFFLINE, f"OctoPrint unreachable at {cfg.url}", None)
+                raise ConnectionLostError(str(exc)) from exc
+            finally:
+                self._client = None
+                self._push_live = False
+                self._push_ready.clear()
+
+    async def _session(self, client: OctoPrintClient) -> None:
+        version = await client.version()
+        self._firmware = f"OctoPrint {version.server}"
+        if not self._job_loaded:
+            self._job = await self._memory.get()
+            self._job_loaded = True
+        self._client = client
+        await self._poll_once(client)
+        await self._maybe_connect(client)
+        await _until_first_failure(self._poll_loop(client), self._push_loop(client))
+
+    async def _poll_loop(self, client: OctoPrintClient) -> None:
+        cfg = self._config
+        while True:
+            # Pacing, not synchronisation: REST is the safety net while the socket is up
+            # and the only source while it is down.
+            await asyncio.sleep(
+                cfg.push_poll_interval_s if self._push_live else cfg.poll_interval_s
+            )
+            try:
+                await self._poll_once(client)
+                await self._maybe_connect(client)
+            except (OctoPrintConflict, OctoPrintRequestError) as exc:
+                logger.warning("OctoPrint poll at %s refused: %s", cfg.url, exc)
+
+    async def _poll_once(self, client: OctoPrintClient) -> None:
+        job = await client.job()
+        printer = await client.printer()
+        if printer is not None:
+            state = printer.state
+            temps: Temperatures | None = temperatures_from(printer.temperature)
+            self._heaters = heaters_in(printer.temperature) or self._heaters
+        else:
+            state, temps = PrinterState(text=job.state, error=job.error), None
+        await self._observe(state, job.job, job.progress, temps)
+
+    async def _push_loop(self, client: OctoPrintClient) -> None:
+        while True:
+            try:
+                login = await client.passive_login()
+                auth = f"{login.name}:{login.session}"
+                stream = push.messages(client.http, auth, _SUBSCRIBE)
+                async with contextlib.aclosing(stream) as messages:
+                    async for message in messages:
+                        self._push_live = True
+                        self._push_ready.set()
+                        await self._on_push(message)
+            except (push.PushUnavailable, OctoPrintRequestError, OctoPrintConflict) as exc:
+                logger.info("OctoPrint push socket at %s unavailable: %s", client.base_url, exc)
+            finally:
+                self._push_live = False
+                self._push_ready.clear()
+            # Is OctoPrint itself gone? A failed poll ends run() with ConnectionLostError.
+            await self._poll_once(client)
+            await asyncio.sleep(self._config.push_retry_s)
+
+    async def _maybe_connect(self, client: OctoPrintClient) -> None:
+        """Connect OctoPrint to its printer when it has none (`POST /api/connection`)."""
+        snap = self._snapshot
+        closed = snap.status is PrinterStatus.OFFLINE or (
+            snap.status is PrinterStatus.ERROR and "Offline after error" in (snap.message or "")
+        )
+        now = time.monotonic()
+        if not closed or now - self._last_connect_try < self._config.connect_retry_s:
+            return
+        self._last_connect_try = now
+        cfg = self._config
+        logger.info("connecting OctoPrint at %s to its printer (port %s)", cfg.url, cfg.port)
+        try:
+            await client.connect(cfg.port, cfg.baudrate, cfg.printer_profile)
+        except (OctoPrintConflict, OctoPrintRequestError) as exc:
+            logger.warning("OctoPrint at %s could not connect its printer: %s", cfg.url, exc)
+
+    # --- what OctoPrint tells us ---------------------------------------------------------
+
+    async def _on_push(self, message: dict[str, Any]) -> None:
+        try:
+            if "current" in message or "history" in message:
+                data = msgspec.convert(message.get("current") or message["history"], CurrentData)
+                if "current" in message:
+                    # `history` replays the last few hundred log lines: never replies to us.
+                    for line in data.logs:
+                        for collector in self._collectors:
+                            collector.feed(line)
+                temps = None
+                if data.temps:
+                    temps = temperatures_from(data.temps[-1])
+                    self._heaters = heaters_in(data.temps[-1]) or self._heaters
+                await self._observe(data.state, data.job, data.progress, temps)
+            elif "event" in message:
+                await self._on_event(msgspec.convert(message["event"], PushEvent))
+            elif "reauthRequired" in message:
+                raise push.PushUnavailable("OctoPrint asked the socket to re-authenticate")
+        except msgspec.ValidationError as exc:
+            logger.warning("ignoring an OctoPrint push message we cannot read: %s", exc)
+
+    async def _on_event(self, event: PushEvent) -> None:
+        """Live print events give the exact outcome (printer/standard.py fires them)."""
+        payload = event.payload or {}
+        async with self._lock:
+            rec = self._job
+            if rec is None or payload.get("path") != rec.path:
+                return
+            time_s = payload.get("time")
+            duration_s = float(time_s) if isinstance(time_s, int | float) else None
+            if event.type == "PrintDone":
+                await self._finish(rec, success=True, duration_s=duration_s)
+            elif event.type == "PrintCancelled":
+                await self._finish(rec, success=False, duration_s=duration_s, cancelled=True)
+            elif event.type == "PrintFailed" and payload.get("reason") != "cancelled":
+                # reason "cancelled" follows PrintCancelled, which was already handled.
+                detail = payload.get("error") or "the print failed"
+                await self._finish(
+                    rec, success=False, duration_s=duration_s, reason=f"OctoPrint: {detail}"
+                )
+
+    async def _observe(
+        self,
+        state: PrinterState,
+        job: JobInfo,
+        progress: ProgressInfo,
+        temps: Temperatures | None,
+    ) -> None:
+        async with self._lock:
+            if temps is not None:
+                self._temps = temps
+            status = status_from_state(state)
+            active = (
+                status in _JOB_STATUSES
+                or state.text == "Cancelling"
+                or bool(state.flags and state.flags.cancelling)
+            )
+            path = job.file.path if active else None
+            rec = self._job
+            if rec is not None and active and path == rec.path:
+                self._inactive_since = None
+                self._start_pending_until = -math.inf
+                self._job_transition(rec, status)
+                elapsed_s = time.time() - rec.started_at
+                self._publish(
+                    status, None, job_progress(rec.job_id, progress, job.file.size, elapsed_s)
+                )
+                return
+            if rec is not None and not await self._resolve_ended(rec, status, state):
+                return
+            if active:
+                self._foreign_job(job, path)
+                return
+            self._foreign_path = None
+            self._publish(status, message_for(status, state.text, state.error), None)
+
+    def _foreign_job(self, job: JobInfo, path: str | None) -> None:
+        name = job.file.name or path or "an unknown file"
+        if path != self._foreign_path:
+            self._foreign_path = path
+            logger.info("OctoPrint at %s prints %r, not started by us", self._config.url, name)
+            self._emit(ForeignJobSeen(name=name))
+        message = f"OctoPrint is printing {name!r}, which AutoPrintFarm did not start"
+        self._publish(PrinterStatus.BUSY, message, None)
+
+    def _job_transition(self, rec: JobRecord, status: PrinterStatus) -> None:
+        before, self._job_status = self._job_status, status
+        if before is PrinterStatus.PRINTING and status is PrinterStatus.PAUSED:
+            self._emit(JobPaused(rec.job_id))
+        elif before is PrinterStatus.PAUSED and status is PrinterStatus.PRINTING:
+            self._emit(JobResumed(rec.job_id))
+
+    async def _resolve_ended(
+        self, rec: JobRecord, status: PrinterStatus, state: PrinterState
+    ) -> bool:
+        """Our job is not what OctoPrint prints: decide how it ended. True once decided."""
+        client = self._client
+        if client is None:
+            return False
+        outcome = logged_outcome(rec, await client.file_info(rec.path))
+        if outcome is not None:
+            await self._finish(rec, success=outcome.success, duration_s=outcome.print_time_s)
+            return True
+        now = time.monotonic()
+        if now < self._start_pending_until:
+            return False  # OctoPrint's state lags our start by a message or two
+        if self._inactive_since is None:
+            self._inactive_since = now
+        if now - self._inactive_since < self._config.end_grace_s:
+            # OctoPrint logs the outcome from a thread after the event; give it a moment.
+            return False
+        if status is PrinterStatus.OFFLINE:
+            reason = (
+                "OctoPrint lost its printer mid-print (OctoPrint restarted or the printer"
+                " was disconnected)"
+            )
+        elif status is PrinterStatus.ERROR:
+            reason = f"printer error in OctoPrint: {state.error or state.text}"
+        else:
+            reason = "the print stopped in OctoPrint without a recorded result"
+        await self._finish(rec, success=False, duration_s=None, reason=reason)
+        return True
+
+    async def _finish(
+        self,
+        rec: JobRecord,
+        *,
+        success: bool,
+        duration_s: float | None,
+        cancelled: bool = False,
+        reason: str = "the print failed in OctoPrint",
+    ) -> None:
+        """Report the job's end once, forget it, and remove its upload."""
+        if self._job is not rec:
+            return
+        duration_s = duration_s if duration_s is not None else time.time() - rec.started_at
+        last = self._snapshot.job
+        pct = last.progress_pct if last is not None and last.job_id == rec.job_id else 0.0
+        await self._memory.clear()
+        self._job, self._job_status, self._inactive_since = None, None, None
+        if success:
+            self._emit(JobCompleted(rec.job_id, duration_s=duration_s))
+        elif cancelled or rec.cancel_requested:
+            self._emit(JobCancelled(rec.job_id, progress_pct=pct, duration_s=duration_s))
+        else:
+            self._emit(
+                JobFailed(rec.job_id, reason=reason, progress_pct=pct, duration_s=duration_s)
+            )
+        if self._config.delete_finished_uploads and self._client is not None:
+            with contextlib.suppress(OctoPrintError):
+                await self._client.delete_file(rec.path)
+
+    # --- reporting -----------------------------------------------------------------------
+
+    def _publish(self, status: PrinterStatus, message: str | None, job: JobProgress | None) -> None:
+        new = PrinterSnapshot(
+            status=status,
+            firmware=self._firmware,
+            temperatures=self._temps,
+            job=job,
+            message=message,
+        )
+        old, self._snapshot = self._snapshot, new
+        if new == old:
+            return
+        if _identity(new) != _identity(old):
+            self._emit(StateChanged(new))
+        else:
+            self._emit(TelemetryUpdated(new))
+
+    def _emit(self, event: DriverEvent) -> None:
+        try:
+            self._listener(event)
+        except Exception:
+            # A listener bug must not stop the driver from watching the printer.
+            logger.exception("driver event listener failed on %r", event)
+
+    # --- commands ------------------------------------------------------------------------
+
+    async def start_job(self, job_id: str, gcode_path: Path) -> None:
+        if not await asyncio.to_thread(gcode_path.is_file):
+            raise InvalidFileError(f"cannot read G-code file {gcode_path}")
+        client = self._require_idle()
+        async with _mapped_errors():
+            # Upload outside the lock: it can take a while, and state must keep flowing.
+            uploaded = await client.upload(gcode_path, upload_name(job_id, gcode_path))
+            before = print_count(await client.file_info(uploaded.path))
+            async with self._lock:
+                self._require_idle()
+                rec = JobRecord(job_id, uploaded.path, before, started_at=time.time())
+                await self._memory.set(rec)
+                self._job, self._job_status = rec, PrinterStatus.PRINTING
+                self._inactive_since = None
+                self._start_pending_until = time.monotonic() + self._config.end_grace_s
+                try:
+                    await client.select_and_print(uploaded.path)
+                except BaseException:
+                    await self._memory.clear()
+                    self._job = self._job_status = None
+                    raise
+                self._emit(JobStarted(job_id))
+                self._publish(PrinterStatus.PRINTING, None, JobProgress(job_id, 0.0, 0.0, None))
+
+    async def pause(self) -> None:
+        await self._job_command("pause", "pause")
+
+    async def resume(self) -> None:
+        await self._job_command("pause", "resume")
+
+    async def cancel(self) -> None:
+        async with self._lock:
+            rec = self._job
+            if rec is not None and not rec.cancel_requested:
+                # Remember that a cancel was asked for: if its event is missed, OctoPrint's
+                # history only says "failure" (it logs a cancel as one).
+                rec = JobRecord(rec.job_id, rec.path, rec.prints_before, rec.started_at, True)
+                self._job = rec
+                await self._memory.set(rec)
+        await self._job_command("cancel", None)
+
+    async def home(self) -> None:
+        client = self._require_client()
+        if self._snapshot.status is not PrinterStatus.IDLE:
+            raise PrinterBusyError(f"cannot home while the printer is {self._snapshot.status}")
+        async with _mapped_errors():
+            await client.home(["x", "y", "z"])
+
+    async def cooldown(self) -> None:
+        client = self._require_client()
+        heaters = self._heaters or ["tool0", "bed"]
+        async with _mapped_errors():
+            await client.set_targets({name: 0.0 for name in heaters})
+
+    async def send_gcode(self, lines: list[str]) -> list[str]:
+        lines = [line.strip() for line in lines if line.strip()]
+        if not lines:
+            raise InvalidCommandError("no G-code lines to send")
+        if any("\n" in line or "\r" in line for line in lines):
+            raise InvalidCommandError("a G-code line must not contain a line break")
+        client = self._require_client()
+        if self._snapshot.status in _JOB_STATUSES or self._job is not None:
+            raise PrinterBusyError("raw G-code is only sent outside a job")
+        if self._snapshot.status is PrinterStatus.OFFLINE:
+            raise PrinterOfflineError(self._snapshot.message or "printer offline")
+        # Replies only come through the socket's terminal log: give a socket that is
+        # (re)opening a moment. Without it the lines are still sent, with no replies.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._config.gcode_reply_timeout_s):
+                await self._push_ready.wait()
+        collector = ReplyCollector(lines)
+        self._collectors.add(collector)
+        try:
+            async with _mapped_errors():
+                await client.send_commands(lines)
+            if self._push_live:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._config.gcode_reply_timeout_s):
+                        await collector.done.wait()
+        finally:
+            self._collectors.discard(collector)
+        return collector.replies
+
+    async def _job_command(self, command: str, action: str | None) -> None:
+        client = self._require_client()
+        if self._job is None:
+            if self._foreign_path is not None:
+                raise PrinterBusyError("the running print was not started by AutoPrintFarm")
+            raise PrinterBusyError("no job is printing")
+        async with _mapped_errors():
+            await client.job_command(command, action)
+
+    def _require_client(self) -> OctoPrintClient:
+        if self._client is None:
+            raise PrinterOfflineError(self._snapshot.message or "not connected to OctoPrint")
+        return self._client
+
+    def _require_idle(self) -> OctoPrintClient:
+        client = self._require_client()
+        status = self._snapshot.status
+        if status is PrinterStatus.OFFLINE:
+            raise PrinterOfflineError(self._snapshot.message or "printer offline")
+        if self._job is not None or status is not PrinterStatus.IDLE:
+            raise PrinterBusyError(self._snapshot.message or f"the printer is {status}")
+        return client
+
+
+def upload_name(job_id: str, gcode_path: Path) -> str:
+    """`apf-<job>-<original name>.gcode`: unique per job, still readable in OctoPrint's UI."""
+    safe_job = re.sub(r"[^A-Za-z0-9_.-]+", "_", job_id)[:64]
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", gcode_path.stem)[:64]
+    return f"apf-{safe_job}-{stem}.gcode"
+
+
+def _identity(snap: PrinterSnapshot) -> tuple[object, ...]:
+    return (snap.status, snap.firmware, snap.message, snap.job.job_id if snap.job else None)
+
+
+@contextlib.asynccontextmanager
+async def _mapped_errors() -> AsyncIterator[None]:
+    """OctoPrint's refusals as the `DriverError` a command reply carries."""
+    try:
+        yield
+    except OctoPrintConflict as exc:
+        raise PrinterBusyError(f"OctoPrint refused: {exc}") from exc
+    except (OctoPrintAuthError, OctoPrintUnavailable) as exc:
+        raise PrinterOfflineError(str(exc)) from exc
+    except OctoPrintRequestError as exc:
+        raise InvalidCommandError(str(exc)) from exc
+
+
+async def _until_first_failure(*coros: Coroutine[Any, Any, None]) -> None:
+    """Run the coroutines as tasks until one ends; cancel the rest, re-raise its error."""
+    tasks = [asyncio.create_task(coro) for coro in coros]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
