@@ -210,3 +210,51 @@ def test_memory_limiter_stays_bounded() -> None:
         assert len(limiter) == 1
 
     asyncio.run(run())
+
+
+async def test_one_batch_hands_out_each_count_once(
+    tmp_path: Path, engines: list[AsyncEngine]
+) -> None:
+    # Concurrent hits from one process share a transaction: each still gets its own place.
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'b.sqlite3'}")
+    engines.append(engine)
+    await create_table(engine)
+    async with SqlRateLimiter(engine, clock=Clock()) as limiter:
+        decisions = await asyncio.gather(*(limiter.hit("key:a", 5, 60) for _ in range(12)))
+        others = await asyncio.gather(*(limiter.hit(f"key:{i}", 5, 60) for i in range(3)))
+    assert sorted(d.remaining for d in decisions) == [0] * 8 + [1, 2, 3, 4]
+    assert sum(d.allowed for d in decisions) == 5
+    assert all(d.allowed and d.remaining == 4 for d in others)
+
+
+async def test_a_caller_giving_up_does_not_strand_the_others(
+    tmp_path: Path, engines: list[AsyncEngine]
+) -> None:
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'g.sqlite3'}")
+    engines.append(engine)
+    await create_table(engine)
+    async with SqlRateLimiter(engine, clock=Clock()) as limiter:
+        tasks = [asyncio.create_task(limiter.hit("key:a", 100, 60)) for _ in range(10)]
+        tasks[0].cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert isinstance(results[0], asyncio.CancelledError)
+        assert all(not isinstance(r, BaseException) and r.allowed for r in results[1:])
+        # The abandoned hit may or may not have been counted; the limiter still works.
+        after = await limiter.hit("key:a", 100, 60)
+    assert after.allowed and after.remaining in (89, 90)
+
+
+async def test_too_many_waiting_hits_are_refused_as_unavailable(
+    tmp_path: Path, engines: list[AsyncEngine]
+) -> None:
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'p.sqlite3'}")
+    engines.append(engine)
+    await create_table(engine)
+    async with SqlRateLimiter(engine, clock=Clock(), max_pending=3) as limiter:
+        results = await asyncio.gather(
+            *(limiter.hit("key:a", 100, 60) for _ in range(5)), return_exceptions=True
+        )
+    refused = [r for r in results if isinstance(r, RateLimiterUnavailableError)]
+    assert len(refused) == 2
+    with pytest.raises(RuntimeError, match="aclose"):
+        await limiter.hit("key:a", 100, 60)
