@@ -119,7 +119,9 @@ def _wait_heater(fw: Firmware, cmd: Command, heater: Heater, values: dict[str, f
         heater.set_target(target, fw.now_s)
     reached_s = heater.reached_at(fw.now_s, wait_cooling="R" in values)
     done_s = max(fw.now_s + fw.processing_s, fw.config.residency_s + reached_s)
-    tick_s = fw.now_s if fw.spec.heating_tick is not None and done_s > fw.now_s + 1 else 1e300
+    # Marlin prints the first report as soon as it starts waiting, then once a second.
+    waiting = done_s > fw.now_s + fw.processing_s
+    tick_s = fw.now_s if fw.spec.heating_tick is not None and waiting else 1e300
     return Run(cmd, done_s, waits_heater=heater, tick_s=tick_s)
 
 

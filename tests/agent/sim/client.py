@@ -102,13 +102,13 @@ class PtyClient:
 
 async def stream(
     client: PtyClient, commands: list[str], *, first_n: int = 1, timeout_s: float = 20.0
-) -> int:
+) -> list[int]:
     """A minimal one-line-in-flight host with Marlin-style resend handling; returns the
-    number of resends it served."""
+    line numbers it was asked to send again."""
     lines = {first_n + i: cmd for i, cmd in enumerate(commands)}
     last = first_n + len(commands) - 1
     n = first_n
-    resends = 0
+    resends: list[int] = []
     async with asyncio.timeout(timeout_s):
         while n <= last:
             client.write(numbered(n, lines[n]))
@@ -116,7 +116,7 @@ async def stream(
                 line = await client.readline(timeout_s)
                 if line.startswith("Resend:"):
                     n = int(line.split(":")[1])
-                    resends += 1
+                    resends.append(n)
                     await client.until(r"^ok", timeout_s)
                     break
                 if line.startswith("ok"):
