@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
@@ -22,9 +25,11 @@ from cloud.api.reserved import AnalyticsController, WebhookController
 from cloud.api.state import AppContext
 from cloud.db.engine import create_engine, session_factory
 from cloud.errors import error_response
-from cloud.ratelimit import SqlRateLimiter
+from cloud.files import GcodeStore
+from cloud.files.signing import MIN_SECRET_BYTES
+from cloud.ratelimit import MemoryRateLimiter, SqlRateLimiter
 from cloud.services.auth import KeyResolver
-from cloud.settings import Settings
+from cloud.settings import Settings, SettingsError
 from shared.version import __version__
 
 logger = logging.getLogger(__name__)
@@ -40,9 +45,41 @@ def build_context(settings: Settings) -> AppContext:
         timeout_s=settings.db_timeout_s,
     )
     sessions = session_factory(engine)
-    return AppContext(
-        settings=settings, engine=engine, sessions=sessions, keys=KeyResolver(sessions)
+    limiter: MemoryRateLimiter | SqlRateLimiter = (
+        SqlRateLimiter(engine) if settings.rate_limit_backend == "database" else MemoryRateLimiter()
     )
+    return AppContext(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        keys=KeyResolver(sessions),
+        store=GcodeStore(settings.files_dir),
+        limiter=limiter,
+        signing_key=signing_key(settings),
+    )
+
+
+def signing_key(settings: Settings) -> bytes:
+    """The secret of signed download URLs: the setting, or a key kept in the data dir.
+
+    Several replicas must share it (set APF_SIGNING_KEY), or a link signed by one is refused
+    by another.
+    """
+    if settings.signing_key:
+        key = settings.signing_key.encode()
+        if len(key) < MIN_SECRET_BYTES:
+            raise SettingsError(f"signing_key must be at least {MIN_SECRET_BYTES} bytes")
+        return key
+    path = Path(settings.data_dir) / "signing.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: two processes starting at once must not each write a different key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32))
+    return path.read_bytes().strip()
 
 
 def create_app(settings: Settings, *, context: AppContext | None = None) -> Litestar:

@@ -104,9 +104,16 @@ def request_id_of(request: Request[Any, Any, Any]) -> str:
 _MSGSPEC_FIELD = re.compile(r"(?:field `([^`]+)`|at `\$\.([A-Za-z0-9_]+))")
 
 
+# Handler arguments whose query name is a Python keyword (`from`); Litestar's validation
+# errors name the argument, the client knows the query name.
+_QUERY_ALIASES = {"created_from": "from", "created_to": "to"}
+
+
 def _param_of(key: object, message: str) -> str | None:
     if key is None:
         return None
+    if isinstance(key, str) and key in _QUERY_ALIASES:
+        return _QUERY_ALIASES[key]
     if key == "data":
         match = _MSGSPEC_FIELD.search(message)
         return (match.group(1) or match.group(2)) if match else None

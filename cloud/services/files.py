@@ -121,6 +121,8 @@ class FileService:
             analysis=msgspec.to_builtins(stored.analysis),
         )
         self.session.add(row)
+        # No ORM relationship orders the inserts, so the row must exist before a job names it.
+        await self.session.flush()
         return row
 
 

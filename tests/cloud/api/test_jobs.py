@@ -1,0 +1,269 @@
+"""`/v1/jobs`: creation from a URL and from an upload, analysis, filters, patch, delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from cloud.db.models import Event, Job, PrinterCommand
+from tests.cloud.api.test_printers import make_agent, make_printer, set_status
+from tests.cloud.conftest import SQLITE_ONLY, OrgClient, SessionRunner, assert_error
+from tests.cloud.net.httpserver import LoopbackHTTPServer, Route
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "gcode_samples" / "prusaslicer.gcode"
+GCODE = SAMPLE.read_bytes()
+NOT_GCODE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16
+
+
+async def upload(
+    owner: OrgClient, data: bytes = GCODE, name: str = "part.gcode", **fields: Any
+) -> Any:
+    return await owner.post("/v1/jobs", files={"file": (name, data, "text/x.gcode")}, data=fields)
+
+
+async def make_job(owner: OrgClient, **fields: Any) -> dict[str, Any]:
+    r = await upload(owner, **fields)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def test_upload_is_analysed(owner: OrgClient) -> None:
+    r = await upload(owner, name="benchy.gcode", priority="high", copies="3", tags="a, b,a")
+    assert r.status_code == 201, r.text
+    job = r.json()
+    assert job["id"].startswith("job_")
+    assert (job["name"], job["status"], job["priority"]) == ("benchy.gcode", "queued", "high")
+    assert job["estimated_duration"] == 3723
+    assert job["material"] == {"type": "PETG", "color": None, "estimated_usage": 3.8}
+    assert (job["copies"], job["tags"], job["printer_id"]) == (3, ["a", "b"], None)
+    assert job["file_url"].startswith("http://testserver.local/v1/files/fil_")
+    assert job["completed_at"] is None
+    got = await owner.get(f"/v1/jobs/{job['id']}")
+    assert got.json() == job
+    # The stored copy is what was uploaded, byte for byte.
+    path = job["file_url"].removeprefix("http://testserver.local")
+    download = await owner.get(path)
+    assert download.status_code == 200
+    assert download.content == GCODE
+
+
+async def test_invalid_gcode_is_file_invalid_and_leaves_nothing(owner: OrgClient) -> None:
+    r = await upload(owner, data=NOT_GCODE, name="photo.png")
+    assert_error(r, 422, "file_invalid", "file")
+    files = [p for p in Path(owner.api.settings.files_dir).rglob("*") if p.is_file()]
+    assert files == []
+    listing = await owner.get("/v1/jobs")
+    assert listing.json()["pagination"]["total"] == 0
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    "fields,param",
+    [
+        ({"priority": "asap"}, "priority"),
+        ({"copies": "0"}, "copies"),
+        ({"copies": "many"}, "copies"),
+        ({"colour": "red"}, "colour"),
+        ({"printer_id": "prt_nope"}, "printer_id"),
+        ({"file_url": "http://x/y.gcode"}, "file_url"),
+    ],
+)
+async def test_upload_bad_fields(owner: OrgClient, fields: dict[str, str], param: str) -> None:
+    r = await upload(owner, **fields)
+    assert r.status_code in (400, 404), r.text
+    assert r.json()["error"]["param"] == param
+    files = [p for p in Path(owner.api.settings.files_dir).rglob("*") if p.is_file()]
+    assert files == []
+
+
+@SQLITE_ONLY
+async def test_upload_without_file_and_upload_too_large(owner: OrgClient) -> None:
+    r = await owner.post("/v1/jobs", files={"name": (None, "x")})
+    assert_error(r, 400, "invalid_request", "file")
+    r = await owner.post(
+        "/v1/jobs",
+        content=b"--x\r\nbroken",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert_error(r, 400, "invalid_request")
+
+
+async def test_create_from_file_url_and_reuse(owner: OrgClient) -> None:
+    routes = {
+        "/model.gcode": Route(body=GCODE),
+        "/missing.gcode": Route(status=404),
+        "/bad.gcode": Route(body=NOT_GCODE),
+    }
+    async with LoopbackHTTPServer(routes) as server:
+        r = await owner.post(
+            "/v1/jobs",
+            json={
+                "file_url": f"{server.base}/model.gcode",
+                "name": "custom-part-v2",
+                "material": "PLA",
+            },
+        )
+        assert r.status_code == 201, r.text
+        job = r.json()
+        assert (job["name"], job["estimated_duration"]) == ("custom-part-v2", 3723)
+        assert job["material"]["type"] == "PLA"
+        r = await owner.post("/v1/jobs", json={"file_url": f"{server.base}/missing.gcode"})
+        assert_error(r, 400, "invalid_request", "file_url")
+        r = await owner.post("/v1/jobs", json={"file_url": f"{server.base}/bad.gcode"})
+        assert_error(r, 422, "file_invalid", "file_url")
+        fetched = len(server.requests)
+    # The job's own file_url is reused without a download.
+    again = await owner.post("/v1/jobs", json={"file_url": job["file_url"]})
+    assert again.status_code == 201, again.text
+    assert again.json()["file_url"] == job["file_url"]
+    assert fetched == 3
+
+
+async def test_private_file_url_refused_unless_allowed(owner: OrgClient) -> None:
+    from cloud.api.state import AppContext
+
+    ctx: AppContext = owner.api.app.state["ctx"]
+    ctx.settings = owner.api.settings.__class__(
+        **{**_settings_dict(owner), "allow_private_urls": False}
+    )
+    async with LoopbackHTTPServer({"/m.gcode": Route(body=GCODE)}) as server:
+        r = await owner.post("/v1/jobs", json={"file_url": f"{server.base}/m.gcode"})
+    assert_error(r, 400, "invalid_request", "file_url")
+    assert "not allowed" in r.json()["error"]["message"]
+
+
+def _settings_dict(owner: OrgClient) -> dict[str, Any]:
+    import msgspec
+
+    return dict(msgspec.structs.asdict(owner.api.settings))
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    "body,param",
+    [
+        ({}, "file_url"),
+        ({"file_url": "http://h/x", "priority": "asap"}, "priority"),
+        ({"file_url": "http://h/x", "copies": 0}, "copies"),
+        ({"file_url": "http://h/x", "tags": [""]}, "tags"),
+        ({"file_url": "http://h/x", "extra": 1}, "extra"),
+        ({"file_url": "ftp://h/x"}, "file_url"),
+        ({"file_url": "http://testserver.local/v1/files/fil_00000000000000000000"}, "file_url"),
+    ],
+)
+async def test_create_json_errors(owner: OrgClient, body: dict[str, Any], param: str) -> None:
+    r = await owner.post("/v1/jobs", json=body)
+    assert r.status_code in (400, 404), r.text
+    assert r.json()["error"]["param"] == param
+
+
+async def test_list_filters_and_sort(owner: OrgClient, in_db: SessionRunner) -> None:
+    p = await make_printer(owner)
+    low = await make_job(owner, priority="low")
+    urgent = await make_job(owner, priority="urgent", printer_id=p["id"])
+    normal = await make_job(owner)
+
+    async def mark_printing(session: Any) -> None:
+        (await session.get(Job, urgent["id"])).status = "printing"
+
+    await in_db(mark_printing)
+    ids = lambda r: [j["id"] for j in r.json()["data"]]  # noqa: E731
+    r = await owner.get("/v1/jobs")
+    assert ids(r) == [normal["id"], urgent["id"], low["id"]]  # newest first
+    r = await owner.get("/v1/jobs", params={"sort": "-priority"})
+    assert ids(r) == [urgent["id"], normal["id"], low["id"]]
+    r = await owner.get("/v1/jobs", params={"status": "queued", "sort": "priority"})
+    assert ids(r) == [low["id"], normal["id"]]
+    r = await owner.get("/v1/jobs", params={"printer_id": p["id"]})
+    assert ids(r) == [urgent["id"]]
+    r = await owner.get("/v1/jobs", params={"priority": "low"})
+    assert ids(r) == [low["id"]]
+    r = await owner.get("/v1/jobs", params={"from": normal["created_at"]})
+    assert ids(r) == [normal["id"]]
+    r = await owner.get("/v1/jobs", params={"to": low["created_at"]})
+    assert ids(r) == [low["id"]]
+    r = await owner.get("/v1/jobs", params={"fields": "id,status", "sort": "created_at"})
+    assert r.json()["data"][1] == {"id": urgent["id"], "status": "printing"}
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    "params,param",
+    [
+        ({"status": "done"}, "status"),
+        ({"priority": "asap"}, "priority"),
+        ({"from": "yesterday"}, "from"),
+        ({"to": "2025-01-01T00:00:00"}, "to"),
+        ({"sort": "size"}, "sort"),
+        ({"fields": "id,secret"}, "fields"),
+        ({"printer": "prt_x"}, "printer"),
+    ],
+)
+async def test_list_rejects(owner: OrgClient, params: dict[str, str], param: str) -> None:
+    r = await owner.get("/v1/jobs", params=params)
+    assert_error(r, 400, "invalid_request", param)
+
+
+async def test_patch_only_while_queued(owner: OrgClient, in_db: SessionRunner) -> None:
+    job = await make_job(owner)
+    r = await owner.patch(
+        f"/v1/jobs/{job['id']}", json={"name": "n2", "priority": "urgent", "tags": ["t"]}
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["name"], r.json()["priority"], r.json()["tags"]) == ("n2", "urgent", ["t"])
+    r = await owner.patch(f"/v1/jobs/{job['id']}", json={"status": "completed"})
+    assert_error(r, 400, "invalid_request", "status")
+
+    async def start(session: Any) -> None:
+        (await session.get(Job, job["id"])).status = "printing"
+
+    await in_db(start)
+    r = await owner.patch(f"/v1/jobs/{job['id']}", json={"name": "n3"})
+    assert_error(r, 409, "invalid_request")
+
+
+async def test_delete_queued_removes_running_cancels(
+    owner: OrgClient, in_db: SessionRunner
+) -> None:
+    agent_id = await make_agent(owner)
+    printer = await make_printer(owner, agent_id=agent_id)
+    queued = await make_job(owner)
+    running = await make_job(owner, printer_id=printer["id"])
+    await set_status(in_db, printer["id"], "printing", current_job_id=running["id"])
+
+    async def start(session: Any) -> None:
+        (await session.get(Job, running["id"])).status = "printing"
+
+    await in_db(start)
+    r = await owner.delete(f"/v1/jobs/{queued['id']}")
+    assert r.status_code == 204
+    assert_error(await owner.get(f"/v1/jobs/{queued['id']}"), 404, "resource_not_found")
+    r = await owner.delete(f"/v1/jobs/{running['id']}")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "cancelled"
+    assert r.json()["completed_at"] is not None
+
+    async def rows(session: Any) -> tuple[list[Any], list[str]]:
+        cmds = list((await session.execute(select(PrinterCommand))).scalars())
+        events = [
+            e.type
+            for e in (await session.execute(select(Event).order_by(Event.created_at))).scalars()
+        ]  # type: ignore[arg-type]
+        return cmds, events
+
+    cmds, events = await in_db(rows)
+    assert [(c.action, c.printer_id, c.agent_id, c.status) for c in cmds] == [
+        ("cancel", printer["id"], agent_id, "pending")
+    ]
+    assert events == ["job.created", "job.created", "job.cancelled"]
+
+
+async def test_deleting_last_job_removes_its_file(owner: OrgClient) -> None:
+    job = await make_job(owner)
+    root = Path(owner.api.settings.files_dir)
+    assert [p for p in root.rglob("*.gcode")]
+    assert (await owner.delete(f"/v1/jobs/{job['id']}")).status_code == 204
+    assert [p for p in root.rglob("*.gcode")] == []
