@@ -133,7 +133,7 @@ async def _resolve(
             raw = await resolver(host, port)
     except TimeoutError as exc:
         raise HostResolutionError(f"resolving {host} timed out after {timeout_s:g} s") from exc
-    except (OSError, UnicodeError) as exc:  # socket.gaierror is an OSError
+    except (OSError, ValueError) as exc:  # gaierror is an OSError; bad IDNA a ValueError
         raise HostResolutionError(f"the host {host} could not be resolved") from exc
     addresses: list[IPAddress] = []
     for text in raw:

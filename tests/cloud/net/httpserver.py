@@ -37,8 +37,15 @@ class Route:
 
 
 class LoopbackHTTPServer:
-    def __init__(self, routes: dict[str, Route], *, ssl_context: ssl.SSLContext | None = None):
+    def __init__(
+        self,
+        routes: dict[str, Route],
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        host: str = "127.0.0.1",
+    ):
         self.routes = routes
+        self.host = host
         self.requests: list[SeenRequest] = []
         self.request_seen = asyncio.Event()
         self._ssl = ssl_context
@@ -51,10 +58,11 @@ class LoopbackHTTPServer:
 
     @property
     def base(self) -> str:
-        return f"{'https' if self._ssl else 'http'}://127.0.0.1:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self._ssl else 'http'}://{host}:{self.port}"
 
     async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self._ssl)
+        self._server = await asyncio.start_server(self._handle, self.host, 0, ssl=self._ssl)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 

@@ -249,3 +249,31 @@ async def test_nothing_listening_is_a_connection_error(tmp_path: Path) -> None:
             f"http://127.0.0.1:{port}/a", tmp_path / "a", max_bytes=100, allow_private=True,
             timeout_s=5,
         )  # fmt: skip
+
+
+def ipv6_loopback_available() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not ipv6_loopback_available(), reason="no IPv6 loopback here")
+async def test_an_ipv6_address_is_dialled_with_the_name_kept(tmp_path: Path) -> None:
+    dns = FakeDNS({"v6.example.test": ["::1"]})
+    async with LoopbackHTTPServer(file_routes(), host="::1") as server:
+        result = await fetch_to_file(
+            f"http://v6.example.test:{server.port}/file.gcode", tmp_path / "a",
+            max_bytes=1 << 20, allow_private=True, timeout_s=5, resolver=dns,
+        )  # fmt: skip
+        literal = await fetch_to_file(
+            f"{server.base}/file.gcode", tmp_path / "b", max_bytes=1 << 20, allow_private=True,
+            timeout_s=5,
+        )  # fmt: skip
+    assert result.size_bytes == literal.size_bytes == len(BODY)
+    assert [r.headers["host"] for r in server.requests] == [
+        f"v6.example.test:{server.port}",
+        f"[::1]:{server.port}",
+    ]

@@ -8,8 +8,11 @@ import socket
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cloud.net import HostResolutionError, UnsafeURLError, resolve_public_url
+from cloud.net.resolve import parse_url
 
 
 class FakeDNS:
@@ -141,3 +144,31 @@ async def test_a_hanging_resolver_times_out() -> None:
         await resolve_public_url(
             "http://slow.example.test/", allow_private=False, timeout_s=0.05, resolver=stuck
         )
+
+
+_PORTS = st.one_of(st.just(""), st.integers(-5, 70000).map(lambda p: f":{p}"), st.text(max_size=6))
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.text(max_size=80),
+        st.builds(
+            lambda scheme, host, port, path: f"{scheme}://{host}{port}/{path}",
+            st.sampled_from(["http", "https", "HTTP", "ftp", ""]),
+            st.text(max_size=30),
+            _PORTS,
+            st.text(max_size=20),
+        ),
+    )
+)
+def test_any_text_parses_or_gives_a_url_error_never_a_crash(url: str) -> None:
+    # Whatever a user types, the answer is a parsed URL or an UnsafeURLError with a reason:
+    # never another exception (which the API would turn into a 500).
+    try:
+        parsed, scheme, host, port = parse_url(url)
+    except UnsafeURLError as exc:
+        assert exc.reason
+        return
+    assert scheme in ("http", "https") and host and 1 <= port <= 65535
+    assert str(parsed)
