@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from agent.sim.link import RxPath
 log = logging.getLogger(__name__)
 
 _EMERGENCY_WORDS = (b"M112", b"M108", b"M410")
+_EMERGENCY_NAMES = frozenset(("M112", "M108", "M410"))
+_WORD = re.compile(r"[GMT]\d+(?:\.\d+)?|\S+")
 
 
 @dataclass(slots=True)
@@ -81,6 +84,11 @@ class Firmware:
         assert cfg.command_queue is not None and cfg.processing_s_per_command is not None
         self.queue_cap: int = cfg.command_queue
         self.processing_s: float = cfg.processing_s_per_command
+        self.move_s = cfg.move_s_per_block
+        self._corrupt_rx = cfg.corrupt_rx_share
+        self._corrupt_tx = cfg.corrupt_tx_share
+        self._check_style = self.spec.check_style
+        self._emergency_early = cfg.emergency_parser or self.spec.check_style != "marlin"
         # Separate streams per fault so enabling one never shifts another's sequence.
         self._rng_rx = random.Random(f"{cfg.seed}:rx")
         self._rng_tx = random.Random(f"{cfg.seed}:tx")
@@ -182,7 +190,7 @@ class Firmware:
 
     # --- output -------------------------------------------------------------------------
     def emit(self, line: str) -> None:
-        share = self.config.corrupt_tx_share
+        share = self._corrupt_tx
         if share and self._rng_tx.random() < share and line:
             line = _flip_one(line, self._rng_tx)
             self.counters.tx_corrupted += 1
@@ -268,8 +276,10 @@ class Firmware:
         gcode.emergency(self, word)
 
     def _on_line(self, raw: bytes) -> None:
-        text = raw.split(b";", 1)[0].decode("latin-1").strip()
-        share = self.config.corrupt_rx_share
+        if b";" in raw:
+            raw = raw.split(b";", 1)[0]
+        text = raw.decode("latin-1").strip()
+        share = self._corrupt_rx
         if share and text and self._rng_rx.random() < share:
             # The flip happens on the wire, before the firmware's checksum check.
             # The leading `N` is spared: Marlin runs a line without N unchecked, so a flipped
@@ -280,22 +290,18 @@ class Firmware:
             if self.spec.ack_empty_lines:
                 self._enqueue(Command("", None, ""))
             return
-        result, self.last_n = check_line(text, self.last_n, self.spec.check_style)
-        if isinstance(result, Accepted):
+        result, self.last_n = check_line(text, self.last_n, self._check_style)
+        if type(result) is Accepted:
             word = _word_of(result.command)
-            cmd = Command(result.command, result.line_no, word)
-            if word in ("M112", "M108", "M410") and self._emergency_early():
+            if word in _EMERGENCY_NAMES and self._emergency_early:
                 self._emergency(word)
                 if self.dead:
                     return
-            self._enqueue(cmd)
+            self.queue.append(Command(result.command, result.line_no, word))
         elif isinstance(result, Rejected):
             self._line_error(result)
         elif isinstance(result, Dropped):
             self.counters.lines_dropped += 1
-
-    def _emergency_early(self) -> bool:
-        return self.config.emergency_parser or self.spec.check_style != "marlin"
 
     def _line_error(self, error: Rejected) -> None:
         # Marlin gcode_line_error(): the error, the ring drained, then flush_and_request_
@@ -407,12 +413,13 @@ class Firmware:
 
 
 def _word_of(command: str) -> str:
-    if len(command) >= 2 and command[0] in "GMTgmt" and command[1].isdigit():
-        end = 2
-        while end < len(command) and (command[end].isdigit() or command[end] == "."):
-            end += 1
-        return command[:end].upper()
-    return command.split(None, 1)[0].upper() if command else ""
+    """`G1 X1` -> `G1`, `g1x1` -> `G1`, `M862.3 P"MK3S"` -> `M862.3`, `PAUSE` -> `PAUSE`."""
+    space = command.find(" ")
+    word = command if space < 0 else command[:space]
+    if word[1:].isdigit() and word[:1] in "GMT":
+        return word  # the common case, no regex
+    match = _WORD.match(command.upper())
+    return match.group() if match else ""
 
 
 def _flip_one(line: str, rng: random.Random, *, skip_first: bool = False) -> str:

@@ -51,28 +51,33 @@ def params(text: str) -> dict[str, float]:
 
 
 def start(fw: Firmware, cmd: Command) -> Run:
-    t = fw.now_s
-    done_s = t + fw.processing_s
-    if fw.shutdown_reason is not None:
+    word = cmd.word
+    done_s = fw.now_s + fw.processing_s
+    if word in _MOVES and fw.shutdown_reason is None:
+        run = _move(fw, cmd, done_s)  # the hot path: most of a print is moves
+    elif fw.shutdown_reason is not None:
         return _while_shutdown(fw, cmd, done_s)
-    if not cmd.word:
+    elif not word:
         return Run(cmd, done_s, record=False)  # Klipper's ack of an empty line
-    handler = handler_for(fw, cmd.word)
-    if cmd.word in _MOVES:
-        run = _move(fw, cmd, done_s)
-    elif handler is not None and (cmd.word in _ALWAYS or _known(fw, cmd.word)):
-        run = handler(fw, cmd, done_s)
-    elif _known(fw, cmd.word):
-        run = Run(cmd, done_s)
     else:
-        lines = fw.spec.unknown(cmd.text)
-        run = Run(cmd, done_s, reply=lambda _t: lines)
+        run = _dispatch(fw, cmd, done_s)
     every_n = fw.config.busy_every_n
     if every_n and (fw.counters.executed + 1) % every_n == 0:
         # An injected busy period: the command takes busy_s longer, with keep-alives.
         run.done_s += fw.config.busy_s
         run.busy = True
     return run
+
+
+def _dispatch(fw: Firmware, cmd: Command, done_s: float) -> Run:
+    word = cmd.word
+    handler = handler_for(fw, word)
+    if handler is not None and (word in _ALWAYS or _known(fw, word)):
+        return handler(fw, cmd, done_s)
+    if _known(fw, word):
+        return Run(cmd, done_s)
+    lines = fw.spec.unknown(cmd.text)
+    return Run(cmd, done_s, reply=lambda _t: lines)
 
 
 def _known(fw: Firmware, word: str) -> bool:
@@ -84,7 +89,7 @@ def _known(fw: Firmware, word: str) -> bool:
 def _move(fw: Firmware, cmd: Command, done_s: float) -> Run:
     # A move is "processed" once it is in the planner; while all blocks are busy the
     # command waits for the oldest to finish (Marlin's natural back-pressure, §1.1).
-    move_s = fw.config.move_s_per_block
+    move_s = fw.move_s
     if move_s > 0:
         fw.planner_free()
         if len(fw.planner) >= fw.config.planner_blocks - 1:

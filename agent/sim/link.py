@@ -24,13 +24,14 @@ class _Chunk:
     data: bytes
     first_s: float  # arrival time of data[0]
     period_s: float
+    last_s: float  # arrival time of the last byte
     pos: int = 0
 
     def arrived_by(self, when_s: float) -> int:
         """Index one past the last byte that has arrived by `when_s`."""
         if when_s + _EPS_S < self.first_s:
             return self.pos
-        if self.period_s == 0.0:
+        if self.period_s == 0.0 or when_s >= self.last_s:
             return len(self.data)
         count = math.floor((when_s - self.first_s) / self.period_s + _EPS_S) + 1
         return max(self.pos, min(len(self.data), count))
@@ -57,7 +58,7 @@ class RxPath:
         # RX_BUFFER_SIZE holds 127 bytes (MarlinSerial.h: store only if head+1 != tail).
         self._ring_cap = None if ring_bytes is None else ring_bytes - 1
         self._max_line = max_line_bytes - 1  # MAX_CMD_SIZE includes the terminating NUL
-        self._terminators = terminators
+        self._cr_ends_lines = b"\r" in terminators
         self._wire: deque[_Chunk] = deque()
         self._wire_free_s = 0.0
         self._ring = bytearray()
@@ -77,7 +78,9 @@ class RxPath:
         """Bytes the host wrote at `now_s`: they reach the firmware after the latency,
         one byte-time apart, behind whatever is still on the wire."""
         start_s = max(now_s + self._latency_s, self._wire_free_s)
-        self._wire.append(_Chunk(data, start_s + self._period_s, self._period_s))
+        first_s = start_s + self._period_s
+        last_s = first_s + (len(data) - 1) * self._period_s
+        self._wire.append(_Chunk(data, first_s, self._period_s, last_s))
         self._wire_free_s = start_s + len(data) * self._period_s
         self.backlog_bytes += len(data)
 
@@ -167,12 +170,13 @@ class RxPath:
         self.drain()
 
     def _find_end(self, data: bytes | bytearray, start: int, stop: int) -> int:
-        best = -1
-        for term in self._terminators:
-            idx = data.find(term, start, stop)
-            if idx >= 0 and (best < 0 or idx < best):
-                best = idx
-        return best
+        end = data.find(10, start, stop)  # LF
+        if self._cr_ends_lines:
+            # CR also ends a line (Marlin, Prusa, RRF); look only before the first LF.
+            cr = data.find(13, start, stop if end < 0 else end)
+            if cr >= 0:
+                return cr
+        return end
 
     def _consume(self, chunk: _Chunk, new_pos: int) -> None:
         self.backlog_bytes -= new_pos - chunk.pos
