@@ -120,7 +120,9 @@ class MqttLink:
             try:
                 await self._serve(self._make_client(session), session, backoff)
             except aiomqtt.MqttError as exc:
-                log.warning("MQTT link to %s is down: %s", self._endpoint, exc)
+                # Loud once per outage, quiet on every further retry of the same outage.
+                level = logging.INFO if backoff.attempt else logging.WARNING
+                log.log(level, "MQTT link to %s is down: %s", self._endpoint, exc)
             finally:
                 self._client = None
                 self.connected.clear()

@@ -1,0 +1,168 @@
+"""The agent end to end: real broker, simulated printers on ptys, G-code over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import pytest
+
+from agent.runtime.agent import Agent
+from agent.sim import SimConfig, SimulatedPrinter
+from agent.sync.outbox import RowKind
+from shared.enums import PrinterStatus
+from shared.wire import JobCompletedEvent, decode_printer_state
+from tests.agent.runtime.cloud import CloudStandIn, gcode
+from tests.agent.runtime.files_server import serving
+from tests.agent.runtime.harness import ORG, agent_config, running_agent, serial_printer
+from tests.integration.agent_support import (
+    assert_exactly_once_in_order,
+    completed_jobs,
+    gcode_bytes,
+    gcode_lines,
+    moves,
+    of_type,
+    start_job,
+)
+from tests.support.broker import TestBroker
+
+pytestmark = pytest.mark.slow
+
+
+async def wait_outbox_holds(agent: Agent, kind: RowKind, timeout_s: float = 30) -> None:
+    async with asyncio.timeout(timeout_s):
+        while True:
+            agent.outbox.added.clear()
+            if await agent.outbox.count(kind) > 0:
+                return
+            await agent.outbox.added.wait()
+
+
+def idle_state(cloud: CloudStandIn, printer_id: str) -> bool:
+    states = cloud.on(f"printers/{printer_id}/state")
+    if not states:
+        return False
+    state = decode_printer_state(states[-1].payload)
+    return state.status is PrinterStatus.IDLE and state.connected and state.job is None
+
+
+async def test_eight_printers_print_at_once_from_one_agent(
+    mqtt_broker: TestBroker, tmp_path: Path
+) -> None:
+    agent_id = "agt_eight"
+    lines = {i: gcode_lines(300, tag=i) for i in range(8)}
+    async with contextlib.AsyncExitStack() as stack:
+        sims = [
+            await stack.enter_async_context(
+                SimulatedPrinter(SimConfig(dialect="marlin", baud=250000))
+            )
+            for _ in range(8)
+        ]
+        printers = [serial_printer(f"prt_{i}", sim.pty_path, 250000) for i, sim in enumerate(sims)]
+        config = agent_config(mqtt_broker.url, tmp_path, agent_id=agent_id, printers=printers)
+        server = stack.enter_context(serving())
+        cloud = await stack.enter_async_context(CloudStandIn(mqtt_broker.url, ORG, agent_id))
+        agent = await stack.enter_async_context(running_agent(config))
+        await cloud.wait_for(lambda: len(of_type(cloud.unique_events(), "printer.online")) == 8)
+        for i in range(8):
+            data = gcode_bytes(lines[i])
+            await cloud.command(start_job(server, f"start-{i}", f"prt_{i}", f"job_{i}", data))
+        for i in range(8):
+            assert (await cloud.wait_reply(f"start-{i}", 30)).ok
+        await cloud.wait_for(lambda: len(completed_jobs(cloud)) == 8, 60)
+        for i, sim in enumerate(sims):
+            assert moves(sim.executed) == lines[i]
+        await cloud.wait_for(lambda: all(idle_state(cloud, f"prt_{i}") for i in range(8)))
+        unique = assert_exactly_once_in_order(cloud)
+        assert len(of_type(unique, "job.started")) == 8
+        for event in of_type(unique, "job.completed"):
+            assert isinstance(event, JobCompletedEvent)
+            assert event.filament_used_mm == pytest.approx(3.0, abs=0.01)
+        assert agent.link.connections == 1
+
+
+async def test_broker_restarted_five_times_during_a_print(
+    mqtt_broker: TestBroker, tmp_path: Path
+) -> None:
+    if not mqtt_broker.supports_restart:
+        pytest.skip("needs a broker the test can restart")
+    agent_id = "agt_flaky"
+    total = 3000
+    lines = gcode_lines(total)
+    # Each move takes 4 ms in the simulated planner: the print lasts about 12 s.
+    sim_config = SimConfig(dialect="marlin", baud=250000, move_s_per_block=0.004)
+    async with (
+        SimulatedPrinter(sim_config) as sim,
+        CloudStandIn(mqtt_broker.url, ORG, agent_id) as cloud,
+    ):
+        config = agent_config(
+            mqtt_broker.url,
+            tmp_path,
+            agent_id=agent_id,
+            printers=[serial_printer("prt_1", sim.pty_path, 250000)],
+        )
+        with serving() as server:
+            async with running_agent(config) as agent:
+                await cloud.wait_for(lambda: of_type(cloud.unique_events(), "printer.online"))
+                await cloud.command(start_job(server, "s1", "prt_1", "job_1", gcode_bytes(lines)))
+                assert (await cloud.wait_reply("s1", 30)).ok
+                base = sim.executed_count
+                for cycle in range(1, 6):
+                    await sim.wait_executed(base + cycle * total // 7, timeout_s=30)
+                    await asyncio.to_thread(mqtt_broker.stop)
+                    async with asyncio.timeout(15):
+                        await agent.link.lost_event.wait()
+                    # The printer keeps printing while the broker is away.
+                    if cycle < 5:
+                        await sim.wait_executed(sim.executed_count + 100, timeout_s=30)
+                    else:
+                        # The job ends while the broker is down: its outcome waits in
+                        # the outbox and is delivered after the reconnect.
+                        await wait_outbox_holds(agent, RowKind.JOB, timeout_s=60)
+                    assert "job_1" not in completed_jobs(cloud)
+                    await asyncio.to_thread(mqtt_broker.start)
+                    async with asyncio.timeout(30):
+                        await agent.link.connected.wait()
+                await cloud.wait_for(lambda: "job_1" in completed_jobs(cloud), 60)
+                await cloud.wait_for(lambda: idle_state(cloud, "prt_1"))
+                assert agent.link.connections >= 6
+                seq = await agent.store.get_meta("event_seq")
+        assert moves(sim.executed) == lines  # every move once, in order: untouched
+        unique = assert_exactly_once_in_order(cloud)
+        assert len(unique) == int(seq or 0)
+        assert [type(e).__struct_config__.tag for e in unique] == [
+            "printer.online",
+            "job.started",
+            "job.completed",
+        ]
+
+
+async def test_a_command_delivered_twice_runs_once_on_the_printer(
+    mqtt_broker: TestBroker, tmp_path: Path
+) -> None:
+    agent_id = "agt_dedup"
+    async with (
+        SimulatedPrinter(SimConfig(dialect="marlin", baud=None)) as sim,
+        CloudStandIn(mqtt_broker.url, ORG, agent_id) as cloud,
+    ):
+        config = agent_config(
+            mqtt_broker.url,
+            tmp_path,
+            agent_id=agent_id,
+            printers=[serial_printer("prt_1", sim.pty_path)],
+        )
+        async with running_agent(config):
+            await cloud.wait_for(lambda: of_type(cloud.unique_events(), "printer.online"))
+            command = gcode("once", "prt_1", ["M117 only once"])
+            # Twice back to back: the repeat arrives while the first still runs (ignored;
+            # the first delivery's reply answers both) ...
+            await cloud.command(command)
+            await cloud.command(command)
+            await cloud.wait_reply("once")
+            # ... and once more after it ran: answered again from the ledger.
+            await cloud.command(command)
+            await cloud.wait_for(lambda: len(cloud.replies("once")) == 2)
+            first, second = cloud.replies("once")
+            assert first.ok and first == second
+            assert sim.executed.count("M117 only once") == 1
