@@ -31,6 +31,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--processing-ms", type=float, help="time per command in ms")
     parser.add_argument("--advanced-ok", action="store_true", help="Marlin ADVANCED_OK")
     parser.add_argument("--heat-rate", type=float, default=20.0, help="°C per second")
+    parser.add_argument(
+        "--wake-ms", type=float, default=1.0, help="least time between wake-ups (CPU vs jitter)"
+    )
     parser.add_argument("--record", metavar="FILE", help="append each executed command")
     faults = parser.add_argument_group("fault injection (seeded)")
     faults.add_argument("--seed", type=int, default=0)
@@ -68,6 +71,7 @@ def _run(args: argparse.Namespace) -> int:
             reset_after_lines=args.reset_after,
             seed=args.seed,
             executed_limit=100_000,
+            wake_granularity_s=args.wake_ms / 1000.0,
         ).resolved()
     except SimConfigError as exc:
         raise SystemExit(f"apf sim: {exc}") from None
