@@ -110,10 +110,40 @@ def _run(model: MotionModel, signatures: list[bytes], flat: list[float]) -> None
     feed, time_s, extruded = model.feed_mm_s, model.time_s, model.extruded_mm
     motion, layer_z = model.motion_lines, model.layer_z_mm
     fast, e_rel = model.fast_moves, model.e_relative
+    layer_next = layer_z + _LAYER_EPS_MM
     pos = 1
     for signature in signatures:
-        spec = specs.get(signature)
-        if spec is None:
+        # The shape of nearly every line of a print ("G1 X.. Y.. E..") gets its own path.
+        if signature == b"GXYE" and fast and (flat[pos] == 1.0 or flat[pos] == 0.0):
+            nx = flat[pos + 1]
+            ny = flat[pos + 2]
+            value = flat[pos + 3]
+            pos += 4
+            motion += 1
+            dx = nx - x
+            dy = ny - y
+            length = sqrt(dx * dx + dy * dy)
+            if e_rel:
+                de = value
+                e += value
+            else:
+                de = value - e
+                e = value
+            if de:
+                extruded += de
+                if length == 0.0:
+                    length = abs(de)
+                elif de > 0.0 and z > layer_next:
+                    layer_z = z
+                    layer_next = z + _LAYER_EPS_MM
+                    model.new_layer()
+            time_s += length / feed
+            x = nx
+            y = ny
+            continue
+        try:
+            spec = specs[signature]
+        except KeyError:
             spec = specs[signature] = _spec(signature)
         kind, n, ix, iy, iz, ie, i_f = spec
         if kind == 1 and fast and (flat[pos] == 1.0 or flat[pos] == 0.0):
@@ -141,8 +171,9 @@ def _run(model: MotionModel, signatures: list[bytes], flat: list[float]) -> None
                     extruded += de
                     if length == 0.0:
                         length = abs(de)
-                    elif de > 0.0 and nz > layer_z + _LAYER_EPS_MM and (dx or dy):
+                    elif de > 0.0 and nz > layer_next and (dx or dy):
                         layer_z = nz
+                        layer_next = nz + _LAYER_EPS_MM
                         model.new_layer()
             time_s += length / feed
             x, y, z = nx, ny, nz
@@ -155,6 +186,7 @@ def _run(model: MotionModel, signatures: list[bytes], flat: list[float]) -> None
             x, y, z, e = model.x_mm, model.y_mm, model.z_mm, model.e_mm
             feed, time_s, extruded = model.feed_mm_s, model.time_s, model.extruded_mm
             motion, layer_z = model.motion_lines, model.layer_z_mm
+            layer_next = layer_z + _LAYER_EPS_MM
             fast, e_rel = model.fast_moves, model.e_relative
         pos += n
     model.x_mm, model.y_mm, model.z_mm, model.e_mm = x, y, z, e
