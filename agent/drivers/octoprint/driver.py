@@ -122,10 +122,18 @@ class OctoPrintDriver:
         self._start_pending_until = -math.inf
         self._inactive_since: float | None = None
         self._foreign_path: str | None = None
+        self._last_progress: JobProgress | None = None
+        # OctoPrint became unreachable while our job ran (restart, crash, network).
+        self._lost_contact_in_job = False
 
     @property
     def snapshot(self) -> PrinterSnapshot:
         return self._snapshot
+
+    @property
+    def push_connected(self) -> bool:
+        """True while state arrives through the push socket (not only by polling)."""
+        return self._push_live
 
     # --- run -----------------------------------------------------------------------------
 
@@ -144,6 +152,7 @@ class OctoPrintDriver:
                 self._publish(PrinterStatus.ERROR, API_KEY_REJECTED, None)
                 raise ConnectionLostError(API_KEY_REJECTED) from None
             except OctoPrintUnavailable as exc:
+                self._lost_contact_in_job = self._job is not None
                 self._publish(PrinterStatus.OFFLINE, f"OctoPrint unreachable at {cfg.url}", None)
                 raise ConnectionLostError(str(exc)) from exc
             finally:
@@ -158,6 +167,7 @@ class OctoPrintDriver:
             self._job = await self._memory.get()
             self._job_loaded = True
         self._client = client
+        self._last_connect_try = -math.inf  # a restarted OctoPrint needs its printer now
         await self._poll_once(client)
         await self._maybe_connect(client)
         await _until_first_failure(self._poll_loop(client), self._push_loop(client))
@@ -290,9 +300,8 @@ class OctoPrintDriver:
                 self._start_pending_until = -math.inf
                 self._job_transition(rec, status)
                 elapsed_s = time.time() - rec.started_at
-                self._publish(
-                    status, None, job_progress(rec.job_id, progress, job.file.size, elapsed_s)
-                )
+                self._last_progress = job_progress(rec.job_id, progress, job.file.size, elapsed_s)
+                self._publish(status, None, self._last_progress)
                 return
             if rec is not None and not await self._resolve_ended(rec, status, state):
                 return
@@ -337,7 +346,9 @@ class OctoPrintDriver:
         if now - self._inactive_since < self._config.end_grace_s:
             # OctoPrint logs the outcome from a thread after the event; give it a moment.
             return False
-        if status is PrinterStatus.OFFLINE:
+        if self._lost_contact_in_job:
+            reason = "OctoPrint went away mid-print (restarted or crashed); the print stopped"
+        elif status is PrinterStatus.OFFLINE:
             reason = (
                 "OctoPrint lost its printer mid-print (OctoPrint restarted or the printer"
                 " was disconnected)"
@@ -362,10 +373,11 @@ class OctoPrintDriver:
         if self._job is not rec:
             return
         duration_s = duration_s if duration_s is not None else time.time() - rec.started_at
-        last = self._snapshot.job
+        last = self._last_progress
         pct = last.progress_pct if last is not None and last.job_id == rec.job_id else 0.0
         await self._memory.clear()
         self._job, self._job_status, self._inactive_since = None, None, None
+        self._last_progress, self._lost_contact_in_job = None, False
         if success:
             self._emit(JobCompleted(rec.job_id, duration_s=duration_s))
         elif cancelled or rec.cancel_requested:

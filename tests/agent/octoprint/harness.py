@@ -48,6 +48,16 @@ class Recorder:
         return await self.wait_for(found, timeout_s, kind.__name__)
 
 
+async def eventually(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll a condition that no driver event signals (e.g. the socket being up)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not predicate():  # noqa: ASYNC110 (no event signals these conditions)
+                await asyncio.sleep(0.05)  # polling a condition with a deadline
+    except TimeoutError:
+        raise AssertionError(f"timed out after {timeout_s}s waiting for {what}") from None
+
+
 @contextlib.asynccontextmanager
 async def supervised(driver: OctoPrintDriver, retry_s: float = 0.3) -> AsyncIterator[list[str]]:
     """Run `driver.run()` and restart it after ConnectionLostError, like the supervisor.

@@ -98,9 +98,10 @@ class OctoPrintServer:
     def _prepare(self) -> None:
         self.basedir.mkdir(parents=True, exist_ok=True)
         (self.basedir / "config.yaml").write_text(_config_yaml())
+        password = secrets.token_hex(8)
+        add_user = ["user", "add", "--password", password, "--admin", USER]
         subprocess.run(
-            [str(self.executable), "--basedir", str(self.basedir), "user", "add"]
-            + ["--password", secrets.token_hex(8), "--admin", USER],
+            [str(self.executable), "--basedir", str(self.basedir), *add_user],
             capture_output=True,
             timeout=120,
             check=True,
