@@ -5,8 +5,8 @@ Layout under `root_dir`:
   so no directory grows past ~1,000 entries per million files;
 - `.partial/`: uploads in progress. A file is written and analysed there, then renamed into
   place with `os.replace` (atomic on one filesystem), so a reader never sees half a file and a
-  failed or cancelled upload leaves nothing but a partial that is removed at once (or by
-  `sweep_partials` after a crash).
+  failed or cancelled upload leaves nothing but a partial that is removed at once (after a
+  crash: when a store next starts, or by `sweep_partials`).
 
 The store keeps no metadata: the caller (the jobs service) records id, name, hash, size and
 analysis in the database. Ids are random (`fil_…`), never content hashes, so deleting one
@@ -43,6 +43,7 @@ _PARTIAL_DIR: Final = ".partial"
 _SUFFIX: Final = ".gcode"
 MAX_FILENAME_CHARS: Final = 200
 DEFAULT_FILENAME: Final = "upload.gcode"
+PARTIAL_MAX_AGE_S: Final = 3600.0
 
 Analyzer = Callable[[Path], GcodeAnalysis]
 
@@ -65,6 +66,8 @@ class GcodeStore:
         self._partial_dir = root_dir / _PARTIAL_DIR
         self._analyze = analyzer
         self._partial_dir.mkdir(parents=True, exist_ok=True)
+        # Leftovers of a crashed process; only old ones, as other processes may be mid-upload.
+        self._sweep_partials_sync(PARTIAL_MAX_AGE_S)
 
     async def save_stream(
         self, chunks: AsyncIterator[bytes], *, filename: str, max_bytes: int
@@ -132,7 +135,7 @@ class GcodeStore:
         logger.info("deleted stored file %s", file_id)
         return True
 
-    async def sweep_partials(self, *, max_age_s: float = 3600.0) -> int:
+    async def sweep_partials(self, *, max_age_s: float = PARTIAL_MAX_AGE_S) -> int:
         """Remove partial uploads older than `max_age_s` (left by a crashed process)."""
         return await asyncio.to_thread(self._sweep_partials_sync, max_age_s)
 

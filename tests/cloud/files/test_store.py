@@ -173,6 +173,18 @@ async def test_sweep_removes_only_old_partials(store: GcodeStore) -> None:
     assert files_under(store.root_dir) == [fresh]
 
 
+def test_a_new_store_removes_old_partials(tmp_path: Path) -> None:
+    partial_dir = tmp_path / "files" / ".partial"
+    partial_dir.mkdir(parents=True)
+    old, fresh = partial_dir / "old.part", partial_dir / "fresh.part"
+    old.write_bytes(b"x")
+    fresh.write_bytes(b"y")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    GcodeStore(tmp_path / "files")
+    assert files_under(tmp_path / "files") == [fresh]
+
+
 def names(values: Iterable[str]) -> list[str]:
     return [clean_filename(v) for v in values]
 
