@@ -146,13 +146,16 @@ async def _create_from_upload(
     service: JobService, svc: ServiceContext, request: Request[Any, Any, Any], content_type: str
 ) -> JobOut:
     upload = MultipartUpload(content_type, request.stream())
-    await service.check_can_create(None)
     if not await upload.start():
         raise invalid("The form has no 'file' part.", param="file")
+    # Fields sent before the file are checked before a byte of it is stored.
+    early_printer = upload.field("printer_id")
+    await service.check_can_create(early_printer)
     stored = await service.files.from_stream(upload.file_chunks(), upload.filename or "")
     try:
         fields = fields_from_form(upload.fields)
-        await service.check_can_create(fields.printer_id)
+        if fields.printer_id != early_printer:
+            await service.check_can_create(fields.printer_id)
         return await service.create(stored, fields)
     except BaseException:
         await svc.session.rollback()

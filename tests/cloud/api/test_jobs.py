@@ -18,6 +18,11 @@ GCODE = SAMPLE.read_bytes()
 NOT_GCODE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16
 
 
+def stored_files(owner: OrgClient) -> list[Path]:
+    """Files in the store (uploads in progress included)."""
+    return [p for p in Path(owner.api.settings.files_dir).rglob("*") if p.is_file()]
+
+
 async def upload(
     owner: OrgClient, data: bytes = GCODE, name: str = "part.gcode", **fields: Any
 ) -> Any:
@@ -53,8 +58,7 @@ async def test_upload_is_analysed(owner: OrgClient) -> None:
 async def test_invalid_gcode_is_file_invalid_and_leaves_nothing(owner: OrgClient) -> None:
     r = await upload(owner, data=NOT_GCODE, name="photo.png")
     assert_error(r, 422, "file_invalid", "file")
-    files = [p for p in Path(owner.api.settings.files_dir).rglob("*") if p.is_file()]
-    assert files == []
+    assert stored_files(owner) == []
     listing = await owner.get("/v1/jobs")
     assert listing.json()["pagination"]["total"] == 0
 
@@ -75,8 +79,7 @@ async def test_upload_bad_fields(owner: OrgClient, fields: dict[str, str], param
     r = await upload(owner, **fields)
     assert r.status_code in (400, 404), r.text
     assert r.json()["error"]["param"] == param
-    files = [p for p in Path(owner.api.settings.files_dir).rglob("*") if p.is_file()]
-    assert files == []
+    assert stored_files(owner) == []
 
 
 @SQLITE_ONLY
@@ -263,7 +266,6 @@ async def test_delete_queued_removes_running_cancels(
 
 async def test_deleting_last_job_removes_its_file(owner: OrgClient) -> None:
     job = await make_job(owner)
-    root = Path(owner.api.settings.files_dir)
-    assert [p for p in root.rglob("*.gcode")]
+    assert len(stored_files(owner)) == 1
     assert (await owner.delete(f"/v1/jobs/{job['id']}")).status_code == 204
-    assert [p for p in root.rglob("*.gcode")] == []
+    assert stored_files(owner) == []
