@@ -15,6 +15,7 @@ from agent.drivers.base import (
     JobFailed,
     JobStarted,
     PrinterBusyError,
+    PrinterSnapshot,
     StateChanged,
     TelemetryUpdated,
 )
@@ -127,16 +128,14 @@ async def test_agent_restart_reattaches_to_running_job(
     second = Recorder()
     restarted = make_driver(octoprint, second, memory)
     async with supervised(restarted):
-        snap = await second.wait_for(
-            lambda: (
-                (s := restarted.snapshot).status is PrinterStatus.PRINTING
-                and s.job is not None
-                and s.job.job_id == "job-reattach"
-                and s
-            ),
-            15,
-            "the running job re-attached",
-        )
+
+        def reattached() -> PrinterSnapshot | None:
+            snap = restarted.snapshot
+            job = snap.job
+            ok = snap.status is PrinterStatus.PRINTING and job and job.job_id == "job-reattach"
+            return snap if ok else None
+
+        snap = await second.wait_for(reattached, 15, "the running job re-attached")
         done = await second.wait_event(JobCompleted, 30)
     assert snap.message is None
     assert done.job_id == "job-reattach"
