@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from shared.gcode import GcodeInvalidError, analyze_file, analyze_stream, strip_line
+from shared.gcode import (
+    GcodeAnalyzer,
+    GcodeInvalidError,
+    analyze_file,
+    analyze_stream,
+    strip_line,
+)
 from shared.gcode.validate import MAX_LINE_BYTES
 
 SAMPLES = Path(__file__).parent / "gcode_samples"
@@ -74,6 +80,29 @@ def test_the_stream_stops_reading_at_the_size_limit() -> None:
     with pytest.raises(GcodeInvalidError, match="larger than the limit"):
         analyze_stream(endless(), max_bytes=100_000)
     assert pulled == 100_000 // len(MOVES * 100) + 1
+
+
+def test_binary_data_is_refused_before_the_stream_ends() -> None:
+    pulled = 0
+
+    def upload() -> Iterator[bytes]:
+        nonlocal pulled
+        yield MOVES + b"\x00" + b"G1 X1\n" * 200_000  # about 1.2 MiB
+        while True:
+            pulled += 1
+            yield MOVES * 1000
+
+    with pytest.raises(GcodeInvalidError, match="NUL byte at offset 20"):
+        analyze_stream(upload())
+    assert pulled == 0
+
+
+def test_incremental_analyzer_matches_the_file(tmp_path: Path) -> None:
+    path = SAMPLES / "simplify3d.gcode"
+    analyzer = GcodeAnalyzer(material_density_g_cm3=1.1)
+    for line in path.read_bytes().splitlines(keepends=True):
+        analyzer.feed(line)
+    assert analyzer.finish() == analyze_file(path, material_density_g_cm3=1.1)
 
 
 def test_text_that_is_not_utf8_is_accepted() -> None:
