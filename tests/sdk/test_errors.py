@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -63,24 +62,6 @@ def test_the_plan_limit_is_quota_exceeded_not_permission_denied(cloud: CloudProc
     # Same status as insufficient_permissions: the class comes from the spec's code.
     assert (info.value.status_code, info.value.code) == (403, "quota_exceeded")
     assert not isinstance(info.value, PermissionDeniedError)
-
-
-@pytest.fixture(scope="module")
-def limited_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudProcess]:
-    proc = CloudProcess(tmp_path_factory.mktemp("limited"), {"APF_RATE_LIMIT_PER_MINUTE": "3"})
-    proc.start()
-    try:
-        probe = proc.create_org("probe")
-        answer = httpx.get(
-            proc.base_url + "/v1/printers",
-            headers={"Authorization": f"Bearer {probe.api_key}"},
-            timeout=30,
-        )
-        if "ratelimit-policy" not in answer.headers:
-            pytest.skip("the cloud does not rate-limit yet (its limiter is not wired in)")
-        yield proc
-    finally:
-        proc.stop()
 
 
 def test_rate_limit_error_carries_retry_after(limited_cloud: CloudProcess) -> None:
