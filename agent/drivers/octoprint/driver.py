@@ -1,10 +1,10 @@
 """`OctoPrintDriver`: a printer that OctoPrint runs, behind the agent's `Driver` protocol.
 
 State arrives through OctoPrint's push socket (about every 0.5 s) and, as a safety net and
-while the socket is down, through REST polling; both feed one `_observe`. The job the
-driver started is kept in a `JobMemory`, so a restarted agent re-attaches to it, a print
-started in OctoPrint's UI is told apart (busy, `ForeignJobSeen`), and a job that ended
-while nobody watched is reported exactly once from OctoPrint's own print history.
+while the socket is down, through REST polling; both feed one `JobTracker`, which keeps
+the job this driver started in a `JobMemory` (re-attach after an agent restart, prints
+started in OctoPrint's UI told apart, an end reported once). This module owns the
+connection: the loops, connecting OctoPrint to its printer, and the commands.
 """
 
 from __future__ import annotations
@@ -26,15 +26,9 @@ from agent.drivers.base import (
     ConnectionLostError,
     DriverEvent,
     EventListener,
-    ForeignJobSeen,
     InvalidCommandError,
     InvalidFileError,
-    JobCancelled,
-    JobCompleted,
-    JobFailed,
-    JobPaused,
     JobProgress,
-    JobResumed,
     JobStarted,
     PrinterBusyError,
     PrinterOfflineError,
@@ -58,24 +52,19 @@ from agent.drivers.octoprint.jobs import (
     InMemoryJobMemory,
     JobMemory,
     JobRecord,
-    logged_outcome,
     print_count,
 )
 from agent.drivers.octoprint.models import (
     CurrentData,
-    JobInfo,
     PrinterState,
-    ProgressInfo,
     PushEvent,
 )
 from agent.drivers.octoprint.replies import ReplyCollector
 from agent.drivers.octoprint.state import (
     heaters_in,
-    job_progress,
-    message_for,
-    status_from_state,
     temperatures_from,
 )
+from agent.drivers.octoprint.tracker import JobTracker
 from shared.enums import PrinterStatus
 
 logger = logging.getLogger(__name__)
@@ -101,7 +90,6 @@ class OctoPrintDriver:
     ) -> None:
         self._config = config
         self._listener = listener
-        self._memory: JobMemory = memory if memory is not None else InMemoryJobMemory()
         self._transport = transport
         self._snapshot = PrinterSnapshot(
             status=PrinterStatus.OFFLINE, message="not connected to OctoPrint yet"
@@ -110,21 +98,17 @@ class OctoPrintDriver:
         self._firmware: str | None = None
         self._temps = Temperatures()
         self._heaters: list[str] = []
-        self._lock = asyncio.Lock()
         self._push_live = False
         self._push_ready = asyncio.Event()
         self._last_connect_try = -math.inf
         self._collectors: set[ReplyCollector] = set()
-        # The job this driver started (mirrors self._memory), and what we saw of it.
-        self._job: JobRecord | None = None
-        self._job_loaded = False
-        self._job_status: PrinterStatus | None = None
-        self._start_pending_until = -math.inf
-        self._inactive_since: float | None = None
-        self._foreign_path: str | None = None
-        self._last_progress: JobProgress | None = None
-        # OctoPrint became unreachable while our job ran (restart, crash, network).
-        self._lost_contact_in_job = False
+        self._jobs = JobTracker(
+            memory if memory is not None else InMemoryJobMemory(),
+            self._emit,
+            self._publish,
+            end_grace_s=config.end_grace_s,
+            delete_finished_uploads=config.delete_finished_uploads,
+        )
 
     @property
     def snapshot(self) -> PrinterSnapshot:
@@ -152,7 +136,7 @@ class OctoPrintDriver:
                 self._publish(PrinterStatus.ERROR, API_KEY_REJECTED, None)
                 raise ConnectionLostError(API_KEY_REJECTED) from None
             except OctoPrintUnavailable as exc:
-                self._lost_contact_in_job = self._job is not None
+                self._jobs.lost_contact()
                 self._publish(PrinterStatus.OFFLINE, f"OctoPrint unreachable at {cfg.url}", None)
                 raise ConnectionLostError(str(exc)) from exc
             finally:
@@ -163,9 +147,7 @@ class OctoPrintDriver:
     async def _session(self, client: OctoPrintClient) -> None:
         version = await client.version()
         self._firmware = f"OctoPrint {version.server}"
-        if not self._job_loaded:
-            self._job = await self._memory.get()
-            self._job_loaded = True
+        await self._jobs.load()
         self._client = client
         self._last_connect_try = -math.inf  # a restarted OctoPrint needs its printer now
         await self._poll_once(client)
@@ -195,7 +177,8 @@ class OctoPrintDriver:
             self._heaters = heaters_in(printer.temperature) or self._heaters
         else:
             state, temps = PrinterState(text=job.state, error=job.error), None
-        await self._observe(state, job.job, job.progress, temps)
+        self._temps = temps or self._temps
+        await self._jobs.observe(client, state, job.job, job.progress)
 
     async def _push_loop(self, client: OctoPrintClient) -> None:
         while True:
@@ -207,7 +190,7 @@ class OctoPrintDriver:
                     async for message in messages:
                         self._push_live = True
                         self._push_ready.set()
-                        await self._on_push(message)
+                        await self._on_push(client, message)
             except (push.PushUnavailable, OctoPrintRequestError, OctoPrintConflict) as exc:
                 logger.info("OctoPrint push socket at %s unavailable: %s", client.base_url, exc)
             finally:
@@ -236,7 +219,7 @@ class OctoPrintDriver:
 
     # --- what OctoPrint tells us ---------------------------------------------------------
 
-    async def _on_push(self, message: dict[str, Any]) -> None:
+    async def _on_push(self, client: OctoPrintClient, message: dict[str, Any]) -> None:
         try:
             if "current" in message or "history" in message:
                 data = msgspec.convert(message.get("current") or message["history"], CurrentData)
@@ -245,150 +228,16 @@ class OctoPrintDriver:
                     for line in data.logs:
                         for collector in self._collectors:
                             collector.feed(line)
-                temps = None
                 if data.temps:
-                    temps = temperatures_from(data.temps[-1])
+                    self._temps = temperatures_from(data.temps[-1])
                     self._heaters = heaters_in(data.temps[-1]) or self._heaters
-                await self._observe(data.state, data.job, data.progress, temps)
+                await self._jobs.observe(client, data.state, data.job, data.progress)
             elif "event" in message:
-                await self._on_event(msgspec.convert(message["event"], PushEvent))
+                await self._jobs.on_event(client, msgspec.convert(message["event"], PushEvent))
             elif "reauthRequired" in message:
                 raise push.PushUnavailable("OctoPrint asked the socket to re-authenticate")
         except msgspec.ValidationError as exc:
             logger.warning("ignoring an OctoPrint push message we cannot read: %s", exc)
-
-    async def _on_event(self, event: PushEvent) -> None:
-        """Live print events give the exact outcome (printer/standard.py fires them)."""
-        payload = event.payload or {}
-        async with self._lock:
-            rec = self._job
-            if rec is None or payload.get("path") != rec.path:
-                return
-            time_s = payload.get("time")
-            duration_s = float(time_s) if isinstance(time_s, int | float) else None
-            if event.type == "PrintDone":
-                await self._finish(rec, success=True, duration_s=duration_s)
-            elif event.type == "PrintCancelled":
-                await self._finish(rec, success=False, duration_s=duration_s, cancelled=True)
-            elif event.type == "PrintFailed" and payload.get("reason") != "cancelled":
-                # reason "cancelled" follows PrintCancelled, which was already handled.
-                detail = payload.get("error") or "the print failed"
-                await self._finish(
-                    rec, success=False, duration_s=duration_s, reason=f"OctoPrint: {detail}"
-                )
-
-    async def _observe(
-        self,
-        state: PrinterState,
-        job: JobInfo,
-        progress: ProgressInfo,
-        temps: Temperatures | None,
-    ) -> None:
-        async with self._lock:
-            if temps is not None:
-                self._temps = temps
-            status = status_from_state(state)
-            active = (
-                status in _JOB_STATUSES
-                or state.text == "Cancelling"
-                or bool(state.flags and state.flags.cancelling)
-            )
-            path = job.file.path if active else None
-            rec = self._job
-            if rec is not None and active and path == rec.path:
-                self._inactive_since = None
-                self._start_pending_until = -math.inf
-                self._job_transition(rec, status)
-                elapsed_s = time.time() - rec.started_at
-                self._last_progress = job_progress(rec.job_id, progress, job.file.size, elapsed_s)
-                self._publish(status, None, self._last_progress)
-                return
-            if rec is not None and not await self._resolve_ended(rec, status, state):
-                return
-            if active:
-                self._foreign_job(job, path)
-                return
-            self._foreign_path = None
-            self._publish(status, message_for(status, state.text, state.error), None)
-
-    def _foreign_job(self, job: JobInfo, path: str | None) -> None:
-        name = job.file.name or path or "an unknown file"
-        if path != self._foreign_path:
-            self._foreign_path = path
-            logger.info("OctoPrint at %s prints %r, not started by us", self._config.url, name)
-            self._emit(ForeignJobSeen(name=name))
-        message = f"OctoPrint is printing {name!r}, which AutoPrintFarm did not start"
-        self._publish(PrinterStatus.BUSY, message, None)
-
-    def _job_transition(self, rec: JobRecord, status: PrinterStatus) -> None:
-        before, self._job_status = self._job_status, status
-        if before is PrinterStatus.PRINTING and status is PrinterStatus.PAUSED:
-            self._emit(JobPaused(rec.job_id))
-        elif before is PrinterStatus.PAUSED and status is PrinterStatus.PRINTING:
-            self._emit(JobResumed(rec.job_id))
-
-    async def _resolve_ended(
-        self, rec: JobRecord, status: PrinterStatus, state: PrinterState
-    ) -> bool:
-        """Our job is not what OctoPrint prints: decide how it ended. True once decided."""
-        client = self._client
-        if client is None:
-            return False
-        outcome = logged_outcome(rec, await client.file_info(rec.path))
-        if outcome is not None:
-            await self._finish(rec, success=outcome.success, duration_s=outcome.print_time_s)
-            return True
-        now = time.monotonic()
-        if now < self._start_pending_until:
-            return False  # OctoPrint's state lags our start by a message or two
-        if self._inactive_since is None:
-            self._inactive_since = now
-        if now - self._inactive_since < self._config.end_grace_s:
-            # OctoPrint logs the outcome from a thread after the event; give it a moment.
-            return False
-        if self._lost_contact_in_job:
-            reason = "OctoPrint went away mid-print (restarted or crashed); the print stopped"
-        elif status is PrinterStatus.OFFLINE:
-            reason = (
-                "OctoPrint lost its printer mid-print (OctoPrint restarted or the printer"
-                " was disconnected)"
-            )
-        elif status is PrinterStatus.ERROR:
-            reason = f"printer error in OctoPrint: {state.error or state.text}"
-        else:
-            reason = "the print stopped in OctoPrint without a recorded result"
-        await self._finish(rec, success=False, duration_s=None, reason=reason)
-        return True
-
-    async def _finish(
-        self,
-        rec: JobRecord,
-        *,
-        success: bool,
-        duration_s: float | None,
-        cancelled: bool = False,
-        reason: str = "the print failed in OctoPrint",
-    ) -> None:
-        """Report the job's end once, forget it, and remove its upload."""
-        if self._job is not rec:
-            return
-        duration_s = duration_s if duration_s is not None else time.time() - rec.started_at
-        last = self._last_progress
-        pct = last.progress_pct if last is not None and last.job_id == rec.job_id else 0.0
-        await self._memory.clear()
-        self._job, self._job_status, self._inactive_since = None, None, None
-        self._last_progress, self._lost_contact_in_job = None, False
-        if success:
-            self._emit(JobCompleted(rec.job_id, duration_s=duration_s))
-        elif cancelled or rec.cancel_requested:
-            self._emit(JobCancelled(rec.job_id, progress_pct=pct, duration_s=duration_s))
-        else:
-            self._emit(
-                JobFailed(rec.job_id, reason=reason, progress_pct=pct, duration_s=duration_s)
-            )
-        if self._config.delete_finished_uploads and self._client is not None:
-            with contextlib.suppress(OctoPrintError):
-                await self._client.delete_file(rec.path)
 
     # --- reporting -----------------------------------------------------------------------
 
@@ -425,18 +274,15 @@ class OctoPrintDriver:
             # Upload outside the lock: it can take a while, and state must keep flowing.
             uploaded = await client.upload(gcode_path, upload_name(job_id, gcode_path))
             before = print_count(await client.file_info(uploaded.path))
-            async with self._lock:
+            async with self._jobs.lock:
                 self._require_idle()
-                rec = JobRecord(job_id, uploaded.path, before, started_at=time.time())
-                await self._memory.set(rec)
-                self._job, self._job_status = rec, PrinterStatus.PRINTING
-                self._inactive_since = None
-                self._start_pending_until = time.monotonic() + self._config.end_grace_s
+                await self._jobs.begin(JobRecord(job_id, uploaded.path, before, time.time()))
                 try:
                     await client.select_and_print(uploaded.path)
                 except BaseException:
-                    await self._memory.clear()
-                    self._job = self._job_status = None
+                    await self._jobs.abandon()
+                    with contextlib.suppress(OctoPrintError):
+                        await client.delete_file(uploaded.path)
                     raise
                 self._emit(JobStarted(job_id))
                 self._publish(PrinterStatus.PRINTING, None, JobProgress(job_id, 0.0, 0.0, None))
@@ -448,14 +294,8 @@ class OctoPrintDriver:
         await self._job_command("pause", "resume")
 
     async def cancel(self) -> None:
-        async with self._lock:
-            rec = self._job
-            if rec is not None and not rec.cancel_requested:
-                # Remember that a cancel was asked for: if its event is missed, OctoPrint's
-                # history only says "failure" (it logs a cancel as one).
-                rec = JobRecord(rec.job_id, rec.path, rec.prints_before, rec.started_at, True)
-                self._job = rec
-                await self._memory.set(rec)
+        async with self._jobs.lock:
+            await self._jobs.note_cancel_requested()
         await self._job_command("cancel", None)
 
     async def home(self) -> None:
@@ -478,7 +318,7 @@ class OctoPrintDriver:
         if any("\n" in line or "\r" in line for line in lines):
             raise InvalidCommandError("a G-code line must not contain a line break")
         client = self._require_client()
-        if self._snapshot.status in _JOB_STATUSES or self._job is not None:
+        if self._snapshot.status in _JOB_STATUSES or self._jobs.job or self._jobs.foreign_path:
             raise PrinterBusyError("raw G-code is only sent outside a job")
         if self._snapshot.status is PrinterStatus.OFFLINE:
             raise PrinterOfflineError(self._snapshot.message or "printer offline")
@@ -502,8 +342,8 @@ class OctoPrintDriver:
 
     async def _job_command(self, command: str, action: str | None) -> None:
         client = self._require_client()
-        if self._job is None:
-            if self._foreign_path is not None:
+        if self._jobs.job is None:
+            if self._jobs.foreign_path is not None:
                 raise PrinterBusyError("the running print was not started by AutoPrintFarm")
             raise PrinterBusyError("no job is printing")
         async with _mapped_errors():
@@ -519,7 +359,7 @@ class OctoPrintDriver:
         status = self._snapshot.status
         if status is PrinterStatus.OFFLINE:
             raise PrinterOfflineError(self._snapshot.message or "printer offline")
-        if self._job is not None or status is not PrinterStatus.IDLE:
+        if self._jobs.job is not None or status is not PrinterStatus.IDLE:
             raise PrinterBusyError(self._snapshot.message or f"the printer is {status}")
         return client
 
