@@ -12,7 +12,7 @@ from agent.runtime.agent import Agent
 from agent.sim import SimConfig, SimulatedPrinter
 from agent.sync.outbox import RowKind
 from shared.enums import PrinterStatus
-from shared.wire import JobCompletedEvent, decode_printer_state
+from shared.wire import JobCompletedEvent, JobFailedEvent, decode_printer_state
 from tests.agent.runtime.cloud import CloudStandIn, gcode
 from tests.agent.runtime.files_server import serving
 from tests.agent.runtime.harness import ORG, agent_config, running_agent, serial_printer
@@ -166,3 +166,43 @@ async def test_a_command_delivered_twice_runs_once_on_the_printer(
             first, second = cloud.replies("once")
             assert first.ok and first == second
             assert sim.executed.count("M117 only once") == 1
+
+
+async def test_one_printer_unplugged_mid_print_does_not_disturb_another(
+    mqtt_broker: TestBroker, tmp_path: Path
+) -> None:
+    agent_id = "agt_unplug"
+    lines_a, lines_b = gcode_lines(2000, tag=1), gcode_lines(1500, tag=2)
+    slow = SimConfig(dialect="marlin", baud=250000, move_s_per_block=0.002)
+    async with (
+        SimulatedPrinter(slow) as sim_a,
+        SimulatedPrinter(slow) as sim_b,
+        CloudStandIn(mqtt_broker.url, ORG, agent_id) as cloud,
+    ):
+        printers = [
+            serial_printer("prt_a", sim_a.pty_path, 250000),
+            serial_printer("prt_b", sim_b.pty_path, 250000),
+        ]
+        config = agent_config(mqtt_broker.url, tmp_path, agent_id=agent_id, printers=printers)
+        with serving() as server:
+            async with running_agent(config):
+                await cloud.wait_for(
+                    lambda: len(of_type(cloud.unique_events(), "printer.online")) == 2
+                )
+                await cloud.command(start_job(server, "sa", "prt_a", "job_a", gcode_bytes(lines_a)))
+                await cloud.command(start_job(server, "sb", "prt_b", "job_b", gcode_bytes(lines_b)))
+                assert (await cloud.wait_reply("sa", 30)).ok
+                assert (await cloud.wait_reply("sb", 30)).ok
+                await sim_a.wait_executed(sim_a.executed_count + 300, timeout_s=30)
+                sim_a.unplug()
+                await cloud.wait_for(lambda: of_type(cloud.unique_events(), "job.failed"), 30)
+                await cloud.wait_for(lambda: "job_b" in completed_jobs(cloud), 60)
+                await cloud.wait_for(lambda: of_type(cloud.unique_events(), "printer.offline"))
+        assert moves(sim_b.executed) == lines_b
+        unique = assert_exactly_once_in_order(cloud)
+        (failed,) = of_type(unique, "job.failed")
+        assert isinstance(failed, JobFailedEvent)
+        assert failed.job_id == "job_a" and 0 < failed.progress < 100
+        (offline,) = of_type(unique, "printer.offline")
+        assert offline.printer_id == "prt_a"
+        assert completed_jobs(cloud) == {"job_b"}
