@@ -22,7 +22,7 @@ import re
 import secrets
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Final
@@ -34,7 +34,7 @@ from cloud.files.errors import FileInvalidError, FileTooLargeError, StoredFileNo
 from cloud.ids import IdPrefix, new_id
 from cloud.net import HashingFileSink, SizeLimitExceededError, fetch_to_file
 from cloud.net.errors import ResponseTooLargeError
-from shared.gcode import GcodeAnalysis, GcodeInvalidError, analyze_file
+from shared.gcode import GcodeAnalysis, GcodeAnalyzer, GcodeInvalidError
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +44,6 @@ _SUFFIX: Final = ".gcode"
 MAX_FILENAME_CHARS: Final = 200
 DEFAULT_FILENAME: Final = "upload.gcode"
 PARTIAL_MAX_AGE_S: Final = 3600.0
-
-Analyzer = Callable[[Path], GcodeAnalysis]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +59,9 @@ class StoredFile:
 class GcodeStore:
     """Stores G-code files under `root_dir` (see the module docstring for the layout)."""
 
-    def __init__(self, root_dir: Path, *, analyzer: Analyzer = analyze_file) -> None:
+    def __init__(self, root_dir: Path) -> None:
         self.root_dir = root_dir
         self._partial_dir = root_dir / _PARTIAL_DIR
-        self._analyze = analyzer
         self._partial_dir.mkdir(parents=True, exist_ok=True)
         # Leftovers of a crashed process; only old ones, as other processes may be mid-upload.
         self._sweep_partials_sync(PARTIAL_MAX_AGE_S)
@@ -72,20 +69,31 @@ class GcodeStore:
     async def save_stream(
         self, chunks: AsyncIterator[bytes], *, filename: str, max_bytes: int
     ) -> StoredFile:
-        """Stream `chunks` to disk (never whole in memory), analyse, store.
+        """Stream `chunks` to disk (never whole in memory), analysing on the way, and store.
 
-        Raises FileInvalidError (FileTooLargeError past `max_bytes`); nothing is left behind.
+        The G-code analysis (shared.gcode's streaming `GcodeAnalyzer`, the engine behind
+        `analyze_file`) sees each block in a worker thread as it arrives, so a file that is
+        not G-code is refused after its first block rather than after the whole upload, and
+        analysing overlaps receiving. Raises FileInvalidError (FileTooLargeError past
+        `max_bytes`); nothing is left behind.
         """
         partial = self._new_partial()
+        analyzer = GcodeAnalyzer()
         try:
-            async with HashingFileSink(partial, max_bytes=max_bytes) as sink:
-                try:
+            try:
+                async with HashingFileSink(
+                    partial, max_bytes=max_bytes, observer=analyzer.feed
+                ) as sink:
                     async for chunk in chunks:
                         await sink.write(chunk)
-                except SizeLimitExceededError as exc:
-                    raise FileTooLargeError(max_bytes) from exc
-                size_bytes, sha256 = await sink.finish()
-            return await self._admit(partial, clean_filename(filename), size_bytes, sha256)
+                    size_bytes, sha256 = await sink.finish()
+            except SizeLimitExceededError as exc:
+                raise FileTooLargeError(max_bytes) from exc
+            except GcodeInvalidError as exc:
+                raise FileInvalidError(exc.reason) from exc
+            return await self._admit(
+                partial, clean_filename(filename), size_bytes, sha256, analyzer
+            )
         finally:
             await asyncio.to_thread(partial.unlink, missing_ok=True)
 
@@ -105,16 +113,19 @@ class GcodeStore:
         content. `filename` defaults to the last path segment of the URL.
         """
         partial = self._new_partial()
+        analyzer = GcodeAnalyzer()
         try:
             try:
                 result = await fetch_to_file(
                     url, partial, max_bytes=max_bytes, allow_private=allow_private,
-                    timeout_s=timeout_s,
+                    timeout_s=timeout_s, observer=analyzer.feed,
                 )  # fmt: skip
             except ResponseTooLargeError as exc:
                 raise FileTooLargeError(max_bytes) from exc
+            except GcodeInvalidError as exc:
+                raise FileInvalidError(exc.reason) from exc
             name = clean_filename(filename if filename is not None else filename_from_url(url))
-            return await self._admit(partial, name, result.size_bytes, result.sha256)
+            return await self._admit(partial, name, result.size_bytes, result.sha256, analyzer)
         finally:
             await asyncio.to_thread(partial.unlink, missing_ok=True)
 
@@ -140,13 +151,18 @@ class GcodeStore:
         return await asyncio.to_thread(self._sweep_partials_sync, max_age_s)
 
     async def _admit(
-        self, partial: Path, filename: str, size_bytes: int, sha256: str
+        self,
+        partial: Path,
+        filename: str,
+        size_bytes: int,
+        sha256: str,
+        analyzer: GcodeAnalyzer,
     ) -> StoredFile:
         if size_bytes == 0:
             raise FileInvalidError("the file is empty")
         try:
-            # The analysis reads the whole file: a worker thread keeps the loop responsive.
-            analysis = await asyncio.to_thread(self._analyze, partial)
+            # The last block, the footer and the summary: CPU work, kept off the loop.
+            analysis = await asyncio.to_thread(analyzer.finish)
         except GcodeInvalidError as exc:
             raise FileInvalidError(exc.reason) from exc
         file_id = new_id(IdPrefix.FILE)

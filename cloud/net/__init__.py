@@ -25,9 +25,10 @@ from cloud.net.errors import (
 )
 from cloud.net.fetch import FetchResult, fetch_to_file
 from cloud.net.resolve import ResolvedURL, Resolver, resolve_public_url, system_resolver
-from cloud.net.sink import HashingFileSink, SizeLimitExceededError
+from cloud.net.sink import BlockObserver, HashingFileSink, SizeLimitExceededError
 
 __all__ = [
+    "BlockObserver",
     "FetchConnectionError",
     "FetchError",
     "FetchResult",

@@ -31,7 +31,7 @@ from cloud.net.errors import (
     UnsupportedEncodingError,
 )
 from cloud.net.resolve import ResolvedURL, Resolver, resolve_public_url
-from cloud.net.sink import HashingFileSink, SizeLimitExceededError
+from cloud.net.sink import BlockObserver, HashingFileSink, SizeLimitExceededError
 from shared.version import __version__
 
 logger = logging.getLogger(__name__)
@@ -59,10 +59,13 @@ async def fetch_to_file(
     max_redirects: int = DEFAULT_MAX_REDIRECTS,
     verify: ssl.SSLContext | bool = True,
     resolver: Resolver | None = None,
+    observer: BlockObserver | None = None,
 ) -> FetchResult:
     """GET `url` into `dest` (created or truncated). On any failure `dest` is removed.
 
     Raises UnsafeURLError (policy) or a FetchError subclass, each with a user-facing `reason`.
+    `observer` sees the body block by block in a worker thread (see HashingFileSink); what
+    it raises ends the download and comes out of this call unchanged.
     """
     try:
         async with asyncio.timeout(timeout_s):
@@ -75,6 +78,7 @@ async def fetch_to_file(
                 max_redirects=max_redirects,
                 verify=verify,
                 resolver=resolver,
+                observer=observer,
             )
     except BaseException as exc:
         await asyncio.to_thread(dest.unlink, missing_ok=True)
@@ -95,6 +99,7 @@ async def _follow(
     max_redirects: int,
     verify: ssl.SSLContext | bool,
     resolver: Resolver | None,
+    observer: BlockObserver | None,
 ) -> FetchResult:
     current = url
     for _hop in range(max_redirects + 1):
@@ -110,7 +115,7 @@ async def _follow(
                 current = _next_hop(target, response)
                 logger.info("following redirect %s -> %s", target.url, current)
                 continue
-            return await _save_body(response, dest, max_bytes)
+            return await _save_body(response, dest, max_bytes, observer)
     raise TooManyRedirectsError(f"the URL redirected more than {max_redirects} times")
 
 
@@ -122,7 +127,9 @@ def _next_hop(target: ResolvedURL, response: httpx.Response) -> str:
         raise TooManyRedirectsError("the server redirected to an invalid URL") from exc
 
 
-async def _save_body(response: httpx.Response, dest: Path, max_bytes: int) -> FetchResult:
+async def _save_body(
+    response: httpx.Response, dest: Path, max_bytes: int, observer: BlockObserver | None
+) -> FetchResult:
     if response.status_code != 200:
         raise FetchStatusError(
             f"the server answered HTTP {response.status_code}", status_code=response.status_code
@@ -140,7 +147,7 @@ async def _save_body(response: httpx.Response, dest: Path, max_bytes: int) -> Fe
     declared = response.headers.get("Content-Length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise too_large
-    async with HashingFileSink(dest, max_bytes=max_bytes) as sink:
+    async with HashingFileSink(dest, max_bytes=max_bytes, observer=observer) as sink:
         try:
             async for chunk in response.aiter_raw():
                 await sink.write(chunk)

@@ -20,6 +20,7 @@ from cloud.files import (
     filename_from_url,
 )
 from cloud.net import FetchStatusError, UnsafeURLError
+from shared.gcode import analyze_file
 from tests.cloud.net.httpserver import LoopbackHTTPServer, Route
 
 LAYER = "".join(f"G1 X{10 + i % 50} Y{10 + i % 30} E{0.05 * i:.3f} F1800\n" for i in range(400))
@@ -56,6 +57,27 @@ async def test_save_stream_stores_hashes_and_analyses(store: GcodeStore) -> None
     assert stored.analysis.filament_used_mm > 0
     assert store.path_for(stored.file_id) == stored.path
     assert files_under(store.root_dir) == [stored.path]  # no partial left over
+
+
+async def test_streamed_analysis_matches_analysing_the_stored_file(store: GcodeStore) -> None:
+    big = GCODE * 60  # about 3 MiB: several blocks through the worker thread
+    stored = await store.save_stream(chunks_of(big, 65536), filename="b.gcode", max_bytes=1 << 23)
+    assert stored.size_bytes == len(big)
+    assert stored.analysis == analyze_file(stored.path)
+
+
+async def test_not_gcode_is_refused_without_reading_the_whole_upload(store: GcodeStore) -> None:
+    pulled: list[int] = []
+
+    async def junk() -> AsyncIterator[bytes]:
+        for _ in range(4096):  # 256 MiB if read to the end
+            pulled.append(1)
+            yield NOT_GCODE[:65536].ljust(65536, b"\xff")
+
+    with pytest.raises(FileInvalidError):
+        await store.save_stream(junk(), filename="x.gcode", max_bytes=1 << 30)
+    assert len(pulled) <= 64  # refused within the first blocks (16 chunks each)
+    assert files_under(store.root_dir) == []
 
 
 async def test_invalid_content_is_refused_and_leaves_nothing(store: GcodeStore) -> None:
