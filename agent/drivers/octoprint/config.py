@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -10,7 +10,7 @@ class OctoPrintConfig:
     # OctoPrint's base URL, e.g. http://octopi.local (a path prefix behind a proxy is kept).
     url: str
     # An application key (Settings → Application Keys) or a user's key; sent as X-Api-Key.
-    api_key: str
+    api_key: str = field(repr=False)  # a secret: never in logs or reprs
     # How OctoPrint connects to its printer when it is not connected; None means
     # OctoPrint's own saved defaults (Settings → Serial Connection).
     port: str | None = None

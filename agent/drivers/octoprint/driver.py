@@ -202,10 +202,10 @@ class OctoPrintDriver:
 
     async def _maybe_connect(self, client: OctoPrintClient) -> None:
         """Connect OctoPrint to its printer when it has none (`POST /api/connection`)."""
-        snap = self._snapshot
-        closed = snap.status is PrinterStatus.OFFLINE or (
-            snap.status is PrinterStatus.ERROR and "Offline after error" in (snap.message or "")
-        )
+        # Only a plain Offline/Closed OctoPrint is connected. After "Error"/"Offline after
+        # error" (a firmware error such as a thermal runaway makes OctoPrint disconnect) a
+        # person should look at the printer before it takes jobs again.
+        closed = self._snapshot.status is PrinterStatus.OFFLINE
         now = time.monotonic()
         if not closed or now - self._last_connect_try < self._config.connect_retry_s:
             return
