@@ -24,6 +24,10 @@ BLOCK_BYTES = 1024 * 1024
 # `READ_SIZE`): headers (thumbnails included) and the PrusaSlicer config footer fit.
 HEAD_BYTES = 1024 * 1024
 TAIL_BYTES = 1024 * 1024
+# Layer-change comments the slicers write in the body: PrusaSlicer/SuperSlicer/OrcaSlicer
+# `;LAYER_CHANGE`, Bambu Studio `; CHANGE_LAYER`, Cura `;LAYER:<n>`. Counted with
+# bytes.count, so they cost a C-speed pass per block.
+_LAYER_MARKERS = (b"\n;LAYER_CHANGE", b"\n; CHANGE_LAYER", b"\n;LAYER:")
 
 
 class GcodeAnalyzer:
@@ -53,6 +57,7 @@ class GcodeAnalyzer:
         self._offset = 0  # file offset of the first byte not yet processed
         self._lines = 0
         self._has_content = False
+        self._layer_markers = [0] * len(_LAYER_MARKERS)
         self._tail: deque[bytes] = deque()
         self._tail_len = 0
 
@@ -82,7 +87,8 @@ class GcodeAnalyzer:
             tail = b"".join(self._tail)
         self._read_tail(tail)
         self._meta.finish()
-        return _result(self._model, self._meta, self._size, self._lines, self._options())
+        markers = next((count for count in self._layer_markers if count), None)
+        return _result(self._model, self._meta, self._size, self._lines, self._options(), markers)
 
     def _flush(self, *, final: bool) -> None:
         data = b"".join(self._parts)
@@ -129,6 +135,9 @@ class GcodeAnalyzer:
                 head = head[: head.rfind(b"\n") + 1]  # whole lines only
             self._meta.feed_lines(head.decode("utf-8", "replace").split("\n"))
         feed_block(self._model, block)
+        for i, marker in enumerate(_LAYER_MARKERS):
+            # A block starts at a line start, so its first line has no "\n" before it.
+            self._layer_markers[i] += block.count(marker) + block.startswith(marker[1:])
         self._offset += len(block)
         if self._keep_tail:
             self._tail.append(block)
@@ -199,6 +208,7 @@ def _result(
     size_bytes: int,
     line_count: int,
     options: tuple[float | None, float],
+    layer_markers: int | None,
 ) -> GcodeAnalysis:
     density_arg, diameter_arg = options
     n = meta.number
@@ -226,7 +236,9 @@ def _result(
     filament_g = slicer_g if slicer_g else (filament_cm3 * density if density else None)
 
     slicer_time_s = n("time_s") or n("time_silent_s")
-    layer_count = n("layer_count")
+    # The slicer's stated count, else its layer-change comments, else the moves.
+    stated_layers = n("layer_count")
+    layer_count = int(stated_layers) if stated_layers else layer_markers or model.layer_count
     return GcodeAnalysis(
         size_bytes=size_bytes,
         line_count=line_count,
@@ -243,7 +255,7 @@ def _result(
         material_density_g_cm3=density,
         nozzle_diameter_mm=n("nozzle_mm"),
         layer_height_mm=n("layer_height_mm"),
-        layer_count=int(layer_count) if layer_count else (model.layer_count or None),
+        layer_count=layer_count or None,
         first_layer_hotend_c=_or(n("hotend_c"), model.first_layer_hotend_c),
         first_layer_bed_c=_or(n("bed_c"), model.first_layer_bed_c),
         has_thumbnails=meta.has_thumbnails,

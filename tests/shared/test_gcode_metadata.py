@@ -156,6 +156,16 @@ def test_footer_beyond_the_head_window_is_found(tmp_path: Path) -> None:
         assert r.computed_filament_mm == pytest.approx(110_000)
 
 
+@pytest.mark.parametrize("marker", [";LAYER_CHANGE", "; CHANGE_LAYER", ";LAYER:7"])
+def test_layer_count_from_layer_change_comments(marker: str) -> None:
+    # No count in the header: the slicer's layer-change comments count, not the moves (here
+    # one height only), including a marker on the very first line.
+    text = f"{marker}\nM83\nG1 Z0.2 F600\nG1 X10 E1\n{marker}\n{marker}\nG1 X20 E1\n"
+    r = analyze_stream([text.encode()])
+    assert r.layer_count == 3
+    assert r.computed_layer_count == 1
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [
