@@ -6,6 +6,7 @@ import asyncio
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 
 from agent.drivers.base import (
@@ -37,6 +38,7 @@ def make_driver(
     api_key: str | None = None,
     poll_interval_s: float = 0.5,
     push_poll_interval_s: float = 2.0,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> OctoPrintDriver:
     config = OctoPrintConfig(
         url=server.url,
@@ -49,7 +51,7 @@ def make_driver(
         connect_retry_s=3.0,
         end_grace_s=2.0,
     )
-    return OctoPrintDriver(config, recorder, memory)
+    return OctoPrintDriver(config, recorder, memory, transport=transport)
 
 
 def status_is(driver: OctoPrintDriver, status: PrinterStatus) -> PrinterSnapshot | None:
@@ -176,3 +178,40 @@ async def test_wrong_api_key_is_a_printer_error(octoprint: OctoPrintServer) -> N
         await asyncio.wait_for(driver.run(), 15)
     assert driver.snapshot.status is PrinterStatus.ERROR
     assert driver.snapshot.message == "OctoPrint rejected the API key"
+
+
+class NoSocket(httpx.AsyncBaseTransport):
+    """The real OctoPrint, with its push socket blocked (as a proxy without it would)."""
+
+    def __init__(self) -> None:
+        self._real = httpx.AsyncHTTPTransport()
+        self.blocked = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/sockjs"):
+            self.blocked += 1
+            return httpx.Response(404, request=request)
+        return await self._real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._real.aclose()
+
+
+async def test_without_the_push_socket_polling_carries_a_print(
+    octoprint: OctoPrintServer, tmp_path: Path
+) -> None:
+    recorder = Recorder()
+    transport = NoSocket()
+    driver = make_driver(octoprint, recorder, transport=transport)
+    gcode = write_gcode(tmp_path / "polled.gcode", duration_s=2.0)
+    async with supervised(driver):
+        await recorder.wait_for(lambda: status_is(driver, PrinterStatus.IDLE), 20, "idle")
+        await driver.start_job("job-polled", gcode)
+        await recorder.wait_for(
+            lambda: status_is(driver, PrinterStatus.PRINTING), 10, "printing (polled)"
+        )
+        done = await recorder.wait_event(JobCompleted, 30)
+        await recorder.wait_for(lambda: status_is(driver, PrinterStatus.IDLE), 10, "idle again")
+    assert done.job_id == "job-polled"
+    assert transport.blocked > 0 and not driver.push_connected
+    assert not recorder.of(JobFailed)
