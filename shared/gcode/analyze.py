@@ -205,6 +205,7 @@ def analyze_file(
 def _result(
     model: MotionModel,
     meta: SlicerMetadata,
+    *,
     size_bytes: int,
     line_count: int,
     options: tuple[float | None, float],
