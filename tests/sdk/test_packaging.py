@@ -1,0 +1,40 @@
+"""The SDK needs only the base install: importing it pulls in nothing of the extras."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+# Top-level modules of the cloud, agent and broker extras, and our server-side packages.
+FORBIDDEN = (
+    "cloud",
+    "agent",
+    "apf",
+    "litestar",
+    "sqlmodel",
+    "sqlalchemy",
+    "aiosqlite",
+    "asyncpg",
+    "alembic",
+    "apscheduler",
+    "aiomqtt",
+    "paho",
+    "serial",
+    "uvicorn",
+    "amqtt",
+)
+
+
+def test_importing_the_sdk_loads_no_server_side_module() -> None:
+    code = (
+        "import sys, json, autoprintfarm\n"
+        "from autoprintfarm import Client, AsyncClient, webhooks\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    loaded = set(json.loads(done.stdout))
+    assert {"autoprintfarm", "httpx", "msgspec", "shared"} <= loaded
+    assert loaded.isdisjoint(FORBIDDEN), loaded & set(FORBIDDEN)
