@@ -88,7 +88,14 @@ class GcodeAnalyzer:
         self._read_tail(tail)
         self._meta.finish()
         markers = next((count for count in self._layer_markers if count), None)
-        return _result(self._model, self._meta, self._size, self._lines, self._options(), markers)
+        return _result(
+            self._model,
+            self._meta,
+            size_bytes=self._size,
+            line_count=self._lines,
+            options=self._options(),
+            layer_markers=markers,
+        )
 
     def _flush(self, *, final: bool) -> None:
         data = b"".join(self._parts)
