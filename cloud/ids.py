@@ -24,6 +24,7 @@ class IdPrefix(StrEnum):
     WEBHOOK = "whk"
     INVITATION = "inv"
     COMMAND = "cmd"
+    PRINT = "prn"
     EVENT = "evt"
     FILE = "fil"
 

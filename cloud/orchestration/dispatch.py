@@ -1,0 +1,216 @@
+"""What the cloud sends agents: each agent's desired config, and commands until answered.
+
+Neither rests on the broker's session queue (amqtt does not deliver QoS 1 messages queued
+for an absent session): configs are retained and re-published after every reconnect, and a
+command is re-sent every `RESEND_AFTER` until the agent replies or it expires. The agent
+executes each command id at most once, so re-sending is safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cloud.api.state import AppContext
+from cloud.db.models import Agent, Job, Printer, PrinterCommand, StoredFileRow
+from cloud.db.types import utcnow
+from cloud.orchestration import lifecycle
+from cloud.orchestration.tables import AgentLink, PrintRun, ensure_agent_link
+from cloud.services.files import signed_file_url
+from shared import wire
+from shared.enums import AgentState
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, bytes, bool], Awaitable[None]]
+
+RESEND_AFTER = timedelta(seconds=5)
+# A start the agent has not acknowledged by then (while online) returns the job to the queue
+# rather than leaving it waiting on a printer that may never begin.
+START_ACK_TIMEOUT = timedelta(seconds=60)
+_SIMPLE_COMMANDS: dict[
+    str, type[wire.PauseJob | wire.ResumeJob | wire.CancelJob | wire.HomeAxes | wire.Cooldown]
+] = {
+    "pause": wire.PauseJob,
+    "resume": wire.ResumeJob,
+    "cancel": wire.CancelJob,
+    "home": wire.HomeAxes,
+    "cooldown": wire.Cooldown,
+}
+
+
+def connection_for(printer: Printer) -> wire.Connection:
+    if printer.connection_kind == "octoprint":
+        return wire.OctoPrintConnection(
+            url=printer.connection_url, api_key=printer.octoprint_api_key or ""
+        )
+    parts = urlsplit(printer.connection_url)
+    params = parse_qs(parts.query)
+    baud = params.get("baud", [None])[-1]
+    return wire.SerialConnection(
+        port=parts.path,
+        baud=int(baud) if baud else None,
+        profile=params.get("profile", ["auto"])[-1],
+    )
+
+
+class Dispatcher:
+    def __init__(self, app: AppContext, publish: Publish) -> None:
+        self._app = app
+        self._publish = publish
+        # Configs this process has published since it connected (retained: once is enough).
+        self._published: dict[str, str] = {}
+
+    def forget_published(self) -> None:
+        """After a reconnect: publish every config again (the broker may have lost them)."""
+        self._published.clear()
+
+    async def publish_configs(self) -> int:
+        sent = 0
+        async with self._app.sessions() as session:
+            agents = (
+                (await session.execute(select(Agent).where(col(Agent.revoked_at).is_(None))))
+                .scalars()
+                .all()
+            )
+            for agent in agents:
+                sent += await self._publish_config(session, agent)
+            await session.commit()
+        return sent
+
+    async def _publish_config(self, session: AsyncSession, agent: Agent) -> int:
+        printers = (
+            (
+                await session.execute(
+                    select(Printer)
+                    .where(col(Printer.agent_id) == agent.id, col(Printer.org_id) == agent.org_id)
+                    .order_by(col(Printer.id))
+                )
+            )
+            .scalars()
+            .all()
+        )
+        entries = [
+            wire.PrinterConfig(
+                printer_id=p.id, name=p.name, model=p.model, connection=connection_for(p)
+            )
+            for p in printers
+        ]
+        digest = hashlib.sha256(
+            wire.encode(wire.DesiredConfig(agent_id=agent.id, revision=0, printers=entries))
+        ).hexdigest()
+        link = await ensure_agent_link(session, agent.id, agent.org_id)
+        if link.config_hash != digest:
+            link.config_revision += 1
+            link.config_hash = digest
+            link.updated_at = utcnow()
+            await session.flush()
+        if self._published.get(agent.id) == digest:
+            return 0
+        config = wire.DesiredConfig(
+            agent_id=agent.id, revision=link.config_revision, printers=entries
+        )
+        await self._publish(wire.config_topic(agent.org_id, agent.id), wire.encode(config), True)
+        self._published[agent.id] = digest
+        log.info(
+            "published config r%d for agent %s (%d printers)",
+            link.config_revision,
+            agent.id,
+            len(entries),
+        )
+        return 1
+
+    async def publish_commands(self) -> int:
+        """Send what is due: new commands, and unanswered ones every RESEND_AFTER."""
+        now = utcnow()
+        sent = 0
+        async with self._app.sessions() as session:
+            stmt = (
+                select(PrinterCommand, AgentLink)
+                .join(AgentLink, col(AgentLink.agent_id) == col(PrinterCommand.agent_id))
+                .where(col(PrinterCommand.status).in_(("pending", "sent")))
+                .order_by(col(PrinterCommand.created_at))
+                .limit(500)
+            )
+            rows = (await session.execute(stmt)).all()
+            for command, link in rows:
+                if link.state != AgentState.ONLINE.value:
+                    # Never expire behind an absent agent's back: it may have run the command
+                    # and be holding the reply in its outbox. It gets the command again when
+                    # it is back, and answers with its first reply (or `command_expired`).
+                    continue
+                since_sent = now - command.updated_at
+                if command.status == "sent" and since_sent < RESEND_AFTER:
+                    continue
+                sent_this_session = (
+                    command.status == "sent" and command.updated_at >= link.updated_at
+                )
+                if command.expires_at <= now and sent_this_session:
+                    await self._expire(session, command)
+                    continue
+                message = await self._message(session, command)
+                if message is None:
+                    continue
+                await self._publish(
+                    wire.commands_topic(command.org_id, link.agent_id), wire.encode(message), False
+                )
+                command.status = "sent"
+                command.updated_at = now
+                sent += 1
+            await session.commit()
+        return sent
+
+    async def _message(self, session: AsyncSession, command: PrinterCommand) -> wire.Command | None:
+        cid, pid = command.id, command.printer_id
+        issued, expires = command.created_at, command.expires_at
+        if command.action in _SIMPLE_COMMANDS:
+            return _SIMPLE_COMMANDS[command.action](
+                command_id=cid, printer_id=pid, issued_at=issued, expires_at=expires
+            )
+        if command.action != "start_job":
+            log.error("command %s has unknown action %r; expiring it", command.id, command.action)
+            command.status = "expired"
+            return None
+        run = (
+            await session.execute(select(PrintRun).where(col(PrintRun.command_id) == command.id))
+        ).scalar_one_or_none()
+        job = await session.get(Job, run.job_id) if run is not None else None
+        stored = await session.get(StoredFileRow, job.file_id) if job is not None else None
+        if run is None or job is None or stored is None:
+            command.status = "expired"
+            return None
+        return wire.StartJob(
+            command_id=cid,
+            printer_id=pid,
+            issued_at=issued,
+            expires_at=expires,
+            job_id=job.id,
+            file_url=signed_file_url(self._app, stored.id),
+            sha256=stored.sha256,
+            size_bytes=stored.size_bytes,
+            file_name=stored.filename,
+        )
+
+    async def _expire(self, session: AsyncSession, command: PrinterCommand) -> None:
+        command.status = "expired"
+        command.updated_at = utcnow()
+        if command.action != "start_job":
+            return
+        run = (
+            await session.execute(select(PrintRun).where(col(PrintRun.command_id) == command.id))
+        ).scalar_one_or_none()
+        if run is not None and run.status == "assigned":
+            await lifecycle.start_refused(
+                session,
+                self._app,
+                run,
+                reason="the agent did not acknowledge the start in time",
+                job_fails=False,
+            )
