@@ -14,6 +14,7 @@ from autoprintfarm._core import Call, Options
 from autoprintfarm._retry import RetryPolicy, may_retry_network
 from autoprintfarm.pagination import AsyncPage
 from autoprintfarm.resources import async_ as res
+from autoprintfarm.resources import async_org as org_res
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,10 +56,10 @@ class AsyncClient:
         self.jobs = res.Jobs(self)
         self.materials = res.Materials(self)
         self.analytics = res.Analytics(self)
-        self.webhooks = res.Webhooks(self)
-        self.organization = res.OrganizationResource(self)
-        self.users = res.Users(self)
-        self.agents = res.Agents(self)
+        self.webhooks = org_res.Webhooks(self)
+        self.organization = org_res.OrganizationResource(self)
+        self.users = org_res.Users(self)
+        self.agents = org_res.Agents(self)
 
     @property
     def base_url(self) -> str:
@@ -79,18 +80,27 @@ class AsyncClient:
 
     # -- plumbing used by the resources ------------------------------------------------
 
-    async def _request(self, call: Call, type_: Any) -> Any:
-        return _core.result(await self._send_with_retries(call), type_)
+    async def _request(self, call: Call, type_: type[T]) -> T:
+        result: T = _core.result(await self._send_with_retries(call), type_)
+        return result
+
+    async def _request_optional(self, call: Call, type_: type[T]) -> T | None:
+        """For answers that may be 204 No Content."""
+        result: T | None = _core.result(await self._send_with_retries(call), type_)
+        return result
+
+    async def _request_empty(self, call: Call) -> None:
+        await self._send_with_retries(call)
 
     async def _page(self, path: str, params: Mapping[str, str], item_type: type[T]) -> AsyncPage[T]:
         page_type: Any = _core.PageBody[item_type]  # type: ignore[valid-type]
 
         async def fetch(page: int) -> AsyncPage[T]:
             wanted = {**params, "page": str(page)}
-            body = await self._request(Call("GET", path, params=wanted), page_type)
+            body: Any = await self._request(Call("GET", path, params=wanted), page_type)
             return AsyncPage(body.data, body.pagination, fetch)
 
-        first = await self._request(Call("GET", path, params=params), page_type)
+        first: Any = await self._request(Call("GET", path, params=params), page_type)
         return AsyncPage(first.data, first.pagination, fetch)
 
     async def _send_once(self, call: Call) -> httpx.Response:

@@ -14,6 +14,7 @@ from autoprintfarm._core import Call, Options
 from autoprintfarm._retry import RetryPolicy, may_retry_network
 from autoprintfarm.pagination import SyncPage
 from autoprintfarm.resources import sync as res
+from autoprintfarm.resources import sync_org as org_res
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,10 +57,10 @@ class Client:
         self.jobs = res.Jobs(self)
         self.materials = res.Materials(self)
         self.analytics = res.Analytics(self)
-        self.webhooks = res.Webhooks(self)
-        self.organization = res.OrganizationResource(self)
-        self.users = res.Users(self)
-        self.agents = res.Agents(self)
+        self.webhooks = org_res.Webhooks(self)
+        self.organization = org_res.OrganizationResource(self)
+        self.users = org_res.Users(self)
+        self.agents = org_res.Agents(self)
 
     @property
     def base_url(self) -> str:
@@ -80,18 +81,27 @@ class Client:
 
     # -- plumbing used by the resources ------------------------------------------------
 
-    def _request(self, call: Call, type_: Any) -> Any:
-        return _core.result(self._send_with_retries(call), type_)
+    def _request(self, call: Call, type_: type[T]) -> T:
+        result: T = _core.result(self._send_with_retries(call), type_)
+        return result
+
+    def _request_optional(self, call: Call, type_: type[T]) -> T | None:
+        """For answers that may be 204 No Content."""
+        result: T | None = _core.result(self._send_with_retries(call), type_)
+        return result
+
+    def _request_empty(self, call: Call) -> None:
+        self._send_with_retries(call)
 
     def _page(self, path: str, params: Mapping[str, str], item_type: type[T]) -> SyncPage[T]:
         page_type: Any = _core.PageBody[item_type]  # type: ignore[valid-type]
 
         def fetch(page: int) -> SyncPage[T]:
             wanted = {**params, "page": str(page)}
-            body = self._request(Call("GET", path, params=wanted), page_type)
+            body: Any = self._request(Call("GET", path, params=wanted), page_type)
             return SyncPage(body.data, body.pagination, fetch)
 
-        first = self._request(Call("GET", path, params=params), page_type)
+        first: Any = self._request(Call("GET", path, params=params), page_type)
         return SyncPage(first.data, first.pagination, fetch)
 
     def _send_once(self, call: Call) -> httpx.Response:

@@ -1,5 +1,5 @@
-"""The resources of `AsyncClient`: the same methods and arguments as `resources.sync`,
-awaited. tests/sdk checks that the two stay alike.
+"""The resources of `AsyncClient` in `resources.sync`, awaited: the same methods
+and arguments (tests/sdk checks that they stay alike). Generated from that module.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from autoprintfarm import models as m
-from autoprintfarm._core import Call, ProgressCallback, body, path, query
+from autoprintfarm._core import Call, ProgressCallback, body, path
 from autoprintfarm._multipart import FileInput
 from autoprintfarm.pagination import AsyncPage
 from autoprintfarm.resources import _calls as c
@@ -39,10 +39,9 @@ class Printers(_Resource):
         return await self._client._page(c.PRINTERS, params, m.Printer)
 
     async def get(self, printer_id: str) -> m.Printer:
-        result: m.Printer = await self._client._request(
+        return await self._client._request(
             Call("GET", path("v1", "printers", printer_id)), m.Printer
         )
-        return result
 
     async def create(
         self,
@@ -66,8 +65,7 @@ class Printers(_Resource):
             agent_id=agent_id,
             idempotency_key=idempotency_key,
         )
-        result: m.Printer = await self._client._request(call, m.Printer)
-        return result
+        return await self._client._request(call, m.Printer)
 
     async def update(
         self,
@@ -91,18 +89,14 @@ class Printers(_Resource):
             agent_id=agent_id,
         )
         call = Call("PATCH", path("v1", "printers", printer_id), json=payload)
-        result: m.Printer = await self._client._request(call, m.Printer)
-        return result
+        return await self._client._request(call, m.Printer)
 
     async def delete(self, printer_id: str) -> None:
-        await self._client._request(Call("DELETE", path("v1", "printers", printer_id)), None)
+        await self._client._request_empty(Call("DELETE", path("v1", "printers", printer_id)))
 
     async def action(self, printer_id: str, action: str) -> m.PrinterCommand:
         """Send ``pause``, ``resume``, ``cancel``, ``home`` or ``cooldown`` to the printer."""
-        result: m.PrinterCommand = await self._client._request(
-            c.printer_action(printer_id, action), m.PrinterCommand
-        )
-        return result
+        return await self._client._request(c.printer_action(printer_id, action), m.PrinterCommand)
 
     async def pause(self, printer_id: str) -> m.PrinterCommand:
         return await self.action(printer_id, "pause")
@@ -147,8 +141,7 @@ class Jobs(_Resource):
         return await self._client._page(c.JOBS, params, m.Job)
 
     async def get(self, job_id: str) -> m.Job:
-        result: m.Job = await self._client._request(Call("GET", path("v1", "jobs", job_id)), m.Job)
-        return result
+        return await self._client._request(Call("GET", path("v1", "jobs", job_id)), m.Job)
 
     async def create(
         self,
@@ -183,8 +176,7 @@ class Jobs(_Resource):
             on_progress=on_progress,
             idempotency_key=idempotency_key,
         )
-        result: m.Job = await self._client._request(call, m.Job)
-        return result
+        return await self._client._request(call, m.Job)
 
     async def update(
         self,
@@ -200,16 +192,14 @@ class Jobs(_Resource):
             tags=list(tags) if not isinstance(tags, NotGiven) else tags,
         )
         call = Call("PATCH", path("v1", "jobs", job_id), json=payload)
-        result: m.Job = await self._client._request(call, m.Job)
-        return result
+        return await self._client._request(call, m.Job)
 
     async def delete(self, job_id: str) -> m.Job | None:
         """Remove a queued or finished job (returns None), or cancel one on a printer: a
         ``cancel`` goes to its agent and the job, kept in the history, is returned."""
-        result: m.Job | None = await self._client._request(
+        return await self._client._request_optional(
             Call("DELETE", path("v1", "jobs", job_id)), m.Job
         )
-        return result
 
 
 class Materials(_Resource):
@@ -231,8 +221,7 @@ class Materials(_Resource):
 
     async def get(self, material_id: str) -> m.Material:
         call = Call("GET", path("v1", "materials", material_id))
-        result: m.Material = await self._client._request(call, m.Material)
-        return result
+        return await self._client._request(call, m.Material)
 
     async def create(
         self,
@@ -261,8 +250,7 @@ class Materials(_Resource):
         )
         headers = c.idempotency(idempotency_key)
         call = Call("POST", "/v1/materials", json=payload, headers=headers)
-        result: m.Material = await self._client._request(call, m.Material)
-        return result
+        return await self._client._request(call, m.Material)
 
     async def update(
         self,
@@ -290,11 +278,10 @@ class Materials(_Resource):
             archived=archived,
         )
         call = Call("PATCH", path("v1", "materials", material_id), json=payload)
-        result: m.Material = await self._client._request(call, m.Material)
-        return result
+        return await self._client._request(call, m.Material)
 
     async def delete(self, material_id: str) -> None:
-        await self._client._request(Call("DELETE", path("v1", "materials", material_id)), None)
+        await self._client._request_empty(Call("DELETE", path("v1", "materials", material_id)))
 
 
 class Analytics(_Resource):
@@ -307,8 +294,7 @@ class Analytics(_Resource):
     ) -> m.FleetAnalytics:
         params = c.analytics_query(from_date, to_date, group=group)
         call = Call("GET", "/v1/analytics/fleet", params=params)
-        result: m.FleetAnalytics = await self._client._request(call, m.FleetAnalytics)
-        return result
+        return await self._client._request(call, m.FleetAnalytics)
 
     async def printer(
         self,
@@ -319,8 +305,7 @@ class Analytics(_Resource):
     ) -> m.Analytics:
         params = c.analytics_query(from_date, to_date)
         call = Call("GET", path("v1", "analytics", "printers", printer_id), params=params)
-        result: m.Analytics = await self._client._request(call, m.Analytics)
-        return result
+        return await self._client._request(call, m.Analytics)
 
     async def jobs(
         self,
@@ -332,8 +317,7 @@ class Analytics(_Resource):
     ) -> m.Analytics:
         params = c.analytics_query(from_date, to_date, group=group, printer_id=printer_id)
         call = Call("GET", "/v1/analytics/jobs", params=params)
-        result: m.Analytics = await self._client._request(call, m.Analytics)
-        return result
+        return await self._client._request(call, m.Analytics)
 
     async def materials(
         self,
@@ -344,133 +328,4 @@ class Analytics(_Resource):
     ) -> m.Analytics:
         params = c.analytics_query(from_date, to_date, group=group)
         call = Call("GET", "/v1/analytics/materials", params=params)
-        result: m.Analytics = await self._client._request(call, m.Analytics)
-        return result
-
-
-class Webhooks(_Resource):
-    async def list(
-        self, *, page: int | None = None, per_page: int | None = None
-    ) -> AsyncPage[m.Webhook]:
-        return await self._client._page(c.WEBHOOKS, query(page=page, per_page=per_page), m.Webhook)
-
-    async def create(
-        self,
-        *,
-        url: str,
-        events: Sequence[str],
-        secret: str | None = None,
-        enabled: bool | None = None,
-        idempotency_key: str | None = None,
-    ) -> m.Webhook:
-        """Register an endpoint. The answer carries ``secret`` (yours, or a generated
-        ``whsec_…``): store it now, it is never returned again."""
-        call = c.webhook_create(
-            url=url,
-            events=events,
-            secret=secret,
-            enabled=enabled,
-            idempotency_key=idempotency_key,
-        )
-        result: m.Webhook = await self._client._request(call, m.Webhook)
-        return result
-
-    async def update(
-        self,
-        webhook_id: str,
-        *,
-        url: str | NotGiven = NOT_GIVEN,
-        events: Sequence[str] | NotGiven = NOT_GIVEN,
-        secret: str | NotGiven = NOT_GIVEN,
-        enabled: bool | NotGiven = NOT_GIVEN,
-    ) -> m.Webhook:
-        payload = c.changes(
-            url=url,
-            events=list(events) if not isinstance(events, NotGiven) else events,
-            secret=secret,
-            enabled=enabled,
-        )
-        call = Call("PATCH", path("v1", "webhooks", webhook_id), json=payload)
-        result: m.Webhook = await self._client._request(call, m.Webhook)
-        return result
-
-    async def delete(self, webhook_id: str) -> None:
-        await self._client._request(Call("DELETE", path("v1", "webhooks", webhook_id)), None)
-
-    async def test(self, webhook_id: str) -> m.WebhookTestResult:
-        """Send a signed test event to the endpoint now; the answer says how it went."""
-        call = Call("POST", path("v1", "webhooks", webhook_id, "test"))
-        result: m.WebhookTestResult = await self._client._request(call, m.WebhookTestResult)
-        return result
-
-
-class OrganizationResource(_Resource):
-    async def get(self) -> m.Organization:
-        result: m.Organization = await self._client._request(
-            Call("GET", "/v1/organization"), m.Organization
-        )
-        return result
-
-    retrieve = get
-
-    async def update(self, *, name: str | NotGiven = NOT_GIVEN) -> m.Organization:
-        call = Call("PATCH", "/v1/organization", json=c.changes(name=name))
-        result: m.Organization = await self._client._request(call, m.Organization)
-        return result
-
-
-class Users(_Resource):
-    async def list(
-        self,
-        *,
-        role: str | None = None,
-        page: int | None = None,
-        per_page: int | None = None,
-        sort: str | None = None,
-        fields: Fields | None = None,
-    ) -> AsyncPage[m.User]:
-        params = c.list_query(page, per_page, sort, fields, role=role)
-        return await self._client._page("/v1/users", params, m.User)
-
-    async def get(self, user_id: str) -> m.User:
-        call = Call("GET", path("v1", "users", user_id))
-        result: m.User = await self._client._request(call, m.User)
-        return result
-
-    async def invite(self, *, email: str, role: str | None = None) -> m.Invitation:
-        """Invite someone by email; the answer's ``token`` is shown only this once."""
-        call = Call("POST", "/v1/users/invite", json=body(email=email, role=role))
-        result: m.Invitation = await self._client._request(call, m.Invitation)
-        return result
-
-
-class Agents(_Resource):
-    async def list(
-        self,
-        *,
-        revoked: bool | None = None,
-        page: int | None = None,
-        per_page: int | None = None,
-        sort: str | None = None,
-        fields: Fields | None = None,
-    ) -> AsyncPage[m.Agent]:
-        params = c.list_query(page, per_page, sort, fields, revoked=revoked)
-        return await self._client._page("/v1/agents", params, m.Agent)
-
-    async def get(self, agent_id: str) -> m.Agent:
-        call = Call("GET", path("v1", "agents", agent_id))
-        result: m.Agent = await self._client._request(call, m.Agent)
-        return result
-
-    async def create(self, *, name: str) -> m.AgentRegistration:
-        """Register an agent. The answer carries its MQTT password and a ready config file,
-        shown only this once: store them on the agent's machine."""
-        call = Call("POST", "/v1/agents", json={"name": name})
-        result: m.AgentRegistration = await self._client._request(call, m.AgentRegistration)
-        return result
-
-    async def revoke(self, agent_id: str) -> m.Agent:
-        """Revoke an agent: it can no longer log in to the broker. Idempotent."""
-        call = Call("POST", path("v1", "agents", agent_id, "revoke"))
-        result: m.Agent = await self._client._request(call, m.Agent)
-        return result
+        return await self._client._request(call, m.Analytics)

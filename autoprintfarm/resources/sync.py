@@ -1,4 +1,5 @@
-"""The resources of the blocking `Client` (``client.printers``, ``client.jobs`` …).
+"""The printing resources of the blocking `Client` (``client.printers``, ``client.jobs``,
+``client.materials``, ``client.analytics``); the organization's are in `resources.sync_org`.
 
 The asynchronous twins in `resources.async_` have the same methods and arguments.
 """
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from autoprintfarm import models as m
-from autoprintfarm._core import Call, ProgressCallback, body, path, query
+from autoprintfarm._core import Call, ProgressCallback, body, path
 from autoprintfarm._multipart import FileInput
 from autoprintfarm.pagination import SyncPage
 from autoprintfarm.resources import _calls as c
@@ -40,10 +41,7 @@ class Printers(_Resource):
         return self._client._page(c.PRINTERS, params, m.Printer)
 
     def get(self, printer_id: str) -> m.Printer:
-        result: m.Printer = self._client._request(
-            Call("GET", path("v1", "printers", printer_id)), m.Printer
-        )
-        return result
+        return self._client._request(Call("GET", path("v1", "printers", printer_id)), m.Printer)
 
     def create(
         self,
@@ -67,8 +65,7 @@ class Printers(_Resource):
             agent_id=agent_id,
             idempotency_key=idempotency_key,
         )
-        result: m.Printer = self._client._request(call, m.Printer)
-        return result
+        return self._client._request(call, m.Printer)
 
     def update(
         self,
@@ -92,18 +89,14 @@ class Printers(_Resource):
             agent_id=agent_id,
         )
         call = Call("PATCH", path("v1", "printers", printer_id), json=payload)
-        result: m.Printer = self._client._request(call, m.Printer)
-        return result
+        return self._client._request(call, m.Printer)
 
     def delete(self, printer_id: str) -> None:
-        self._client._request(Call("DELETE", path("v1", "printers", printer_id)), None)
+        self._client._request_empty(Call("DELETE", path("v1", "printers", printer_id)))
 
     def action(self, printer_id: str, action: str) -> m.PrinterCommand:
         """Send ``pause``, ``resume``, ``cancel``, ``home`` or ``cooldown`` to the printer."""
-        result: m.PrinterCommand = self._client._request(
-            c.printer_action(printer_id, action), m.PrinterCommand
-        )
-        return result
+        return self._client._request(c.printer_action(printer_id, action), m.PrinterCommand)
 
     def pause(self, printer_id: str) -> m.PrinterCommand:
         return self.action(printer_id, "pause")
@@ -148,8 +141,7 @@ class Jobs(_Resource):
         return self._client._page(c.JOBS, params, m.Job)
 
     def get(self, job_id: str) -> m.Job:
-        result: m.Job = self._client._request(Call("GET", path("v1", "jobs", job_id)), m.Job)
-        return result
+        return self._client._request(Call("GET", path("v1", "jobs", job_id)), m.Job)
 
     def create(
         self,
@@ -184,8 +176,7 @@ class Jobs(_Resource):
             on_progress=on_progress,
             idempotency_key=idempotency_key,
         )
-        result: m.Job = self._client._request(call, m.Job)
-        return result
+        return self._client._request(call, m.Job)
 
     def update(
         self,
@@ -201,16 +192,12 @@ class Jobs(_Resource):
             tags=list(tags) if not isinstance(tags, NotGiven) else tags,
         )
         call = Call("PATCH", path("v1", "jobs", job_id), json=payload)
-        result: m.Job = self._client._request(call, m.Job)
-        return result
+        return self._client._request(call, m.Job)
 
     def delete(self, job_id: str) -> m.Job | None:
         """Remove a queued or finished job (returns None), or cancel one on a printer: a
         ``cancel`` goes to its agent and the job, kept in the history, is returned."""
-        result: m.Job | None = self._client._request(
-            Call("DELETE", path("v1", "jobs", job_id)), m.Job
-        )
-        return result
+        return self._client._request_optional(Call("DELETE", path("v1", "jobs", job_id)), m.Job)
 
 
 class Materials(_Resource):
@@ -232,8 +219,7 @@ class Materials(_Resource):
 
     def get(self, material_id: str) -> m.Material:
         call = Call("GET", path("v1", "materials", material_id))
-        result: m.Material = self._client._request(call, m.Material)
-        return result
+        return self._client._request(call, m.Material)
 
     def create(
         self,
@@ -262,8 +248,7 @@ class Materials(_Resource):
         )
         headers = c.idempotency(idempotency_key)
         call = Call("POST", "/v1/materials", json=payload, headers=headers)
-        result: m.Material = self._client._request(call, m.Material)
-        return result
+        return self._client._request(call, m.Material)
 
     def update(
         self,
@@ -291,11 +276,10 @@ class Materials(_Resource):
             archived=archived,
         )
         call = Call("PATCH", path("v1", "materials", material_id), json=payload)
-        result: m.Material = self._client._request(call, m.Material)
-        return result
+        return self._client._request(call, m.Material)
 
     def delete(self, material_id: str) -> None:
-        self._client._request(Call("DELETE", path("v1", "materials", material_id)), None)
+        self._client._request_empty(Call("DELETE", path("v1", "materials", material_id)))
 
 
 class Analytics(_Resource):
@@ -308,8 +292,7 @@ class Analytics(_Resource):
     ) -> m.FleetAnalytics:
         params = c.analytics_query(from_date, to_date, group=group)
         call = Call("GET", "/v1/analytics/fleet", params=params)
-        result: m.FleetAnalytics = self._client._request(call, m.FleetAnalytics)
-        return result
+        return self._client._request(call, m.FleetAnalytics)
 
     def printer(
         self,
@@ -320,8 +303,7 @@ class Analytics(_Resource):
     ) -> m.Analytics:
         params = c.analytics_query(from_date, to_date)
         call = Call("GET", path("v1", "analytics", "printers", printer_id), params=params)
-        result: m.Analytics = self._client._request(call, m.Analytics)
-        return result
+        return self._client._request(call, m.Analytics)
 
     def jobs(
         self,
@@ -333,8 +315,7 @@ class Analytics(_Resource):
     ) -> m.Analytics:
         params = c.analytics_query(from_date, to_date, group=group, printer_id=printer_id)
         call = Call("GET", "/v1/analytics/jobs", params=params)
-        result: m.Analytics = self._client._request(call, m.Analytics)
-        return result
+        return self._client._request(call, m.Analytics)
 
     def materials(
         self,
@@ -345,131 +326,4 @@ class Analytics(_Resource):
     ) -> m.Analytics:
         params = c.analytics_query(from_date, to_date, group=group)
         call = Call("GET", "/v1/analytics/materials", params=params)
-        result: m.Analytics = self._client._request(call, m.Analytics)
-        return result
-
-
-class Webhooks(_Resource):
-    def list(self, *, page: int | None = None, per_page: int | None = None) -> SyncPage[m.Webhook]:
-        return self._client._page(c.WEBHOOKS, query(page=page, per_page=per_page), m.Webhook)
-
-    def create(
-        self,
-        *,
-        url: str,
-        events: Sequence[str],
-        secret: str | None = None,
-        enabled: bool | None = None,
-        idempotency_key: str | None = None,
-    ) -> m.Webhook:
-        """Register an endpoint. The answer carries ``secret`` (yours, or a generated
-        ``whsec_…``): store it now, it is never returned again."""
-        call = c.webhook_create(
-            url=url,
-            events=events,
-            secret=secret,
-            enabled=enabled,
-            idempotency_key=idempotency_key,
-        )
-        result: m.Webhook = self._client._request(call, m.Webhook)
-        return result
-
-    def update(
-        self,
-        webhook_id: str,
-        *,
-        url: str | NotGiven = NOT_GIVEN,
-        events: Sequence[str] | NotGiven = NOT_GIVEN,
-        secret: str | NotGiven = NOT_GIVEN,
-        enabled: bool | NotGiven = NOT_GIVEN,
-    ) -> m.Webhook:
-        payload = c.changes(
-            url=url,
-            events=list(events) if not isinstance(events, NotGiven) else events,
-            secret=secret,
-            enabled=enabled,
-        )
-        call = Call("PATCH", path("v1", "webhooks", webhook_id), json=payload)
-        result: m.Webhook = self._client._request(call, m.Webhook)
-        return result
-
-    def delete(self, webhook_id: str) -> None:
-        self._client._request(Call("DELETE", path("v1", "webhooks", webhook_id)), None)
-
-    def test(self, webhook_id: str) -> m.WebhookTestResult:
-        """Send a signed test event to the endpoint now; the answer says how it went."""
-        call = Call("POST", path("v1", "webhooks", webhook_id, "test"))
-        result: m.WebhookTestResult = self._client._request(call, m.WebhookTestResult)
-        return result
-
-
-class OrganizationResource(_Resource):
-    def get(self) -> m.Organization:
-        result: m.Organization = self._client._request(
-            Call("GET", "/v1/organization"), m.Organization
-        )
-        return result
-
-    retrieve = get
-
-    def update(self, *, name: str | NotGiven = NOT_GIVEN) -> m.Organization:
-        call = Call("PATCH", "/v1/organization", json=c.changes(name=name))
-        result: m.Organization = self._client._request(call, m.Organization)
-        return result
-
-
-class Users(_Resource):
-    def list(
-        self,
-        *,
-        role: str | None = None,
-        page: int | None = None,
-        per_page: int | None = None,
-        sort: str | None = None,
-        fields: Fields | None = None,
-    ) -> SyncPage[m.User]:
-        params = c.list_query(page, per_page, sort, fields, role=role)
-        return self._client._page("/v1/users", params, m.User)
-
-    def get(self, user_id: str) -> m.User:
-        call = Call("GET", path("v1", "users", user_id))
-        result: m.User = self._client._request(call, m.User)
-        return result
-
-    def invite(self, *, email: str, role: str | None = None) -> m.Invitation:
-        """Invite someone by email; the answer's ``token`` is shown only this once."""
-        call = Call("POST", "/v1/users/invite", json=body(email=email, role=role))
-        result: m.Invitation = self._client._request(call, m.Invitation)
-        return result
-
-
-class Agents(_Resource):
-    def list(
-        self,
-        *,
-        revoked: bool | None = None,
-        page: int | None = None,
-        per_page: int | None = None,
-        sort: str | None = None,
-        fields: Fields | None = None,
-    ) -> SyncPage[m.Agent]:
-        params = c.list_query(page, per_page, sort, fields, revoked=revoked)
-        return self._client._page("/v1/agents", params, m.Agent)
-
-    def get(self, agent_id: str) -> m.Agent:
-        call = Call("GET", path("v1", "agents", agent_id))
-        result: m.Agent = self._client._request(call, m.Agent)
-        return result
-
-    def create(self, *, name: str) -> m.AgentRegistration:
-        """Register an agent. The answer carries its MQTT password and a ready config file,
-        shown only this once: store them on the agent's machine."""
-        call = Call("POST", "/v1/agents", json={"name": name})
-        result: m.AgentRegistration = self._client._request(call, m.AgentRegistration)
-        return result
-
-    def revoke(self, agent_id: str) -> m.Agent:
-        """Revoke an agent: it can no longer log in to the broker. Idempotent."""
-        call = Call("POST", path("v1", "agents", agent_id, "revoke"))
-        result: m.Agent = self._client._request(call, m.Agent)
-        return result
+        return self._client._request(call, m.Analytics)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import pytest
 
 from autoprintfarm import AsyncClient, AsyncPage, NotFoundError, PrinterOfflineError
-from autoprintfarm.resources import async_, sync
+from autoprintfarm.resources import async_, async_org, sync, sync_org
 from tests.sdk.cloud import CloudProcess, Org
 
 
@@ -37,11 +38,16 @@ async def test_printers_round_trip_and_pages(cloud: CloudProcess, org: Org) -> N
         assert info.value.request_id
 
 
-def test_sync_and_async_resources_offer_the_same_calls() -> None:
-    for name, cls in inspect.getmembers(sync, inspect.isclass):
-        if cls.__module__ != sync.__name__ or name.startswith("_"):
-            continue
-        twin = getattr(async_, name)
+@pytest.mark.parametrize(("blocking", "awaited"), [(sync, async_), (sync_org, async_org)])
+def test_sync_and_async_resources_offer_the_same_calls(blocking: Any, awaited: Any) -> None:
+    classes = [
+        (name, cls)
+        for name, cls in inspect.getmembers(blocking, inspect.isclass)
+        if cls.__module__ == blocking.__name__ and not name.startswith("_")
+    ]
+    assert len(classes) >= 4
+    for name, cls in classes:
+        twin = getattr(awaited, name)
         methods = {n for n, _ in inspect.getmembers(cls, inspect.isfunction) if n[0] != "_"}
         assert methods == {
             n for n, _ in inspect.getmembers(twin, inspect.isfunction) if n[0] != "_"

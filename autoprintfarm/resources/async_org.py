@@ -1,0 +1,130 @@
+"""The resources of `AsyncClient` in `resources.sync_org`, awaited: the same methods
+and arguments (tests/sdk checks that they stay alike). Generated from that module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from autoprintfarm import models as m
+from autoprintfarm._core import Call, body, path, query
+from autoprintfarm.pagination import AsyncPage
+from autoprintfarm.resources import _calls as c
+from autoprintfarm.resources._calls import NOT_GIVEN, Fields, NotGiven
+from autoprintfarm.resources.async_ import _Resource
+
+
+class Webhooks(_Resource):
+    async def list(
+        self, *, page: int | None = None, per_page: int | None = None
+    ) -> AsyncPage[m.Webhook]:
+        return await self._client._page(c.WEBHOOKS, query(page=page, per_page=per_page), m.Webhook)
+
+    async def create(
+        self,
+        *,
+        url: str,
+        events: Sequence[str],
+        secret: str | None = None,
+        enabled: bool | None = None,
+        idempotency_key: str | None = None,
+    ) -> m.Webhook:
+        """Register an endpoint. The answer carries ``secret`` (yours, or a generated
+        ``whsec_…``): store it now, it is never returned again."""
+        call = c.webhook_create(
+            url=url,
+            events=events,
+            secret=secret,
+            enabled=enabled,
+            idempotency_key=idempotency_key,
+        )
+        return await self._client._request(call, m.Webhook)
+
+    async def update(
+        self,
+        webhook_id: str,
+        *,
+        url: str | NotGiven = NOT_GIVEN,
+        events: Sequence[str] | NotGiven = NOT_GIVEN,
+        secret: str | NotGiven = NOT_GIVEN,
+        enabled: bool | NotGiven = NOT_GIVEN,
+    ) -> m.Webhook:
+        payload = c.changes(
+            url=url,
+            events=list(events) if not isinstance(events, NotGiven) else events,
+            secret=secret,
+            enabled=enabled,
+        )
+        call = Call("PATCH", path("v1", "webhooks", webhook_id), json=payload)
+        return await self._client._request(call, m.Webhook)
+
+    async def delete(self, webhook_id: str) -> None:
+        await self._client._request_empty(Call("DELETE", path("v1", "webhooks", webhook_id)))
+
+    async def test(self, webhook_id: str) -> m.WebhookTestResult:
+        """Send a signed test event to the endpoint now; the answer says how it went."""
+        call = Call("POST", path("v1", "webhooks", webhook_id, "test"))
+        return await self._client._request(call, m.WebhookTestResult)
+
+
+class OrganizationResource(_Resource):
+    async def get(self) -> m.Organization:
+        return await self._client._request(Call("GET", "/v1/organization"), m.Organization)
+
+    retrieve = get
+
+    async def update(self, *, name: str | NotGiven = NOT_GIVEN) -> m.Organization:
+        call = Call("PATCH", "/v1/organization", json=c.changes(name=name))
+        return await self._client._request(call, m.Organization)
+
+
+class Users(_Resource):
+    async def list(
+        self,
+        *,
+        role: str | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort: str | None = None,
+        fields: Fields | None = None,
+    ) -> AsyncPage[m.User]:
+        params = c.list_query(page, per_page, sort, fields, role=role)
+        return await self._client._page("/v1/users", params, m.User)
+
+    async def get(self, user_id: str) -> m.User:
+        call = Call("GET", path("v1", "users", user_id))
+        return await self._client._request(call, m.User)
+
+    async def invite(self, *, email: str, role: str | None = None) -> m.Invitation:
+        """Invite someone by email; the answer's ``token`` is shown only this once."""
+        call = Call("POST", "/v1/users/invite", json=body(email=email, role=role))
+        return await self._client._request(call, m.Invitation)
+
+
+class Agents(_Resource):
+    async def list(
+        self,
+        *,
+        revoked: bool | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort: str | None = None,
+        fields: Fields | None = None,
+    ) -> AsyncPage[m.Agent]:
+        params = c.list_query(page, per_page, sort, fields, revoked=revoked)
+        return await self._client._page("/v1/agents", params, m.Agent)
+
+    async def get(self, agent_id: str) -> m.Agent:
+        call = Call("GET", path("v1", "agents", agent_id))
+        return await self._client._request(call, m.Agent)
+
+    async def create(self, *, name: str) -> m.AgentRegistration:
+        """Register an agent. The answer carries its MQTT password and a ready config file,
+        shown only this once: store them on the agent's machine."""
+        call = Call("POST", "/v1/agents", json={"name": name})
+        return await self._client._request(call, m.AgentRegistration)
+
+    async def revoke(self, agent_id: str) -> m.Agent:
+        """Revoke an agent: it can no longer log in to the broker. Idempotent."""
+        call = Call("POST", path("v1", "agents", agent_id, "revoke"))
+        return await self._client._request(call, m.Agent)
