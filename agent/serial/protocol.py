@@ -50,8 +50,8 @@ _PROBE = 2
 _HISTORY_LINES = 512  # far more than any window; OctoPrint keeps 50 (lastLineBufferSize)
 _MAX_PARTIAL_BYTES = 4096  # a line longer than this is noise, not a reply
 _FILE_QUEUE_TARGET = 64
-_GROW_AFTER_ACKS = 200  # clean acks before the window grows back by one line
-_SHRINK_IF_RESEND_WITHIN = 50  # a resend this soon after the last one halves the window
+_GROW_AFTER_ACKS = 64  # clean acks before the window grows back by one line
+_SHRINK_IF_RESEND_WITHIN = 16  # a resend this soon after the last one halves the window
 
 # (line number or -1, bytes, tag, kind, long-running)
 _Entry = tuple[int, int, int, int, bool]
@@ -60,11 +60,19 @@ _Entry = tuple[int, int, int, int, bool]
 class HostProtocol:
     """One printer link's protocol state. Not thread-safe; one owner."""
 
-    def __init__(self, profile: FirmwareProfile, *, probe_s: float | None = None) -> None:
+    def __init__(
+        self,
+        profile: FirmwareProfile,
+        *,
+        probe_s: float | None = None,
+        max_lines_in_flight: int | None = None,
+    ) -> None:
         self.profile = profile
         self._numbered = profile.link.line_numbers
         self._budget_bytes = profile.rx_budget_bytes
-        self._max_lines = profile.link.command_queue_depth
+        # max_lines_in_flight=1 gives OctoPrint's one-line-in-flight streaming (benchmarks).
+        self._max_lines = max_lines_in_flight or profile.link.command_queue_depth
+        self._fixed_window = max_lines_in_flight is not None
         self._window_lines = self._max_lines
         self._style = profile.resend.style
         self._ok_follows_resend = profile.resend.ok_follows_resend
@@ -73,6 +81,9 @@ class HostProtocol:
         self._long_s = profile.timeouts.long_command_s
         self._long_commands = frozenset(c.upper().encode() for c in profile.timeouts.long_commands)
         self._probe_command = profile.commands.temperature_poll.encode()
+        # A probe's reply proves earlier lines arrived only where a bad line is answered;
+        # on silent-drop firmware (RepRapFirmware) an M105 is just another command.
+        self._probe_kind = _COMMAND if self._style == "silent_drop" else _PROBE
 
         self._events: deque[Event] = deque()
         self._failure: str | None = None
@@ -96,6 +107,7 @@ class HostProtocol:
         self._unknown_request = -1
         self._acks_since_resend = _GROW_AFTER_ACKS
         self._probe_queued = False
+        self._awaiting_hello = False
         # Timing.
         self._last_ok_s = 0.0
         self._flight_start_s = 0.0
@@ -171,7 +183,7 @@ class HostProtocol:
             # One probe at a time: M105 replies carry no number, so two in flight could not
             # be told apart.
             self._probe_queued = True
-            self._cmd_queue.appendleft((self._probe_command, -1, _PROBE))
+            self._cmd_queue.appendleft((self._probe_command, -1, self._probe_kind))
 
     def queue_file_line(self, command: bytes, end_offset: int) -> None:
         """Queue one cleaned file line; `end_offset` is where it ends in the file."""
@@ -183,6 +195,13 @@ class HostProtocol:
 
     def clear_file_queue(self) -> None:
         self._file_queue.clear()
+
+    def start_file(self) -> None:
+        """Forget the previous file: empty queue, progress counters at zero, not held."""
+        self._file_queue.clear()
+        self._file_held = False
+        self.file_lines_acked = 0
+        self.file_offset_acked = 0
 
     def next_event(self) -> Event:
         if self._events:
@@ -216,6 +235,9 @@ class HostProtocol:
             return
         self._last_ok_s = now_s
         self._stale_requests = 0  # anything stale has arrived by now
+        if self._awaiting_hello and self._numbered:
+            self._rewind(0, "no ok for the hello")
+            return
         if self._retire_confirmed():
             return
         if self._style == "silent_drop" and self._numbered:
@@ -224,6 +246,11 @@ class HostProtocol:
             if oldest is not None:
                 self._rewind(oldest, "no ok (line dropped silently)")
                 return
+        if self._resend_from is not None:
+            # The window is held by lines whose oks were lost while the firmware waits for
+            # the line it asked for: send that one now.
+            self._force_resend_one()
+            return
         self._send_probe_now()
 
     def receive_data(self, data: bytes, now_s: float) -> None:
@@ -300,13 +327,18 @@ class HostProtocol:
             else:
                 return
             data, line = self._encode(command)
-            if not self._fits(len(data)):
+            if kind == _PROBE:
+                # A probe usually answers a suspected lost ok, i.e. a window held by a line
+                # that is already done: the hard byte budget applies, not the line window.
+                if self._in_flight and self._in_flight_bytes + len(data) > self._budget_bytes:
+                    return
+            elif not self._fits(len(data)):
                 return
             if kind == _FILE:
                 file_queue.popleft()
             else:
                 cmd_queue.popleft()
-                if kind == _PROBE:
+                if tag < 0 and command == self._probe_command:
                     self._probe_queued = False
             # Start G-code heats and homes from the file too (M190, M109, G28).
             long_running = command.split(b" ", 1)[0].upper() in self._long_commands
@@ -328,6 +360,17 @@ class HostProtocol:
         self._in_flight_bytes += len(data)
         self.lines_sent += 1
 
+    def _force_resend_one(self) -> None:
+        line = self._resend_from
+        assert line is not None
+        stored = self._history[line % _HISTORY_LINES]
+        assert stored is not None
+        data, tag, kind, long_running = stored
+        self._in_flight.append((line, len(data), tag, kind, long_running))
+        self._in_flight_bytes += len(data)
+        self._urgent.append(data)
+        self._resend_from = line + 1 if line + 1 < self._next_line else None
+
     def _probe_in_flight(self) -> bool:
         return any(entry[3] == _PROBE for entry in self._in_flight)
 
@@ -342,8 +385,11 @@ class HostProtocol:
 
     def _hello(self) -> None:
         # "M110 N0" as line 0 resets the firmware's numbering (Marlin M110; OctoPrint's hello).
+        # Until its ok, resend requests are echoes of lines sent before it (a freshly booted
+        # Marlin rejects every old line number with "Last Line: 0"): they are not acted on.
         if self._numbered:
             self._cmd_queue.appendleft((b"M110 N0", -1, _COMMAND))
+            self._awaiting_hello = True
 
     # --- receiving -------------------------------------------------------------------------
 
@@ -364,7 +410,7 @@ class HostProtocol:
         self._events.extend(facts)
         if facts and isinstance(facts[-1], Temperature) and self._credit_probe(extras):
             return
-        if not facts and self._numbered:
+        if not facts and self._probe_kind == _PROBE and self._numbered:
             # Marlin's ok carries nothing else; "okxok" is two oks merged by noise.
             self.request_temperature()
         self._credit_one(extras)
@@ -386,6 +432,8 @@ class HostProtocol:
     def _retire(self, entry: _Entry, text: str) -> None:
         line, size, tag, kind, _ = entry
         self._in_flight_bytes -= size
+        if line == 0:
+            self._awaiting_hello = False
         if kind == _FILE:
             # Offsets only grow: a line credited by a stray ok and later resent counts once.
             if tag > self.file_offset_acked:
@@ -434,7 +482,7 @@ class HostProtocol:
             free_slots = next((int(p[1:]) for p in parts[1:] if p[:1] == "B"), None)
         except ValueError:
             return False
-        if free_slots is not None and free_slots + 1 > self._max_lines:
+        if free_slots is not None and free_slots + 1 > self._max_lines and not self._fixed_window:
             grown = self._window_lines == self._max_lines
             self._max_lines = min(free_slots + 1, 64)
             if grown:
@@ -470,6 +518,7 @@ class HostProtocol:
             isinstance(event, Message)
             and self._in_flight
             and self._numbered
+            and self._probe_kind == _PROBE
             and not line.startswith(("echo:", "//"))
         ):
             # Unrecognised text while lines are out is most often a reply garbled by noise
@@ -516,6 +565,9 @@ class HostProtocol:
             if wanted == self._unknown_request:
                 self._fail(f"printer asked for line {wanted}, which is no longer kept")
             self._unknown_request = wanted
+            return
+        self._probes_without_ok = 0  # it answers, so it is alive
+        if self._awaiting_hello:
             return
         if wanted == self._pending_resend and self._stale_requests > 0:
             # Send-ahead: every line already out after the bad one earns the same request.

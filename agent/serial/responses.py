@@ -51,6 +51,8 @@ _FATAL_WORDS = (
     "watchdog",
     "shutdown",
     "lost communication with mcu",
+    "heater",  # RepRapFirmware "Heater 1 fault", Klipper "Heater extruder not heating …"
+    "fault",
 )
 
 _FIELD_RE = re.compile(r"(?:^|[\s,])([A-Z][A-Z0-9_-]*):\s*")
@@ -105,6 +107,9 @@ def classify(line: str) -> Event:
         if rest.startswith("action:"):
             action, _, argument = rest[7:].strip().partition(" ")
             return HostAction(action, argument.strip())
+        if rest.startswith("Klipper state: Shutdown"):
+            # klippy reports its state change; every later command fails until a restart.
+            return FirmwareError(rest, fatal=True)
         return Message(line)
     if head == "!!":
         message = line[2:].strip()

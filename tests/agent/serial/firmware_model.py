@@ -70,7 +70,7 @@ class FirmwareModel:
 
     def _accept(self, raw: str) -> None:
         if self.dialect == "klipper":
-            command = raw.split("*")[0]
+            command = raw.split("*", maxsplit=1)[0]
             if command.startswith("N"):
                 command = command.split(" ", 1)[1]
             self._queue.append((command, -1))

@@ -50,8 +50,10 @@ def test_detect_profile_from_firmware_name(firmware_name: str, profile: str) -> 
 
 
 def test_unknown_key_names_file_and_key(tmp_path: Path) -> None:
-    text = (profiles_dir() / "marlin.toml").read_text().replace(
-        "[link]\n", "[link]\nrx_bufer_bytes = 64\n"
+    text = (
+        (profiles_dir() / "marlin.toml")
+        .read_text()
+        .replace("[link]\n", "[link]\nrx_bufer_bytes = 64\n")
     )
     bad = tmp_path / "marlin.toml"
     bad.write_text(text)
@@ -66,7 +68,7 @@ def test_wrong_type_and_mismatched_name_are_errors(tmp_path: Path) -> None:
     source = (profiles_dir() / "klipper.toml").read_text()
     wrong_type = tmp_path / "klipper.toml"
     wrong_type.write_text(source.replace("rx_buffer_bytes = 4096", 'rx_buffer_bytes = "big"'))
-    with pytest.raises(ProfileError, match="klipper.toml"):
+    with pytest.raises(ProfileError, match=r"klipper\.toml"):
         load_profile_file(wrong_type)
     renamed = tmp_path / "other.toml"
     renamed.write_text(source)

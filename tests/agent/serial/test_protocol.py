@@ -29,9 +29,9 @@ def drain(protocol: HostProtocol) -> list[Event]:
     return events
 
 
-def started(profile: str, lines: list[str], **kwargs: float) -> HostProtocol:
+def started(profile: str, lines: list[str], probe_s: float | None = None) -> HostProtocol:
     """A protocol whose hello was acknowledged and with `lines` queued as a file."""
-    protocol = HostProtocol(get_profile(profile), **kwargs)
+    protocol = HostProtocol(get_profile(profile), probe_s=probe_s)
     if protocol.profile.link.line_numbers:
         assert protocol.data_to_send(0.0) == HELLO
         protocol.receive_data(b"ok\n", 0.0)
@@ -253,9 +253,7 @@ def test_hold_file_pauses_file_lines_but_not_commands() -> None:
     assert numbers(protocol.data_to_send(0.0)) == [2, 3, 4]
 
 
-@pytest.mark.parametrize(
-    "command", ["G1 X1\nG28", "M117 a*b", "", "M117 caf\u00e9"]
-)
+@pytest.mark.parametrize("command", ["G1 X1\nG28", "M117 a*b", "", "M117 caf\u00e9"])
 def test_unsendable_commands_are_local_errors(command: str) -> None:
     protocol = started("marlin", [])
     with pytest.raises(LocalProtocolError):

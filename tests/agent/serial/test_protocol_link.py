@@ -50,8 +50,9 @@ def executed_file_lines(firmware: FirmwareModel) -> list[str]:
     return [c for c in firmware.executed if not c.startswith(HOST_COMMANDS)]
 
 
-@pytest.mark.parametrize("profile", ["marlin", "prusa", "repetier", "smoothieware", "klipper",
-                                     "reprapfirmware"])
+@pytest.mark.parametrize(
+    "profile", ["marlin", "prusa", "repetier", "smoothieware", "klipper", "reprapfirmware"]
+)
 def test_clean_link_streams_without_overflow(profile: str) -> None:
     protocol = HostProtocol(get_profile(profile))
     firmware = FirmwareModel(profile, rx_buffer_bytes=get_profile(profile).link.rx_buffer_bytes)
@@ -64,14 +65,19 @@ def test_clean_link_streams_without_overflow(profile: str) -> None:
 
 @pytest.mark.parametrize(
     ("profile", "dialect"),
-    [("marlin", "marlin"), ("marlin", "marlin-no-ok"), ("prusa", "prusa"),
-     ("smoothieware", "smoothieware")],
+    [
+        ("marlin", "marlin"),
+        ("marlin", "marlin-no-ok"),
+        ("prusa", "prusa"),
+        ("smoothieware", "smoothieware"),
+    ],
 )
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_noise_both_ways_loses_and_repeats_nothing(profile: str, dialect: str, seed: int) -> None:
     protocol = HostProtocol(get_profile(profile), probe_s=0.05)
-    firmware = FirmwareModel(dialect, corrupt_rx_share=0.02, corrupt_tx_share=0.02,
-                             drop_ok_share=0.005, seed=seed)
+    firmware = FirmwareModel(
+        dialect, corrupt_rx_share=0.02, corrupt_tx_share=0.02, drop_ok_share=0.005, seed=seed
+    )
     lines = make_file(3000, seed=seed)
     run_link(protocol, firmware, lines)
     assert executed_file_lines(firmware) == lines
@@ -80,8 +86,14 @@ def test_noise_both_ways_loses_and_repeats_nothing(profile: str, dialect: str, s
 
 def test_advanced_ok_link_with_noise() -> None:
     protocol = HostProtocol(get_profile("marlin"), probe_s=0.05)
-    firmware = FirmwareModel("marlin", queue_depth=8, advanced_ok=True,
-                             corrupt_rx_share=0.02, corrupt_tx_share=0.02, seed=9)
+    firmware = FirmwareModel(
+        "marlin",
+        queue_depth=8,
+        advanced_ok=True,
+        corrupt_rx_share=0.02,
+        corrupt_tx_share=0.02,
+        seed=9,
+    )
     lines = make_file(2000, seed=9)
     run_link(protocol, firmware, lines)
     assert executed_file_lines(firmware) == lines

@@ -1,0 +1,169 @@
+"""Serial streaming benchmark: lines/s and host CPU per line against `apf sim` printers.
+
+Each simulated printer runs in its own process (`python -m apf sim …`), so the CPU time
+measured here (time.process_time of this process) is the host side only: driver, protocol,
+transport and event loop.
+
+    .venv/bin/python bench/serial_stream.py                 # every scenario
+    .venv/bin/python bench/serial_stream.py --lines 1000 --max-printers 8
+
+Scenarios: one line in flight (OctoPrint's ackMax = 1) vs send-ahead, at a simulated 115200
+and 250000 baud with 1 ms latency each way and unthrottled; then N printers at 250000 baud
+from this one process, doubling N while every printer keeps >= 90 % of its wire limit.
+Lines are 26-character moves, 38 bytes on the wire with "N<5 digits> " and "*<cs>".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.drivers.base import DriverEvent, JobCompleted, JobFailed, StateChanged
+from agent.drivers.serial import SerialDriver
+from shared.enums import PrinterStatus
+
+LINE_BYTES_ON_WIRE = 38
+
+
+def wire_limit_lines_s(baud: int) -> float:
+    # 8N1: 10 bits per byte (field notes §2.1).
+    return baud / 10 / LINE_BYTES_ON_WIRE
+
+
+def write_file(path: Path, count: int) -> None:
+    rng = random.Random(1)
+    with path.open("w") as out:
+        out.write("; benchmark file\n")
+        for _ in range(count):
+            x, y, e = rng.uniform(100, 199), rng.uniform(100, 199), rng.uniform(1, 9)
+            out.write(f"G1 X{x:06.2f} Y{y:06.2f} E{e:.4f}\n")
+
+
+@dataclass
+class Result:
+    lines: int
+    wall_s: float
+    ok: bool
+
+
+class SimProcess:
+    def __init__(self, baud: int | None, latency_ms: float) -> None:
+        self.args = ["--dialect", "marlin", "--latency-ms", str(latency_ms)]
+        self.args += ["--unthrottled"] if baud is None else ["--baud", str(baud)]
+        self.proc: asyncio.subprocess.Process | None = None
+        self.pty_path = ""
+
+    async def __aenter__(self) -> SimProcess:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "apf",
+            "sim",
+            *self.args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), 20)
+        self.pty_path = line.decode().strip()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.proc.wait(), 10)
+
+
+async def stream(pty_path: str, gcode: Path, lines: int, window: int | None) -> Result:
+    ready, finished = asyncio.Event(), asyncio.Event()
+    outcome: list[DriverEvent] = []
+
+    def listener(event: DriverEvent) -> None:
+        if isinstance(event, StateChanged) and event.snapshot.status is PrinterStatus.IDLE:
+            ready.set()
+        if isinstance(event, JobCompleted | JobFailed):
+            outcome.append(event)
+            finished.set()
+
+    driver = SerialDriver(pty_path, listener, profile="marlin", max_lines_in_flight=window)
+    runner = asyncio.create_task(driver.run(), name="bench-driver")
+    try:
+        await asyncio.wait_for(ready.wait(), 20)
+        start_s = time.perf_counter()
+        await driver.start_job("bench", gcode)
+        await asyncio.wait_for(finished.wait(), 600)
+        wall_s = time.perf_counter() - start_s
+    finally:
+        runner.cancel()
+        with contextlib.suppress(BaseException):
+            await runner
+    return Result(lines, wall_s, isinstance(outcome[0], JobCompleted))
+
+
+async def scenario(
+    baud: int | None, window: int | None, lines: int, printers: int, folder: Path
+) -> tuple[list[Result], float]:
+    gcode = folder / f"bench-{lines}.gcode"
+    if not gcode.exists():
+        write_file(gcode, lines)
+    async with contextlib.AsyncExitStack() as stack:
+        sims = [await stack.enter_async_context(SimProcess(baud, 1.0)) for _ in range(printers)]
+        cpu_start_s = time.process_time()
+        results = await asyncio.gather(*(stream(s.pty_path, gcode, lines, window) for s in sims))
+        cpu_s = time.process_time() - cpu_start_s
+    return list(results), cpu_s
+
+
+def describe(baud: int | None, window: int | None, results: list[Result], cpu_s: float) -> str:
+    rates = [r.lines / r.wall_s for r in results]
+    total_lines = sum(r.lines for r in results)
+    mode = "1 line in flight" if window == 1 else "send-ahead"
+    link = "unthrottled" if baud is None else f"{baud} baud"
+    text = f"{link:>12} | {mode:16} | {min(rates):7.0f} lines/s"
+    if baud is not None:
+        text += f" ({100 * min(rates) / wire_limit_lines_s(baud):5.1f} % of wire)"
+    else:
+        text += " " * 19
+    text += f" | host CPU {1e6 * cpu_s / total_lines:6.1f} us/line"
+    if not all(r.ok for r in results):
+        text += " | A JOB FAILED"
+    return text
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=2000, help="lines per printer")
+    parser.add_argument("--max-printers", type=int, default=32)
+    parser.add_argument("--skip-single", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if not args.skip_single:
+            for baud in (115200, 250000, None):
+                for window in (1, None):
+                    lines = args.lines * (4 if baud is None else 1)
+                    results, cpu_s = await scenario(baud, window, lines, 1, folder)
+                    print(describe(baud, window, results, cpu_s), flush=True)
+        best = 0
+        printers = 1
+        while printers <= args.max_printers:
+            results, cpu_s = await scenario(250000, None, args.lines, printers, folder)
+            worst = min(r.lines / r.wall_s for r in results) / wire_limit_lines_s(250000)
+            print(f"{printers:3d} printers: " + describe(250000, None, results, cpu_s), flush=True)
+            if worst < 0.9 or not all(r.ok for r in results):
+                break
+            best = printers
+            printers *= 2
+        print(f"largest N with every printer >= 90 % of the 250000-baud wire limit: {best}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
