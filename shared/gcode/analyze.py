@@ -35,6 +35,8 @@ class GcodeAnalyzer:
 
     For a caller that receives a file piece by piece (an upload, a download); `analyze_file`
     and `analyze_stream` wrap it. Raises GcodeInvalidError as soon as the file is known bad.
+    `keep_tail=False` saves keeping the last TAIL_BYTES, for a caller that reads the end of
+    the file itself and passes it to `finish(tail)`.
     """
 
     def __init__(
