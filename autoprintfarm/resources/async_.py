@@ -1,5 +1,5 @@
 """The resources of `AsyncClient` in `resources.sync`, awaited: the same methods
-and arguments (tests/sdk checks that they stay alike). Generated from that module.
+and arguments. Generated from that module by tests/sdk/async_twins.py.
 """
 
 from __future__ import annotations

@@ -58,3 +58,12 @@ def test_sync_and_async_resources_offer_the_same_calls(blocking: Any, awaited: A
             assert list(a) == list(b), f"{name}.{method}"
             assert [p.default for p in a.values()] == [p.default for p in b.values()]
             assert inspect.iscoroutinefunction(getattr(twin, method)), f"{name}.{method}"
+
+
+def test_async_twins_are_generated_from_the_sync_resources() -> None:
+    from tests.sdk.async_twins import expected
+
+    for path, text in expected().items():
+        assert path.read_text() == text, (
+            f"{path.name} is stale: run python -m tests.sdk.async_twins"
+        )
