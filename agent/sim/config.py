@@ -63,6 +63,8 @@ class SimConfig:
     busy_every_n: int | None = None
     busy_s: float = 2.5
     reset_after_lines: int | None = None
+    # After a reset the firmware hears nothing this long (bootloader), then says `start`.
+    boot_s: float = 0.0
     seed: int = 0
     # --- the shell ---
     # Least time between two timer wake-ups of the pty shell (see printer.py).
@@ -120,6 +122,13 @@ class SimConfig:
             raise SimConfigError("rx_buffer_bytes: a lossy ring buffer needs at least 2 bytes")
         if self.max_line_bytes < 8:
             raise SimConfigError("max_line_bytes: must be at least 8")
-        for name in ("latency_s", "move_s_per_block", "homing_s", "busy_s", "wake_granularity_s"):
+        for name in (
+            "latency_s",
+            "move_s_per_block",
+            "homing_s",
+            "busy_s",
+            "wake_granularity_s",
+            "boot_s",
+        ):
             if getattr(self, name) < 0:
                 raise SimConfigError(f"{name}: must not be negative")

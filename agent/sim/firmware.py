@@ -102,6 +102,7 @@ class Firmware:
             cfg.hotends, cfg.heat_rate_c_per_s, bed_rate, cfg.ambient_c, now_s
         )
         self._reset_in_place_after = cfg.reset_after_lines
+        self._boot_done_s = math.inf
         self._init_state()
 
     def _init_state(self) -> None:
@@ -136,13 +137,18 @@ class Firmware:
         return self.rx.backlog_bytes < backlog_limit
 
     def next_deadline_s(self) -> float:
-        return min(self._next_event_s(), self._next_byte_s())
+        return min(self._next_event_s(), self._next_byte_s(), self._boot_done_s)
 
     def advance(self, now_s: float) -> None:
         rx = self.rx
         queue = self.queue
         while True:
             if self.dead:
+                if self._boot_done_s <= now_s:
+                    rx.discard(self._boot_done_s)
+                    self._t = max(self._t, self._boot_done_s)
+                    self._booted()
+                    continue
                 rx.discard(now_s)
                 break
             accepting = len(queue) < self.queue_cap
@@ -165,10 +171,22 @@ class Firmware:
 
     # --- faults and controls the shell exposes -----------------------------------------
     def reset(self) -> None:
-        """The firmware restarts: queue, ring, line numbers and heaters are forgotten."""
+        """The firmware restarts: queue, ring, line numbers and heaters are forgotten.
+
+        For `boot_s` it hears nothing (the bootloader runs; bytes arriving are lost), then
+        prints its start banner (Marlin `setup()`: `start` right after MYSERIAL.begin())."""
         self.counters.resets += 1
         self.rx.reset()
         self._init_state()
+        if self.config.boot_s > 0:
+            self.dead = True
+            self._boot_done_s = self._t + self.config.boot_s
+            return
+        self._booted()
+
+    def _booted(self) -> None:
+        self.dead = False
+        self._boot_done_s = math.inf
         for line in self.spec.start_lines:
             self.emit(line)
 

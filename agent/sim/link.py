@@ -166,8 +166,13 @@ class RxPath:
         self._partial.clear()
 
     def reset(self) -> None:
-        """Firmware restart: ring and partial line gone; bytes on the wire still arrive."""
+        """Firmware restart: the ring, the partial line and everything the host sent before
+        it are gone. A real board spends the reboot in its bootloader and loses what
+        arrives meanwhile, so nothing sent before `start` is ever executed."""
         self.drain()
+        for chunk in self._wire:
+            self.backlog_bytes -= len(chunk.data) - chunk.pos
+        self._wire.clear()
 
     def _find_end(self, data: bytes | bytearray, start: int, stop: int) -> int:
         end = data.find(10, start, stop)  # LF
