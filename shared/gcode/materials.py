@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-# Typical densities in g/cm³ as printed on vendor datasheets for unfilled filament (e.g.
-# PLA 1.24, PETG 1.27, ABS 1.04); the same values PrusaSlicer's bundled generic filament
-# profiles carry. Used only when the slicer states no mass and the caller gives no density.
+# Typical densities in g/cm³ as printed on vendor datasheets for unfilled filament (not
+# one vendor's figures; blends and fillers differ by a few per cent). Used only when the
+# slicer states no mass and the caller gives no density.
 DENSITY_G_CM3: dict[str, float] = {
     "PLA": 1.24,
     "PETG": 1.27,
