@@ -1,0 +1,242 @@
+"""`apf print FILE --port PATH`: stream one G-code file with a progress bar and ETA.
+
+Ctrl-C asks whether to pause or cancel. The exit status is 0 only when the printer
+acknowledged the whole file. `print_with_progress` takes any `Driver`, so other connection
+kinds reuse the same progress and Ctrl-C handling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from agent.drivers.base import Driver, DriverEvent
+
+EXIT_PRINTED = 0
+EXIT_NOT_PRINTED = 1  # failed or cancelled: the reason is printed
+EXIT_NO_PRINTER = 3
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "print",
+        help="stream a G-code file to a printer",
+        description="Stream FILE to a printer with a progress bar; Ctrl-C offers pause or "
+        "cancel. Exit status 0 only when the whole file was printed.",
+    )
+    parser.add_argument("file", help="G-code file")
+    parser.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyACM0")
+    parser.add_argument("--baud", type=int, help="baud rate (default: the profile's)")
+    parser.add_argument(
+        "--profile", default="auto",
+        help="firmware profile: auto (detect with M115), marlin, prusa, klipper, "
+        "reprapfirmware, smoothieware, repetier",
+    )
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from agent.drivers.serial import SerialDriver
+    from agent.serial.profiles import ProfileError
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"apf print: {path}: no such file", file=sys.stderr)
+        return 2
+    monitor = PrintMonitor()
+    try:
+        driver = SerialDriver(args.port, monitor, baud=args.baud, profile=args.profile)
+    except ProfileError as exc:
+        print(f"apf print: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(print_with_progress(driver, monitor, path))
+
+
+class PrintMonitor:
+    """The listener to give a driver: keeps its events for `print_with_progress`."""
+
+    def __init__(self) -> None:
+        self.events: list[DriverEvent] = []
+        self._changed: asyncio.Event | None = None
+
+    def __call__(self, event: DriverEvent) -> None:
+        self.events.append(event)
+        if self._changed is not None:
+            self._changed.set()
+
+    async def next_change(self, timeout_s: float) -> None:
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._changed.wait()
+        self._changed.clear()
+
+    def job_end(self, job_id: str) -> DriverEvent | None:
+        from agent.drivers.base import JobCancelled, JobCompleted, JobFailed
+
+        ends = (JobCompleted, JobFailed, JobCancelled)
+        for event in self.events:
+            if isinstance(event, ends) and event.job_id == job_id:
+                return event
+        return None
+
+
+async def print_with_progress(
+    driver: Driver,
+    monitor: PrintMonitor,
+    path: Path,
+    *,
+    connect_timeout_s: float = 30.0,
+    out: TextIO = sys.stderr,
+) -> int:
+    """Connect, print `path`, show progress; the exit status for `apf print`."""
+    from agent.drivers.base import ConnectionLostError, DriverError
+    from shared.enums import PrinterStatus
+
+    runner = asyncio.create_task(driver.run(), name="apf-print-driver")
+    interrupted = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, interrupted.set)
+    job_id = f"cli-{uuid.uuid4().hex[:8]}"
+    try:
+        deadline_s = time.monotonic() + connect_timeout_s
+        while driver.snapshot.status is not PrinterStatus.IDLE:
+            if runner.done() or time.monotonic() > deadline_s:
+                reason = driver.snapshot.message or "no answer from the printer"
+                print(f"apf print: cannot use the printer: {reason}", file=out)
+                return EXIT_NO_PRINTER
+            await monitor.next_change(0.2)
+        print(f"printer: {driver.snapshot.firmware or 'unknown firmware'}", file=out)
+        try:
+            await driver.start_job(job_id, path)
+        except DriverError as exc:
+            print(f"apf print: {exc}", file=out)
+            return EXIT_NOT_PRINTED
+        bar = ProgressBar(out)
+        while (end := monitor.job_end(job_id)) is None:
+            if interrupted.is_set():
+                interrupted.clear()
+                bar.clear()
+                await _ask_pause_or_cancel(driver, interrupted, out)
+            bar.draw(driver.snapshot)
+            await _wait_either(monitor.next_change(0.5), interrupted)
+        bar.clear()
+        return _report_end(end, out)
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionLostError):
+            await runner
+
+
+async def _wait_either(change: Any, interrupted: asyncio.Event) -> None:
+    tasks = {asyncio.ensure_future(change), asyncio.ensure_future(interrupted.wait())}
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _read_answer(interrupted: asyncio.Event) -> str:
+    """One line from stdin, or "c" on a second Ctrl-C (no thread left blocked on input)."""
+    loop = asyncio.get_running_loop()
+    line: asyncio.Future[str] = loop.create_future()
+
+    def readable() -> None:
+        if not line.done():
+            line.set_result(sys.stdin.readline())
+
+    try:
+        loop.add_reader(sys.stdin.fileno(), readable)
+    except (OSError, ValueError):
+        return "c"  # no usable stdin: the safe answer
+    try:
+        await _wait_either(asyncio.shield(line), interrupted)
+    finally:
+        loop.remove_reader(sys.stdin.fileno())
+    return line.result().strip().lower() if line.done() else "c"
+
+
+async def _ask_pause_or_cancel(driver: Driver, interrupted: asyncio.Event, out: TextIO) -> None:
+    """Ctrl-C: pause, then resume or cancel; a second Ctrl-C at the prompt cancels."""
+    from agent.drivers.base import DriverError
+    from shared.enums import PrinterStatus
+
+    with contextlib.suppress(DriverError):
+        if driver.snapshot.status is PrinterStatus.PRINTING:
+            await driver.pause()
+    print("\npaused. [r]esume or [c]ancel? ", end="", file=out, flush=True)
+    answer = await _read_answer(interrupted)
+    interrupted.clear()
+    try:
+        if answer.startswith("r"):
+            await driver.resume()
+            print("resumed", file=out)
+        else:
+            await driver.cancel()
+            print("cancelling", file=out)
+    except DriverError as exc:
+        print(f"apf print: {exc}", file=out)
+
+
+def _report_end(end: DriverEvent, out: TextIO) -> int:
+    from agent.drivers.base import JobCancelled, JobCompleted, JobFailed
+
+    if isinstance(end, JobCompleted):
+        print(f"printed in {_clock(end.duration_s)}", file=out)
+        return EXIT_PRINTED
+    if isinstance(end, JobFailed):
+        print(f"print failed at {end.progress_pct:.1f} %: {end.reason}", file=out)
+    elif isinstance(end, JobCancelled):
+        print(f"print cancelled at {end.progress_pct:.1f} %", file=out)
+    return EXIT_NOT_PRINTED
+
+
+class ProgressBar:
+    """One redrawn line on a terminal; a line every 10 % otherwise (logs, CI)."""
+
+    WIDTH = 30
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.tty = out.isatty()
+        self._last_decile = -1
+
+    def draw(self, snapshot: Any) -> None:
+        job = snapshot.job
+        if job is None:
+            return
+        filled = int(self.WIDTH * job.progress_pct / 100)
+        eta = "--:--" if job.remaining_s is None else _clock(job.remaining_s)
+        temps = snapshot.temperatures
+        heat = f" {temps.hotend_c:.0f}°C" if temps.hotend_c is not None else ""
+        text = (
+            f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {job.progress_pct:5.1f} %  "
+            f"elapsed {_clock(job.elapsed_s)}  ETA {eta}{heat}  {snapshot.status.value}"
+        )
+        if self.tty:
+            print(f"\r{text}\x1b[K", end="", file=self.out, flush=True)
+        elif int(job.progress_pct // 10) > self._last_decile:
+            self._last_decile = int(job.progress_pct // 10)
+            print(text, file=self.out, flush=True)
+
+    def clear(self) -> None:
+        if self.tty:
+            print("\r\x1b[K", end="", file=self.out, flush=True)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
