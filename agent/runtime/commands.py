@@ -67,8 +67,19 @@ class CommandDispatcher:
         cid = command.command_id
         known = await self._ledger.command(cid)
         if known is not None:
-            if known.reply is None:
+            if known.reply is None and self._is_running(known.printer_id, cid):
                 log.info("command %s delivered again while still running; ignored", cid)
+            elif known.reply is None:
+                # Recorded but running nowhere: its printer was removed or its supervisor
+                # restarted under it. Answer now, or the cloud would re-send it forever.
+                log.warning("command %s was interrupted before it finished", cid)
+                await self._send_reply(
+                    cid,
+                    command.printer_id,
+                    ErrorCode.INTERNAL_ERROR,
+                    "the command was interrupted before it finished (printer removed or "
+                    "restarted); send a new command",
+                )
             else:
                 log.info("command %s delivered again: answering with the first reply", cid)
                 await self._reporter.reply_again(known.reply)
@@ -96,6 +107,10 @@ class CommandDispatcher:
             await self._answer(
                 command, ErrorCode.PRINTER_BUSY, "too many commands waiting for this printer"
             )
+
+    def _is_running(self, printer_id: str, command_id: str) -> bool:
+        supervisor = self._supervisor_of(printer_id)
+        return supervisor is not None and supervisor.has_command(command_id)
 
     async def finish(self, command: Command, outcome: CommandOutcome) -> None:
         """Store the reply with the command id and queue it for the cloud, atomically."""

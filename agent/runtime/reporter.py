@@ -110,7 +110,9 @@ class Reporter:
                 except LinkDown:
                     self._dirty.add(printer_id)
                     break
-                self._final.pop(printer_id, None)
+                if self._final.get(printer_id) is state:
+                    # Published for good; a newer final state set meanwhile stays queued.
+                    del self._final[printer_id]
 
     def _state_of(self, printer_id: str) -> PrinterState | None:
         source = self._sources.get(printer_id)

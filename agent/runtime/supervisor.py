@@ -120,6 +120,7 @@ class PrinterSupervisor:
         self._foreign_job: str | None = None
         self._happenings: asyncio.Queue[_Happening] = asyncio.Queue(EVENT_QUEUE_SIZE)
         self._commands: asyncio.Queue[PendingCommand] = asyncio.Queue(COMMAND_QUEUE_SIZE)
+        self._command_ids: set[str] = set()
         self._telemetry_dirty = asyncio.Event()
         # Set after an agent restart interrupted a serial print: heaters off once connected.
         self.cooldown_on_connect = False
@@ -142,7 +143,12 @@ class PrinterSupervisor:
             self._commands.put_nowait(pending)
         except asyncio.QueueFull:
             return False
+        self._command_ids.add(pending.command.command_id)
         return True
+
+    def has_command(self, command_id: str) -> bool:
+        """Queued or running here, its reply not stored yet."""
+        return command_id in self._command_ids
 
     # --- the tasks -----------------------------------------------------------------------
 
@@ -312,8 +318,13 @@ class PrinterSupervisor:
     async def _handle_commands(self) -> None:
         while True:
             pending = await self._commands.get()
-            outcome = await self._executor.execute(pending.command)
-            await pending.done(pending.command, outcome)
+            try:
+                outcome = await self._executor.execute(pending.command)
+                await pending.done(pending.command, outcome)
+            finally:
+                # After the reply is stored (a repeat meanwhile is still "running"), or
+                # when cut off: a repeat is then answered as interrupted.
+                self._command_ids.discard(pending.command.command_id)
 
     async def _publish_telemetry(self) -> None:
         while True:

@@ -84,3 +84,35 @@ async def test_a_command_delivered_twice_is_answered_from_the_ledger_even_after_
         payloads = [m.payload for m in cloud.on("replies")]
         # The very same answer each time (same ts): the command ran once.
         assert len(set(payloads)) == 1
+
+
+async def test_a_command_cut_off_by_its_printers_removal_is_answered_when_resent(
+    mqtt_broker: TestBroker, tmp_path: Path
+) -> None:
+    from agent.sim import SimConfig, SimulatedPrinter
+    from shared.wire import DesiredConfig, PrinterConfig, SerialConnection
+
+    def desired(revision: int, port: str | None) -> DesiredConfig:
+        printers = []
+        if port is not None:
+            conn = SerialConnection(port=port)
+            printers.append(PrinterConfig(printer_id="prt_s", name="s", connection=conn))
+        return DesiredConfig(agent_id=AGENT, revision=revision, printers=printers)
+
+    config = agent_config(mqtt_broker.url, tmp_path, agent_id=AGENT)
+    async with (
+        SimulatedPrinter(SimConfig(dialect="marlin", baud=None, homing_s=30.0)) as sim,
+        CloudStandIn(mqtt_broker.url, ORG, AGENT) as cloud,
+        running_agent(config),
+    ):
+        await cloud.desired(desired(1, sim.pty_path))
+        await cloud.wait_for(lambda: cloud.on("events"))  # printer.online
+        await cloud.command(home("h-long", "prt_s"))
+        # Removed while homing (30 s): the command never finishes on this printer.
+        await cloud.desired(desired(2, None))
+        await cloud.wait_for(lambda: b"removed" in cloud.on("printers/prt_s/state")[-1].payload)
+        assert cloud.replies("h-long") == []
+        await cloud.command(home("h-long", "prt_s"))  # the cloud re-sends
+        reply = await cloud.wait_reply("h-long")
+        assert reply.error == ErrorCode.INTERNAL_ERROR
+        assert reply.message is not None and "interrupted" in reply.message
