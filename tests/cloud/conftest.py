@@ -133,7 +133,7 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
     # AsyncTestClient uses a portal thread, whose loop asyncpg connections cannot cross).
     ctx = build_context(settings)
     app = create_app(settings, context=ctx)
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     try:
         async with httpx.AsyncClient(
             transport=transport, base_url="http://testserver.local", timeout=30

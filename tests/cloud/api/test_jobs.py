@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from cloud.db.models import Event, Job, PrinterCommand
 from tests.cloud.api.test_printers import make_agent, make_printer, set_status
@@ -23,8 +24,12 @@ def stored_files(owner: OrgClient) -> list[Path]:
     return [p for p in Path(owner.api.settings.files_dir).rglob("*") if p.is_file()]
 
 
+def ids(response: Any) -> list[str]:
+    return [item["id"] for item in response.json()["data"]]
+
+
 async def upload(
-    owner: OrgClient, data: bytes = GCODE, name: str = "part.gcode", **fields: Any
+    owner: OrgClient, *, data: bytes = GCODE, name: str = "part.gcode", **fields: str
 ) -> Any:
     return await owner.post("/v1/jobs", files={"file": (name, data, "text/x.gcode")}, data=fields)
 
@@ -76,7 +81,7 @@ async def test_invalid_gcode_is_file_invalid_and_leaves_nothing(owner: OrgClient
     ],
 )
 async def test_upload_bad_fields(owner: OrgClient, fields: dict[str, str], param: str) -> None:
-    r = await upload(owner, **fields)
+    r = await owner.post("/v1/jobs", files={"file": ("part.gcode", GCODE)}, data=fields)
     assert r.status_code in (400, 404), r.text
     assert r.json()["error"]["param"] == param
     assert stored_files(owner) == []
@@ -173,7 +178,6 @@ async def test_list_filters_and_sort(owner: OrgClient, in_db: SessionRunner) -> 
         (await session.get(Job, urgent["id"])).status = "printing"
 
     await in_db(mark_printing)
-    ids = lambda r: [j["id"] for j in r.json()["data"]]  # noqa: E731
     r = await owner.get("/v1/jobs")
     assert ids(r) == [normal["id"], urgent["id"], low["id"]]  # newest first
     r = await owner.get("/v1/jobs", params={"sort": "-priority"})
@@ -253,8 +257,10 @@ async def test_delete_queued_removes_running_cancels(
         cmds = list((await session.execute(select(PrinterCommand))).scalars())
         events = [
             e.type
-            for e in (await session.execute(select(Event).order_by(Event.created_at))).scalars()
-        ]  # type: ignore[arg-type]
+            for e in (
+                await session.execute(select(Event).order_by(col(Event.created_at)))
+            ).scalars()
+        ]
         return cmds, events
 
     cmds, events = await in_db(rows)

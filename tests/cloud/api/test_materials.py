@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from cloud.db.models import Event
 from tests.cloud.api.test_printers import make_printer
@@ -66,7 +67,7 @@ async def test_stock_status_and_events(owner: OrgClient, in_db: SessionRunner) -
     assert [m["id"] for m in r.json()["data"]] == [mat["id"]]
 
     async def events(session: Any) -> list[tuple[str, str | None]]:
-        rows = await session.execute(select(Event).order_by(Event.created_at))  # type: ignore[arg-type]
+        rows = await session.execute(select(Event).order_by(col(Event.created_at)))
         return [(e.type, e.resource_id) for e in rows.scalars()]
 
     # One event per crossing, not per change.

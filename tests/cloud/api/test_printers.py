@@ -20,6 +20,10 @@ OCTO = {
 }
 
 
+def ids(response: Any) -> list[str]:
+    return [item["id"] for item in response.json()["data"]]
+
+
 async def make_agent(owner: OrgClient) -> str:
     r = await owner.post("/v1/agents", json={"name": "pi-1"})
     assert r.status_code == 201, r.text
@@ -111,7 +115,6 @@ async def test_list_filters_sort_fields_pagination(owner: OrgClient, in_db: Sess
     b = await make_printer(owner, name="b", group="g2", tags=["blue"])
     c = await make_printer(owner, name="c", group="g1", tags=["red"])
     await set_status(in_db, b["id"], "printing")
-    ids = lambda r: [p["id"] for p in r.json()["data"]]  # noqa: E731
     r = await owner.get("/v1/printers", params={"status": "printing"})
     assert ids(r) == [b["id"]]
     r = await owner.get("/v1/printers", params={"group": "g1", "sort": "-name"})
@@ -210,8 +213,9 @@ async def test_action_on_revoked_agent_printer_is_offline(
     p = await make_printer(owner, agent_id=agent_id)
     await set_status(in_db, p["id"], "idle")
 
-    async def check(session: Any) -> Agent:
-        return await session.get(Agent, agent_id)
+    async def check(session: Any) -> Agent | None:
+        agent: Agent | None = await session.get(Agent, agent_id)
+        return agent
 
     assert (await in_db(check)) is not None
     r = await owner.post(f"/v1/printers/{p['id']}/actions", json={"action": "home"})
