@@ -250,3 +250,11 @@ def test_key_and_base_url_come_from_the_environment(
         assert client.printers.list().pagination.total == 0
     monkeypatch.delenv("APF_BASE_URL")
     assert Client().base_url == "https://api.autoprintfarm.com"
+
+
+def test_the_key_printed_by_create_org_authenticates(cloud: CloudProcess) -> None:
+    """The documented way to get a first key: the last line of `apf cloud admin create-org`."""
+    key = cloud.create_org_cli("cli-farm", plan="free")
+    with Client(api_key=key, base_url=cloud.base_url) as client:
+        assert client.printers.list().pagination.total == 0
+        assert client.organization.get().name == "cli-farm"
