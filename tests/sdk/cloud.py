@@ -163,6 +163,19 @@ class CloudProcess:
 
         self.run_db(write)
 
+    def set_job_state(self, job_id: str, **columns: Any) -> None:
+        """Write job columns as the queue and the agent's reports would (status, printer_id)."""
+
+        async def write(session: Any) -> None:
+            from sqlalchemy import update
+
+            from cloud.db.models import Job
+
+            table = Job.__table__  # type: ignore[attr-defined]
+            await session.execute(update(table).where(table.c.id == job_id).values(**columns))
+
+        self.run_db(write)
+
     def create_agent(self, org_id: str, name: str = "pi") -> str:
         """An agent row, online, so printers can name it (as `apf agent` enrolment would)."""
 

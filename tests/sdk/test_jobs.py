@@ -125,3 +125,16 @@ async def test_async_upload_with_progress(cloud: CloudProcess, org: Org, gcode_f
         assert [j.id async for j in await client.jobs.list()] == [job.id]
         assert await client.jobs.delete(job.id) is None
     assert seen[-1] == size
+
+
+def test_delete_of_a_printing_job_cancels_it_and_returns_it(
+    client: Client, cloud: CloudProcess, org: Org, gcode_file: Path
+) -> None:
+    printer = client.printers.create(name="p", connection_url="http://10.4.0.1", api_key="k")
+    cloud.set_printer_state(printer.id, status="printing", agent_id=cloud.create_agent(org.org_id))
+    job = client.jobs.create(file=gcode_file, printer_id=printer.id)
+    cloud.set_job_state(job.id, status="printing", printer_id=printer.id)
+    cancelled = client.jobs.delete(job.id)
+    assert isinstance(cancelled, Job)
+    assert cancelled.id == job.id and cancelled.status == "cancelled"
+    assert client.jobs.get(job.id).status == "cancelled"  # kept in the history

@@ -108,12 +108,18 @@ def _fixtures(
         ).id
     agent_id = cloud.create_agent(busy.org_id)
     cloud.set_printer_state(busy_printer, status="printing", agent_id=agent_id)
+    printing_job = None
+    if route_exists(cloud, busy, "/v1/jobs"):
+        with Client(api_key=busy.api_key, base_url=cloud.base_url) as client:
+            printing_job = client.jobs.create(file=gcode_file, printer_id=busy_printer).id
+        cloud.set_job_state(printing_job, status="printing", printer_id=busy_printer)
     probe = cloud.create_org("js-probe")
     return {
         "baseUrl": cloud.base_url,
         "keys": keys,
         "busyPrinter": busy_printer,
         "offlinePrinter": offline_printer,
+        "printingJob": printing_job,
         "gcodePath": str(gcode_file),
         "fileUrl": file_server.url("model.gcode"),
         "routes": [path for path in ROUTES if route_exists(cloud, probe, path)],

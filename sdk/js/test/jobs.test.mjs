@@ -64,6 +64,15 @@ describe('jobs', { skip: NO_CLOUD }, () => {
     });
   });
 
+  test('deleting a job on a printer cancels it and returns it', async (t) => {
+    if (!requireRoute(t, '/v1/jobs')) return;
+    const c = new AutoPrintFarm(options('busy'));
+    const cancelled = await c.jobs.delete(fx.printingJob);
+    assert.equal(cancelled.id, fx.printingJob);
+    assert.equal(cancelled.status, 'cancelled');
+    assert.equal((await c.jobs.get(fx.printingJob)).status, 'cancelled');
+  });
+
   test('exactly one of file_url and file', async () => {
     await assert.rejects(client().jobs.create({}), /exactly one/);
     await assert.rejects(client().jobs.create({ file_url: fx.fileUrl, file: new Uint8Array(1) }), /exactly one/);
