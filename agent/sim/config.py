@@ -54,6 +54,9 @@ class SimConfig:
     emergency_parser: bool = True
     # Marlin versions differ on whether an `ok` follows `Resend: N` (field notes §1.1).
     resend_ok: bool | None = None
+    # Marlin NO_TIMEOUTS (off by default in Marlin): `wait` after this long with an empty
+    # queue, again every interval. Marlin and Prusa only.
+    idle_wait_s: float | None = None
     # HOST_KEEPALIVE_FEATURE interval for `echo:busy: processing` (Marlin default 2 s).
     keepalive_s: float = 2.0
     # --- fault injection (seeded) ---
@@ -113,6 +116,7 @@ class SimConfig:
             "planner_blocks": self.planner_blocks,
             "heat_rate_c_per_s": self.heat_rate_c_per_s,
             "keepalive_s": self.keepalive_s,
+            "idle_wait_s": self.idle_wait_s,
             "executed_limit": self.executed_limit,
         }
         for name, value in positive.items():

@@ -103,6 +103,8 @@ class Firmware:
         )
         self._reset_in_place_after = cfg.reset_after_lines
         self._boot_done_s = math.inf
+        idle_wait_s = cfg.idle_wait_s if self.spec.check_style == "marlin" else None
+        self._idle_wait_s = idle_wait_s or 0.0
         self._init_state()
 
     def _init_state(self) -> None:
@@ -118,6 +120,7 @@ class Firmware:
         self.planner: deque[float] = deque()  # end time of each queued move block
         self.hold_until_s = -math.inf  # injected busy period
         self._next_busy_s: float | None = None
+        self._next_wait_s = self._t + self._idle_wait_s if self._idle_wait_s else math.inf
         for heater in (*self.tools, self.bed):
             heater.reset(self._t)
 
@@ -264,6 +267,7 @@ class Firmware:
         busy_s = self._next_busy_s
         if busy_s is not None and busy_s < event_s:
             event_s = busy_s
+        event_s = min(event_s, self._next_wait_s)
         return event_s
 
     def _take_bytes(self, horizon_s: float, accepting: bool) -> bool:
@@ -316,6 +320,7 @@ class Firmware:
                 if self.dead:
                     return
             self.queue.append(Command(result.command, result.line_no, word))
+            self._next_wait_s = math.inf
         elif isinstance(result, Rejected):
             self._line_error(result)
         elif isinstance(result, Dropped):
@@ -333,6 +338,7 @@ class Firmware:
 
     def _enqueue(self, cmd: Command) -> None:
         self.queue.append(cmd)
+        self._next_wait_s = math.inf
 
     def _start_next(self) -> None:
         from agent.sim import gcode
@@ -371,6 +377,11 @@ class Firmware:
             prefix = self.spec.autoreport_prefix or ""
             self.emit(prefix + self.spec.temps(self.tools, self.bed, self.active_tool, t))
             self.next_report_s = t + self.report_every_s
+        elif self._next_wait_s <= t:
+            # Marlin NO_TIMEOUTS: `wait` while the queue stays empty (queue.cpp
+            # get_serial_commands()); a host that counts it as an `ok` runs ahead.
+            self.emit("wait")
+            self._next_wait_s = t + self._idle_wait_s
         elif run is not None and run.tick_s <= t:
             from agent.sim import gcode
 
@@ -387,6 +398,8 @@ class Firmware:
             self.emit_ok(run.cmd, run.ok_extra(self._t) if run.ok_extra else "")
         if run.cmd is not None and self.queue and self.queue[0] is run.cmd:
             self.queue.popleft()
+        if not self.queue and self._idle_wait_s:
+            self._next_wait_s = self._t + self._idle_wait_s
         if not self._busy_now():
             self._next_busy_s = None
         if run.cmd is not None and run.record:

@@ -185,7 +185,11 @@ class SimulatedPrinter:
             fw.receive(data, now)
             if not fw.wants_bytes(_RX_BACKLOG_BYTES):
                 self._set_reading(False)
-            self._schedule(max(now, fw.next_deadline_s() - self._lookahead_s))
+            # Only ever bring the wake-up forward here: the pending timer may be the one
+            # that delivers output (a halted firmware has no deadline of its own).
+            wake_s = fw.next_deadline_s() - self._lookahead_s
+            if wake_s != float("inf"):
+                self._schedule(max(now, wake_s))
 
     def _pump(self) -> None:
         fw, loop = self._fw, self._loop

@@ -127,3 +127,14 @@ async def test_klipper_acknowledges_empty_lines_marlin_skips_them(make_sim: SimF
         client.write("\n\n")
         # The first answer is M105's: the empty lines got none.
         assert (await client.command("M105\n"))[0].startswith("ok T:")
+
+
+async def test_marlin_says_wait_while_its_queue_stays_empty(make_sim: SimFactory) -> None:
+    async with make_sim(dialect="marlin", idle_wait_s=0.1) as (_sim, client):
+        done_at, line = client.write("G1 X1\n"), await client.readline()
+        assert line == "ok"
+        first_at, first = await client.readline_timed()
+        second_at, second = await client.readline_timed()
+    assert (first, second) == ("wait", "wait")
+    assert first_at - done_at >= 0.1 - 0.002
+    assert second_at - done_at >= 0.2 - 0.002

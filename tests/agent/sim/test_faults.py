@@ -199,3 +199,13 @@ async def test_nothing_sent_before_start_survives_a_reset(make_sim: SimFactory) 
         await client.until(r"^echo: Last Updated")
         assert await client.command("G1 X3\n") == ["ok"]
     assert sim.executed == ["G1 X3"]
+
+
+async def test_halt_lines_arrive_even_when_the_host_keeps_writing(make_sim: SimFactory) -> None:
+    # The error lines are still on the wire (latency) when the host writes again; the
+    # halted firmware has no deadline of its own, yet the lines must still be delivered.
+    async with make_sim(dialect="marlin", latency_s=0.05) as (sim, client):
+        sim.trigger_thermal_error()
+        client.write("M105\n")
+        lines = await client.until(r"kill\(\) called", timeout_s=2)
+    assert lines[0].startswith("Error:Thermal Runaway")
