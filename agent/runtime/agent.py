@@ -206,7 +206,7 @@ class Agent:
 
     def _on_connected(self, session: int) -> None:
         # Re-sync after every (re)connect: retained states again, then the outbox.
-        self.reporter.mark_all_dirty()
+        self.reporter.connected()
         self.outbox.added.set()
 
     async def _on_message(self, topic: str, payload: bytes) -> None:

@@ -88,6 +88,11 @@ class Reporter:
         self._dirty.add(printer_id)
         self._dirty_event.set()
 
+    def connected(self) -> None:
+        """A new connection: re-sync states; the next outage samples telemetry afresh."""
+        self._last_offline_sample.clear()
+        self.mark_all_dirty()
+
     def mark_all_dirty(self) -> None:
         self._dirty.update(self._sources)
         self._dirty.update(self._final)
