@@ -66,6 +66,7 @@ class SimulatedPrinter:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._last_pump_s = -1.0
+        self._batching = False
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self.unplugged = False
 
@@ -167,16 +168,19 @@ class SimulatedPrinter:
         action(fw)
         self._pump()
 
-    def _on_readable(self) -> None:
+    def _read(self) -> bytes:
         try:
-            data = os.read(self._master, 65536)
+            return os.read(self._master, 65536)
         except BlockingIOError:
-            return
+            return b""
         except OSError as exc:
             if exc.errno != errno.EIO:
                 log.warning("simulator read failed: %s", exc)
             # EIO: nobody holds the slave side; the next open brings the host back.
-            return
+            return b""
+
+    def _on_readable(self) -> None:
+        data = self._read()
         fw, loop = self._fw, self._loop
         if data and fw is not None and loop is not None:
             # Only book the bytes: nothing they cause can happen before the lookahead
@@ -191,11 +195,27 @@ class SimulatedPrinter:
             if wake_s != float("inf"):
                 self._schedule(max(now, wake_s))
 
+    def _read_batched(self, fw: Firmware, now: float) -> None:
+        """Take what the host wrote since the last wake-up, with the reader switched off.
+
+        Its exact write time is unknown: it lies between the two wake-ups, so the middle
+        is used (off by at most half a granularity). That is still causal: the model ran
+        only one lookahead past the last wake-up, and these bytes arrive a lookahead after
+        a time no earlier than it."""
+        written_s = (self._last_pump_s + now) / 2
+        while fw.wants_bytes(_RX_BACKLOG_BYTES):
+            data = self._read()
+            if not data:
+                return
+            fw.receive(data, written_s)
+
     def _pump(self) -> None:
         fw, loop = self._fw, self._loop
         if fw is None or loop is None or self._master < 0:
             return
         now = loop.time()
+        if self._batching:
+            self._read_batched(fw, now)
         self._last_pump_s = now
         fw.advance(now + self._lookahead_s)
         for emit_s, line in fw.take_output():
@@ -207,10 +227,15 @@ class SimulatedPrinter:
             self._tx_pending_bytes += len(data)
         self._flush_tx(now)
         self._after_pump(fw)
-        self._set_reading(fw.wants_bytes(_RX_BACKLOG_BYTES))
         wake_s = fw.next_deadline_s() - self._lookahead_s
         if self._tx_queue and not self._writing:
             wake_s = min(wake_s, self._tx_queue[0][0] - _SLACK_S)
+        wants = fw.wants_bytes(_RX_BACKLOG_BYTES)
+        # While busy (the next wake-up is at most one granularity away anyway) the host's
+        # writes are picked up then, instead of each waking the simulator on its own. When
+        # the model falls idle the reader comes back, so a lone line is timed exactly.
+        self._batching = wants and wake_s <= now + self.config.wake_granularity_s
+        self._set_reading(wants and not self._batching)
         self._schedule(max(wake_s, now))
 
     def _flush_tx(self, now: float) -> None:
