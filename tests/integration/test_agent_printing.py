@@ -12,7 +12,7 @@ from agent.runtime.agent import Agent
 from agent.sim import SimConfig, SimulatedPrinter
 from agent.sync.outbox import RowKind
 from shared.enums import PrinterStatus
-from shared.wire import JobCompletedEvent, JobFailedEvent, decode_printer_state
+from shared.wire import Command, JobCompletedEvent, JobFailedEvent, decode_printer_state
 from tests.agent.runtime.cloud import CloudStandIn, gcode
 from tests.agent.runtime.files_server import serving
 from tests.agent.runtime.harness import ORG, agent_config, running_agent, serial_printer
@@ -206,3 +206,79 @@ async def test_one_printer_unplugged_mid_print_does_not_disturb_another(
         (offline,) = of_type(unique, "printer.offline")
         assert offline.printer_id == "prt_a"
         assert completed_jobs(cloud) == {"job_b"}
+
+
+async def test_pause_resume_cancel_and_busy_refusals_during_a_print(
+    mqtt_broker: TestBroker, tmp_path: Path
+) -> None:
+    from shared.enums import ErrorCode
+    from shared.wire import JobCancelledEvent
+    from tests.agent.runtime.cloud import home
+
+    agent_id = "agt_ctl"
+    lines = gcode_lines(3000)
+    slow = SimConfig(dialect="marlin", baud=250000, move_s_per_block=0.004)
+    async with (
+        SimulatedPrinter(slow) as sim,
+        CloudStandIn(mqtt_broker.url, ORG, agent_id) as cloud,
+    ):
+        printers = [serial_printer("prt_1", sim.pty_path, 250000)]
+        config = agent_config(mqtt_broker.url, tmp_path, agent_id=agent_id, printers=printers)
+        with serving() as server:
+            async with running_agent(config):
+                await cloud.wait_for(lambda: of_type(cloud.unique_events(), "printer.online"))
+                await cloud.command(start_job(server, "s1", "prt_1", "job_1", gcode_bytes(lines)))
+                assert (await cloud.wait_reply("s1", 30)).ok
+                await sim.wait_executed(sim.executed_count + 200, timeout_s=30)
+                # Busy: a second job, homing.
+                await cloud.command(start_job(server, "s2", "prt_1", "job_2", gcode_bytes(lines)))
+                assert (await cloud.wait_reply("s2")).error == ErrorCode.PRINTER_BUSY
+                await cloud.command(home("h1", "prt_1"))
+                assert (await cloud.wait_reply("h1")).error == ErrorCode.PRINTER_BUSY
+
+                await cloud.command(_action("pause", "pause-1"))
+                assert (await cloud.wait_reply("pause-1")).ok
+                await cloud.wait_for(lambda: of_type(cloud.unique_events(), "job.paused"))
+                paused_at = sim.executed_count
+                await cloud.command(_action("resume", "resume-1"))
+                assert (await cloud.wait_reply("resume-1")).ok
+                await cloud.wait_for(lambda: of_type(cloud.unique_events(), "job.resumed"))
+                await sim.wait_executed(paused_at + 100, timeout_s=30)
+                await cloud.command(_action("cancel", "cancel-1"))
+                assert (await cloud.wait_reply("cancel-1")).ok
+                await cloud.wait_for(lambda: of_type(cloud.unique_events(), "job.cancelled"))
+                await cloud.wait_for(lambda: idle_state(cloud, "prt_1"))
+        unique = assert_exactly_once_in_order(cloud)
+        assert [type(e).__struct_config__.tag for e in unique] == [
+            "printer.online",
+            "job.started",
+            "job.paused",
+            "job.resumed",
+            "job.cancelled",
+        ]
+        cancelled = unique[-1]
+        assert isinstance(cancelled, JobCancelledEvent)
+        assert 0 < cancelled.progress < 100
+        assert cancelled.filament_used_mm is not None and cancelled.filament_used_mm > 0
+        executed_moves = moves(sim.executed)
+        assert executed_moves == lines[: len(executed_moves)]  # a prefix, in order, no repeats
+
+
+def _action(name: str, command_id: str) -> Command:
+    from datetime import timedelta
+
+    from shared.wire import CancelJob, PauseJob, ResumeJob
+    from tests.agent.runtime.cloud import now
+
+    kinds: dict[str, type[PauseJob | ResumeJob | CancelJob]] = {
+        "pause": PauseJob,
+        "resume": ResumeJob,
+        "cancel": CancelJob,
+    }
+    issued = now()
+    return kinds[name](
+        command_id=command_id,
+        printer_id="prt_1",
+        issued_at=issued,
+        expires_at=issued + timedelta(minutes=5),
+    )
