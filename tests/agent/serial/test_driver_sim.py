@@ -176,15 +176,7 @@ async def test_cancel_stops_feeding_and_cools_down(gcode_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("dialect", "reason"),
     [
-        pytest.param(
-            "marlin",
-            "Thermal Runaway",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="simulator: a host write after a 'dead' halt cancels the timer that "
-                "would deliver the error lines (SimulatedPrinter._on_readable schedules inf)",
-            ),
-        ),
+        ("marlin", "Thermal Runaway"),
         ("klipper", "not heating at expected rate"),
     ],
 )
