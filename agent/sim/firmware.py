@@ -16,57 +16,20 @@ from __future__ import annotations
 import logging
 import math
 import random
-import re
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from agent.sim.config import SimConfig
 from agent.sim.dialects import DialectSpec, spec_for
-from agent.sim.heaters import Heater, make_heaters
+from agent.sim.heaters import make_heaters
 from agent.sim.lineproto import Accepted, Dropped, Rejected, check_line
 from agent.sim.link import RxPath
+from agent.sim.state import Command, Counters, Run, flip_one, word_of
 
 log = logging.getLogger(__name__)
 
 _EMERGENCY_WORDS = (b"M112", b"M108", b"M410")
 _EMERGENCY_NAMES = frozenset(("M112", "M108", "M410"))
-_WORD = re.compile(r"[GMT]\d+(?:\.\d+)?|\S+")
-
-
-@dataclass(slots=True)
-class Command:
-    text: str  # as executed: no line number, no checksum, no comment
-    line_no: int | None
-    word: str  # "G1", "M105", "PAUSE"
-
-
-@dataclass(slots=True)
-class Run:
-    """The command being processed (the head of the queue)."""
-
-    cmd: Command | None  # None: an injected busy period with no command behind it
-    done_s: float
-    reply: Callable[[float], list[str]] | None = None  # lines printed before `ok`
-    ok_extra: Callable[[float], str] | None = None  # text on the `ok` line (M105)
-    send_ok: bool = True
-    record: bool = True
-    busy: bool = False  # HOST_KEEPALIVE state IN_HANDLER: `busy:` lines while it runs
-    waits_heater: Heater | None = None  # M109/M190: M108 ends the wait
-    tick_s: float = math.inf  # next temperature line while waiting for a heater
-    after: Callable[[float], None] | None = None  # effect when done (reset, restart)
-
-
-@dataclass(slots=True)
-class Counters:
-    executed: int = 0
-    resends_requested: int = 0
-    lines_dropped: int = 0  # RepRapFirmware-style silent drops
-    rx_corrupted: int = 0
-    tx_corrupted: int = 0
-    oks_dropped: int = 0
-    resets: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class Firmware:
@@ -213,7 +176,7 @@ class Firmware:
     def emit(self, line: str) -> None:
         share = self._corrupt_tx
         if share and self._rng_tx.random() < share and line:
-            line = _flip_one(line, self._rng_tx)
+            line = flip_one(line, self._rng_tx)
             self.counters.tx_corrupted += 1
         self._out.append((self._t, line))
 
@@ -306,7 +269,7 @@ class Firmware:
             # The flip happens on the wire, before the firmware's checksum check.
             # The leading `N` is spared: Marlin runs a line without N unchecked, so a flipped
             # N would execute garbage; every other flip is caught by the checksum.
-            text = _flip_one(text, self._rng_rx, skip_first=text.startswith("N"))
+            text = flip_one(text, self._rng_rx, skip_first=text.startswith("N"))
             self.counters.rx_corrupted += 1
         if not text:
             if self.spec.ack_empty_lines:
@@ -314,7 +277,7 @@ class Firmware:
             return
         result, self.last_n = check_line(text, self.last_n, self._check_style)
         if type(result) is Accepted:
-            word = _word_of(result.command)
+            word = word_of(result.command)
             if word in _EMERGENCY_NAMES and self._emergency_early:
                 self._emergency(word)
                 if self.dead:
@@ -441,27 +404,3 @@ class Firmware:
 
     def record_now(self, text: str) -> None:
         self._record(text)
-
-
-def _word_of(command: str) -> str:
-    """`G1 X1` -> `G1`, `g1x1` -> `G1`, `M862.3 P"MK3S"` -> `M862.3`, `PAUSE` -> `PAUSE`."""
-    space = command.find(" ")
-    word = command if space < 0 else command[:space]
-    if word[1:].isdigit() and word[:1] in "GMT":
-        return word  # the common case, no regex
-    match = _WORD.match(command.upper())
-    return match.group() if match else ""
-
-
-def _flip_one(line: str, rng: random.Random, *, skip_first: bool = False) -> str:
-    """Flip one bit of one character, never into a line terminator."""
-    data = bytearray(line.encode("latin-1"))
-    if skip_first and len(data) < 2:
-        return line
-    pos = rng.randrange(1 if skip_first else 0, len(data))
-    for bit in (rng.randrange(7), 0, 1, 2, 3):
-        flipped = data[pos] ^ (1 << bit)
-        if flipped not in (0x0A, 0x0D, 0x00) and flipped != data[pos]:
-            data[pos] = flipped
-            break
-    return data.decode("latin-1")

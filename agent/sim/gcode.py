@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agent.sim.firmware import Command, Run
 from agent.sim.heaters import Heater
+from agent.sim.state import Command, Run
 
 if TYPE_CHECKING:
     from agent.sim.firmware import Firmware

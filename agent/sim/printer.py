@@ -20,8 +20,9 @@ from types import TracebackType
 from typing import IO
 
 from agent.sim.config import SimConfig
-from agent.sim.firmware import Counters, Firmware
+from agent.sim.firmware import Firmware
 from agent.sim.link import TxPath, byte_period_s
+from agent.sim.state import Counters
 
 log = logging.getLogger(__name__)
 
