@@ -31,6 +31,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--processing-ms", type=float, help="time per command in ms")
     parser.add_argument("--advanced-ok", action="store_true", help="Marlin ADVANCED_OK")
     parser.add_argument("--heat-rate", type=float, default=20.0, help="°C per second")
+    parser.add_argument("--move-ms", type=float, default=0.0, help="planner time per move")
+    parser.add_argument("--boot-ms", type=float, default=0.0, help="deaf time after a reset")
+    parser.add_argument("--idle-wait-ms", type=float, help="Marlin `wait` when idle this long")
     parser.add_argument(
         "--wake-ms", type=float, default=1.0, help="least time between wake-ups (CPU vs jitter)"
     )
@@ -63,6 +66,9 @@ def _run(args: argparse.Namespace) -> int:
             else args.processing_ms / 1000.0,
             advanced_ok=True if args.advanced_ok else None,
             heat_rate_c_per_s=args.heat_rate,
+            move_s_per_block=args.move_ms / 1000.0,
+            boot_s=args.boot_ms / 1000.0,
+            idle_wait_s=None if args.idle_wait_ms is None else args.idle_wait_ms / 1000.0,
             corrupt_rx_share=args.corrupt_rx,
             corrupt_tx_share=args.corrupt_tx,
             drop_ok_share=args.drop_ok,
