@@ -33,7 +33,10 @@ def register(subparsers: Any) -> None:
         "cancel. Exit status 0 only when the whole file was printed.",
     )
     parser.add_argument("file", help="G-code file")
-    parser.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyACM0")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--port", help="serial port, e.g. /dev/ttyACM0")
+    target.add_argument("--octoprint", metavar="URL", help="print through OctoPrint at URL")
+    parser.add_argument("--api-key", help="OctoPrint API key (with --octoprint)")
     parser.add_argument("--baud", type=int, help="baud rate (default: the profile's)")
     parser.add_argument(
         "--profile", default="auto",
@@ -52,12 +55,25 @@ def _run(args: argparse.Namespace) -> int:
         print(f"apf print: {path}: no such file", file=sys.stderr)
         return 2
     monitor = PrintMonitor()
+    if args.octoprint:
+        return _run_octoprint(args, monitor, path)
     try:
         driver = SerialDriver(args.port, monitor, baud=args.baud, profile=args.profile)
     except ProfileError as exc:
         print(f"apf print: {exc}", file=sys.stderr)
         return 2
     return asyncio.run(print_with_progress(driver, monitor, path))
+
+
+def _run_octoprint(args: argparse.Namespace, monitor: PrintMonitor, path: Path) -> int:
+    from agent.drivers.octoprint import OctoPrintConfig, OctoPrintDriver
+
+    try:
+        config = OctoPrintConfig(url=args.octoprint, api_key=args.api_key or "")
+    except ValueError as exc:
+        print(f"apf print: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(print_with_progress(OctoPrintDriver(config, monitor), monitor, path))
 
 
 class PrintMonitor:
