@@ -52,6 +52,7 @@ from autoprintfarm.models import (
     WebhookEvent,
 )
 from autoprintfarm.pagination import AsyncPage, SyncPage
+from autoprintfarm.ratelimit import RateLimit
 from autoprintfarm.resources._calls import NOT_GIVEN
 from shared.version import __version__
 
@@ -85,6 +86,7 @@ __all__ = [
     "PrinterCommand",
     "PrinterOfflineError",
     "QuotaExceededError",
+    "RateLimit",
     "RateLimitError",
     "RetryPolicy",
     "SyncPage",

@@ -27,6 +27,7 @@ from autoprintfarm.errors import (
     error_class,
 )
 from autoprintfarm.models import Pagination
+from autoprintfarm.ratelimit import rate_limit_from
 from shared.version import __version__
 
 T = TypeVar("T")
@@ -217,7 +218,12 @@ def api_error(response: httpx.Response) -> APIError:
     }
     cls = error_class(err.code, status)
     if issubclass(cls, RateLimitError):
-        return cls(message, retry_after_s=retry_after_from(response.headers), **kwargs)
+        return cls(
+            message,
+            retry_after_s=retry_after_from(response.headers),
+            rate_limit=rate_limit_from(response.headers),
+            **kwargs,
+        )
     return cls(message, **kwargs)
 
 

@@ -13,6 +13,7 @@ from autoprintfarm import _core
 from autoprintfarm._core import Call, Options
 from autoprintfarm._retry import RetryPolicy, may_retry_network
 from autoprintfarm.pagination import SyncPage
+from autoprintfarm.ratelimit import RateLimit, rate_limit_from
 from autoprintfarm.resources import sync as res
 from autoprintfarm.resources import sync_org as org_res
 
@@ -53,6 +54,8 @@ class Client:
             timeout=_core.httpx_timeout(timeout_s), follow_redirects=False
         )
         self._sleep: Callable[[float], None] = time.sleep
+        # What the latest answer said about the key's rate limit (None before any answer).
+        self.rate_limit: RateLimit | None = None
         self.printers = res.Printers(self)
         self.jobs = res.Jobs(self)
         self.materials = res.Materials(self)
@@ -137,6 +140,7 @@ class Client:
                 delay_s = policy.backoff_s(attempt)
                 logger.info("%s; retrying in %.2f s", error, delay_s)
             else:
+                self.rate_limit = rate_limit_from(response.headers) or self.rate_limit
                 if response.is_success:
                     return response
                 api_error = _core.api_error(response)

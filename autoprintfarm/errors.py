@@ -29,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from autoprintfarm.ratelimit import RateLimit
+
 
 class AutoPrintFarmError(Exception):
     """Base class of every error the SDK raises."""
@@ -119,11 +121,20 @@ class QuotaExceededError(APIError):
 
 
 class RateLimitError(APIError):
-    """``rate_limit_exceeded``: too many requests; ``retry_after_s`` says when to come back."""
+    """``rate_limit_exceeded``: too many requests; ``retry_after_s`` says when to come back,
+    ``rate_limit`` what the rate-limit headers said (limit, remaining, reset)."""
 
-    def __init__(self, message: str, *, retry_after_s: float | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: float | None = None,
+        rate_limit: RateLimit | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(message, **kw)
         self.retry_after_s = retry_after_s
+        self.rate_limit = rate_limit
 
 
 class InternalServerError(APIError):

@@ -71,10 +71,15 @@ def test_rate_limit_error_carries_retry_after(limited_cloud: CloudProcess) -> No
             client.printers.list()
         with pytest.raises(RateLimitError) as info:
             client.printers.list()
+        # The draft-11 headers, read after every answer.
+        assert client.rate_limit is not None
+        assert (client.rate_limit.limit, client.rate_limit.remaining) == (3, 0)
+        assert client.rate_limit.window_s == 60
     err = info.value
     assert (err.status_code, err.code) == (429, "rate_limit_exceeded")
     assert err.retry_after_s is not None and 0 < err.retry_after_s <= 60
     assert err.headers["retry-after"] == str(int(err.retry_after_s))
+    assert err.rate_limit is not None and err.rate_limit.remaining == 0
 
 
 def test_429_is_retried_after_retry_after_even_for_post(limited_cloud: CloudProcess) -> None:

@@ -174,3 +174,13 @@ def test_invalid_request_names_the_parameter(client: Client) -> None:
     with pytest.raises(InvalidRequestError) as fields:
         client.printers.list(fields="id,nope")
     assert fields.value.param == "fields"
+
+
+def test_the_client_reads_the_rate_limit_headers(client: Client) -> None:
+    assert client.rate_limit is None
+    client.printers.list()
+    first = client.rate_limit
+    assert first is not None and first.limit == 100000  # the fixture's per-minute quota
+    client.printers.list()
+    assert client.rate_limit is not None and first.remaining is not None
+    assert client.rate_limit.remaining == first.remaining - 1

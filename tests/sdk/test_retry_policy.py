@@ -15,6 +15,7 @@ from autoprintfarm._retry import (
     parse_retry_after,
     retry_after_from,
 )
+from autoprintfarm.ratelimit import RateLimit, rate_limit_from
 
 
 def test_retry_after_accepts_seconds_and_http_dates() -> None:
@@ -103,3 +104,13 @@ def test_a_429_with_an_http_date_is_waited_for_then_succeeds() -> None:
     with pytest.raises(RateLimitError) as info:
         client.printers.list()
     assert info.value.retry_after_s is None and len(waits) == 3  # 1 + two backoffs
+
+
+def test_rate_limit_headers_draft_11_and_the_older_names() -> None:
+    draft = {"ratelimit-policy": '"default";q=600;w=60', "ratelimit": '"default";r=599;t=42'}
+    assert rate_limit_from(draft) == RateLimit(limit=600, remaining=599, reset_s=42, window_s=60)
+    older = {"x-ratelimit-limit": "100", "x-ratelimit-remaining": "7", "x-ratelimit-reset": "3"}
+    assert rate_limit_from(older) == RateLimit(limit=100, remaining=7, reset_s=3)
+    assert rate_limit_from({**older, **draft}) == rate_limit_from(draft)
+    assert rate_limit_from({"content-type": "application/json"}) is None
+    assert rate_limit_from({"ratelimit": '"default";r=x;t=1'}) == RateLimit(None, None, 1.0)

@@ -1,4 +1,5 @@
 import { Core, type ClientOptions } from './core.js';
+import type { RateLimit } from './ratelimit.js';
 import {
   Agents,
   Analytics,
@@ -44,6 +45,11 @@ export class AutoPrintFarm {
 
   get baseUrl(): string {
     return this.core.baseUrl;
+  }
+
+  /** What the latest answer said about the key's rate limit (null before any answer). */
+  get rateLimit(): RateLimit | null {
+    return this.core.rateLimit;
   }
 }
 

@@ -10,6 +10,7 @@ import {
   type ErrorDetail,
 } from './errors.js';
 import type { Multipart } from './multipart.js';
+import { rateLimitFrom, type RateLimit } from './ratelimit.js';
 import { Page, PagePromise } from './pagination.js';
 import {
   backoff,
@@ -161,7 +162,11 @@ async function apiError(response: Response): Promise<APIError> {
   };
   const cls = errorClass(err.code, response.status);
   if (cls === RateLimitError) {
-    return new RateLimitError(message, { ...init, retryAfter: retryAfterFrom(response.headers) });
+    return new RateLimitError(message, {
+      ...init,
+      retryAfter: retryAfterFrom(response.headers),
+      rateLimit: rateLimitFrom(response.headers),
+    });
   }
   return new cls(message, init);
 }
@@ -173,6 +178,8 @@ export class Core {
   private readonly apiKey: string;
   private readonly headers: Record<string, string>;
   private readonly fetchImpl: typeof fetch;
+  /** What the latest answer said about the key's rate limit (null before any answer). */
+  rateLimit: RateLimit | null = null;
   /** How the client waits between retries (replaceable in tests). */
   _sleep: (seconds: number) => Promise<void> = (s) =>
     new Promise((resolve) => setTimeout(resolve, s * 1000));
@@ -268,6 +275,7 @@ export class Core {
         throw this.connectionError(error, deadline, call.method, url);
       }
       deadline.touch();
+      this.rateLimit = rateLimitFrom(response.headers) ?? this.rateLimit;
       if (!response.ok) throw await apiError(response);
       if (response.status === 204) return undefined as T;
       try {

@@ -1,3 +1,5 @@
+import type { RateLimit } from './ratelimit.js';
+
 /**
  * One error tree for everything the SDK throws (the same as the Python SDK's):
  *
@@ -92,10 +94,16 @@ export class InternalServerError extends APIError {}
 export class RateLimitError extends APIError {
   /** Seconds the server asked us to wait (Retry-After), when it said. */
   readonly retryAfter: number | null;
+  /** What the rate-limit headers said (limit, remaining, reset). */
+  readonly rateLimit: RateLimit | null;
 
-  constructor(message: string, init: APIErrorInit & { retryAfter?: number | null }) {
+  constructor(
+    message: string,
+    init: APIErrorInit & { retryAfter?: number | null; rateLimit?: RateLimit | null },
+  ) {
     super(message, init);
     this.retryAfter = init.retryAfter ?? null;
+    this.rateLimit = init.rateLimit ?? null;
   }
 }
 

@@ -77,10 +77,12 @@ describe('errors', { skip: NO_CLOUD }, () => {
         assert.ok(err instanceof RateLimitError);
         assert.equal(err.code, 'rate_limit_exceeded');
         assert.ok(err.retryAfter > 0 && err.retryAfter <= 60);
+        assert.equal(err.rateLimit.remaining, 0);
         return true;
       },
     );
     assert.equal(waits.length, 2); // POST retried on 429: the limiter refused before any handler
+    assert.deepEqual(c.rateLimit, { limit: 3, remaining: 0, resetS: c.rateLimit.resetS, windowS: 60 });
     assert.ok(waits.every((w) => w > 0 && w <= 60));
   });
 

@@ -127,6 +127,16 @@ describe('printers', { skip: NO_CLOUD }, () => {
     await assert.rejects(c.printers.cooldown(fx.offlinePrinter), PrinterOfflineError);
   });
 
+  test('the client reads the rate-limit headers', async () => {
+    const c = client();
+    assert.equal(c.rateLimit, null);
+    await c.printers.list();
+    const first = c.rateLimit;
+    assert.equal(first.limit, 100000);
+    await c.printers.list();
+    assert.equal(c.rateLimit.remaining, first.remaining - 1);
+  });
+
   test('invalid requests name the parameter', async () => {
     const c = client();
     await assert.rejects(c.printers.create({ name: 'x', connection_url: 'http://10.0.0.9' }), (err) => {
