@@ -103,3 +103,15 @@ def test_password_file_is_read_and_secrets_stay_out_of_repr(tmp_path: Path) -> N
 def test_redact_url_drops_credentials_and_signature() -> None:
     url = "https://user:pw@cloud.example:8443/v1/files/f1?expires=1&signature=abc"
     assert redact_url(url) == "https://cloud.example:8443/v1/files/f1?…"
+
+
+def test_apf_agent_run_stops_with_status_2_naming_the_bad_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from apf.main import main
+
+    config = tmp_path / "agent.toml"
+    config.write_text(GOOD.replace('log_level = "DEBUG"', 'log_level = "DEBUG"\ncolour = "red"'))
+    assert main(["agent", "run", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "agent.toml" in err and "colour" in err

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from agent.runtime.scan import config_snippet, format_table, scan_ports
 from agent.sim import SimConfig, SimulatedPrinter
 
@@ -39,3 +41,16 @@ async def test_scan_reports_a_port_that_does_not_answer(tmp_path: object) -> Non
         os.close(slave)
     (result,) = [r for r in results if r.port.device == path]
     assert result.firmware is None and result.error == "no M115 answer"
+
+
+async def test_apf_agent_scan_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from apf.main import main
+
+    async with SimulatedPrinter(SimConfig(dialect="marlin", baud=None)) as sim:
+        argv = ["agent", "scan", "--port", sim.pty_path, "--baud", "250000", "--json"]
+        assert await asyncio.to_thread(main, argv) == 0
+    out = capsys.readouterr().out
+    found = [r for r in json.loads(out) if r["port"]["device"] == sim.pty_path]
+    assert found[0]["baud"] == 250000 and found[0]["profile"] == "marlin"
