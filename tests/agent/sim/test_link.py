@@ -128,3 +128,24 @@ def test_tx_path_serialises_lines_then_adds_latency() -> None:
     assert tx.deliver_at(0.0, 3) == pytest.approx(0.013)
     assert tx.deliver_at(0.0, 3) == pytest.approx(0.016)  # waits for the first to leave
     assert tx.deliver_at(1.0, 1) == pytest.approx(1.011)
+
+
+async def test_planner_back_pressure_and_m400(make_sim: SimFactory) -> None:
+    # 16 planner blocks of 20 ms each (a deep lossless queue isolates the planner): the
+    # first 15 moves are answered at once with P counting down, the rest one per finished
+    # block, and M400 waits until the planner has drained.
+    async with make_sim(
+        dialect="marlin",
+        move_s_per_block=0.02,
+        advanced_ok=True,
+        processing_s_per_command=0.0,
+        flow_control=True,
+        command_queue=32,
+    ) as (_sim, client):
+        started = client.write("".join(f"G1 X{i}\n" for i in range(20)) + "M400\n")
+        replies = [await client.readline_timed() for _ in range(21)]
+    oks = [text for _, text in replies]
+    assert [int(ok.split(" P")[1].split()[0]) for ok in oks[:15]] == list(range(14, -1, -1))
+    assert all(" P0 " in ok for ok in oks[15:20])
+    assert replies[15][0] - started >= 0.02 - 0.002  # waited for the first block
+    assert replies[20][0] - started >= 20 * 0.02 - 0.002  # M400: all 20 moves done
