@@ -38,6 +38,13 @@ def register(subparsers: Any) -> None:
         "--wake-ms", type=float, default=1.0, help="least time between wake-ups (CPU vs jitter)"
     )
     parser.add_argument("--record", metavar="FILE", help="append each executed command")
+    parser.add_argument(
+        "--count",
+        type=int,
+        default=1,
+        help="run N printers in this one process, one pty path per line (cheaper than N "
+        "processes); printer i records to FILE.i and uses seed+i",
+    )
     faults = parser.add_argument_group("fault injection (seeded)")
     faults.add_argument("--seed", type=int, default=0)
     faults.add_argument("--corrupt-rx", type=float, default=0.0, help="share of lines")
@@ -51,9 +58,13 @@ def register(subparsers: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     import asyncio
+    import sys
 
     from agent.sim import SimConfig, SimConfigError
 
+    if args.count < 1:
+        print("apf sim: --count must be at least 1", file=sys.stderr)
+        return 2
     try:
         config = SimConfig(
             dialect=args.dialect,
@@ -80,13 +91,16 @@ def _run(args: argparse.Namespace) -> int:
             wake_granularity_s=args.wake_ms / 1000.0,
         ).resolved()
     except SimConfigError as exc:
-        raise SystemExit(f"apf sim: {exc}") from None
-    asyncio.run(_serve(config, args.record))
+        print(f"apf sim: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(_serve(config, args.record, args.count))
     return 0
 
 
-async def _serve(config: Any, record: str | None) -> None:
+async def _serve(config: Any, record: str | None, count: int) -> None:
     import asyncio
+    import contextlib
+    import dataclasses
     import signal
     import sys
 
@@ -96,12 +110,19 @@ async def _serve(config: Any, record: str | None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with SimulatedPrinter(config, record_path=record) as sim:
-        print(sim.pty_path, flush=True)
+    async with contextlib.AsyncExitStack() as stack:
+        sims = []
+        for index in range(count):
+            own = dataclasses.replace(config, seed=config.seed + index) if count > 1 else config
+            path = record if record is None or count == 1 else f"{record}.{index}"
+            sims.append(await stack.enter_async_context(SimulatedPrinter(own, record_path=path)))
+        print("\n".join(sim.pty_path for sim in sims), flush=True)
         await stop.wait()
-        counters = sim.counters
-        print(
-            f"executed {counters.executed} commands, {counters.resends_requested} resends "
-            f"requested, {sim.firmware.rx.dropped_bytes} bytes lost to overrun",
-            file=sys.stderr,
-        )
+        for sim in sims:
+            counters = sim.counters
+            print(
+                f"{sim.pty_path}: executed {counters.executed} commands, "
+                f"{counters.resends_requested} resends requested, "
+                f"{sim.firmware.rx.dropped_bytes} bytes lost to overrun",
+                file=sys.stderr,
+            )

@@ -74,5 +74,27 @@ def test_apf_sim_rejects_a_bad_setting() -> None:
         text=True,
         timeout=30,
     )
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "drop_ok_share" in result.stderr
+
+
+def test_apf_sim_runs_several_printers_in_one_process() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "apf.main", "sim", "--count", "2", "--unthrottled"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        paths = [proc.stdout.readline().strip() for _ in range(2)]
+        assert len(set(paths)) == 2
+        for path in paths:
+            with serial.Serial(path, timeout=5) as port:
+                port.write(b"M105\n")
+                assert port.readline().startswith(b"ok T:")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert err.count("executed 1 commands") == 2
