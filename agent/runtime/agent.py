@@ -12,7 +12,9 @@ keeps its old settings until the job is over.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -26,7 +28,7 @@ from agent.runtime.ledger import JobRecord, Ledger
 from agent.runtime.memory import StoredJobMemory
 from agent.runtime.reporter import Reporter
 from agent.runtime.supervisor import PrinterSupervisor, SupervisorSettings
-from agent.sync.mqtt import MqttLink
+from agent.sync.mqtt import LinkSetupError, MqttLink
 from agent.sync.outbox import Outbox, PublishFailed, drain
 from agent.sync.store import Store
 from shared.backoff import Backoff
@@ -52,6 +54,10 @@ SESSION_KEY = "mqtt_session"
 SHUTDOWN_FLUSH_S = 5.0
 STOP_SUPERVISOR_TIMEOUT_S = 15.0
 PRUNE_INTERVAL_S = 3600.0
+
+
+class StartupError(Exception):
+    """The agent cannot start; the message says what to fix."""
 
 
 @dataclass(slots=True)
@@ -147,8 +153,15 @@ class Agent:
             cfg.data_path,
             len(cfg.printers),
         )
-        async with Store(cfg.data_path / "agent.db") as store:
-            self._wire(store)
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                store = await stack.enter_async_context(Store(cfg.data_path / "agent.db"))
+            except (OSError, sqlite3.Error) as exc:
+                raise StartupError(f"cannot use the data directory {cfg.data_path}: {exc}") from exc
+            try:
+                self._wire(store)
+            except (LinkSetupError, OSError) as exc:
+                raise StartupError(str(exc)) from exc
             await self._load_desired()
             await self._recover()
             async with asyncio.TaskGroup() as tg:

@@ -48,12 +48,19 @@ MessageHandler = Callable[[str, bytes], Awaitable[None]]
 ConnectedHook = Callable[[int], None]
 
 
+class LinkSetupError(Exception):
+    """The link cannot be set up at all (e.g. an unreadable CA file); retrying won't help."""
+
+
 def _tls_context(endpoint: BrokerEndpoint) -> ssl.SSLContext | None:
     if not endpoint.tls:
         return None
-    context = ssl.create_default_context(cafile=endpoint.ca_file)
-    if endpoint.cert_file is not None:
-        context.load_cert_chain(endpoint.cert_file, endpoint.key_file)
+    try:
+        context = ssl.create_default_context(cafile=endpoint.ca_file)
+        if endpoint.cert_file is not None:
+            context.load_cert_chain(endpoint.cert_file, endpoint.key_file)
+    except (ssl.SSLError, OSError) as exc:
+        raise LinkSetupError(f"cannot load the TLS certificates for the broker: {exc}") from exc
     return context
 
 
@@ -76,6 +83,8 @@ class MqttLink:
         backoff_max_s: float = 60.0,
     ) -> None:
         self._endpoint = endpoint
+        # Built once, so a bad certificate stops start-up instead of every reconnect.
+        self._tls = _tls_context(endpoint)
         self._client_id = client_id
         self._status_topic = status_topic
         self._subscriptions = subscriptions
@@ -108,7 +117,7 @@ class MqttLink:
             will=aiomqtt.Will(
                 self._status_topic, self._status_payload(False, session), qos=1, retain=True
             ),
-            tls_context=_tls_context(ep),
+            tls_context=self._tls,
             max_queued_incoming_messages=MAX_QUEUED_INCOMING,
         )
 

@@ -45,7 +45,7 @@ def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from agent.config import ConfigError, load_config
-    from agent.runtime.agent import Agent
+    from agent.runtime.agent import Agent, StartupError
 
     try:
         config = load_config(Path(args.config))
@@ -63,7 +63,11 @@ def _run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         await Agent(config).run(stop)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except StartupError as exc:
+        print(f"apf agent: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -115,3 +115,24 @@ def test_apf_agent_run_stops_with_status_2_naming_the_bad_key(
     assert main(["agent", "run", "--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert "agent.toml" in err and "colour" in err
+
+
+def test_apf_agent_run_explains_an_unusable_data_dir_or_ca_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from apf.main import main
+
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    base = f'agent_id = "a"\norg_id = "o"\ndata_dir = "{not_a_dir}"\n'
+    config = tmp_path / "agent.toml"
+    config.write_text(base + '[mqtt]\nurl = "mqtt://127.0.0.1:9"\n')
+    assert main(["agent", "run", "--config", str(config)]) == 1
+    assert "cannot use the data directory" in capsys.readouterr().err
+
+    bad_ca = tmp_path / "ca.pem"
+    bad_ca.write_text("not a certificate")
+    base = base.replace(str(not_a_dir), str(tmp_path / "data"))
+    config.write_text(base + f'[mqtt]\nurl = "mqtts://127.0.0.1:9"\nca_file = "{bad_ca}"\n')
+    assert main(["agent", "run", "--config", str(config)]) == 1
+    assert "TLS certificates" in capsys.readouterr().err
