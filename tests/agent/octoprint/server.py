@@ -156,7 +156,9 @@ class OctoPrintServer:
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"X-Api-Key": self.api_key}
-        return httpx.request(method, self.url + path, headers=headers, timeout=30.0, **kwargs)
+        return httpx.request(
+            method, self.url + path, headers=headers, timeout=30.0, trust_env=False, **kwargs
+        )
 
     def state_text(self) -> str:
         return str(self.api("GET", "/api/job").json()["state"])
