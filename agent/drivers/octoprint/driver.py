@@ -181,6 +181,7 @@ class OctoPrintDriver:
         await self._jobs.observe(client, state, job.job, job.progress)
 
     async def _push_loop(self, client: OctoPrintClient) -> None:
+        failures = 0
         while True:
             try:
                 login = await client.passive_login()
@@ -188,11 +189,14 @@ class OctoPrintDriver:
                 stream = push.messages(client.http, auth, _SUBSCRIBE)
                 async with contextlib.aclosing(stream) as messages:
                     async for message in messages:
-                        self._push_live = True
+                        self._push_live, failures = True, 0
                         self._push_ready.set()
                         await self._on_push(client, message)
             except (push.PushUnavailable, OctoPrintRequestError, OctoPrintConflict) as exc:
-                logger.info("OctoPrint push socket at %s unavailable: %s", client.base_url, exc)
+                failures += 1
+                # Say it once; a socket that stays blocked (a proxy) is retried quietly.
+                level = logging.INFO if failures == 1 else logging.DEBUG
+                logger.log(level, "OctoPrint push socket at %s: %s", client.base_url, exc)
             finally:
                 self._push_live = False
                 self._push_ready.clear()
