@@ -66,6 +66,8 @@ class Firmware:
         )
         self._reset_in_place_after = cfg.reset_after_lines
         self._boot_done_s = math.inf
+        self.queue: deque[Command] = deque()
+        self.planner: deque[float] = deque()  # end time of each queued move block
         idle_wait_s = cfg.idle_wait_s if self.spec.check_style == "marlin" else None
         self._idle_wait_s = idle_wait_s or 0.0
         self._init_state()
@@ -73,14 +75,15 @@ class Firmware:
     def _init_state(self) -> None:
         """Everything a firmware restart forgets."""
         self.last_n = 0
-        self.queue: deque[Command] = deque()
+        # Cleared, never replaced: advance() holds references across a reset.
+        self.queue.clear()
         self.run: Run | None = None
         self.dead = False
         self.shutdown_reason: str | None = None  # Klipper's shutdown state
         self.active_tool = 0
         self.report_every_s = 0.0
         self.next_report_s = math.inf
-        self.planner: deque[float] = deque()  # end time of each queued move block
+        self.planner.clear()
         self.hold_until_s = -math.inf  # injected busy period
         self._next_busy_s: float | None = None
         self._next_wait_s = self._t + self._idle_wait_s if self._idle_wait_s else math.inf

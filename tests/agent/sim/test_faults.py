@@ -209,3 +209,13 @@ async def test_halt_lines_arrive_even_when_the_host_keeps_writing(make_sim: SimF
         client.write("M105\n")
         lines = await client.until(r"kill\(\) called", timeout_s=2)
     assert lines[0].startswith("Error:Thermal Runaway")
+
+
+async def test_reset_with_commands_still_queued_keeps_working(make_sim: SimFactory) -> None:
+    # The reset comes from inside the firmware loop with more commands queued behind.
+    async with make_sim(dialect="marlin", reset_after_lines=1) as (sim, client):
+        client.write("G1 X1\nG1 X2\nG1 X3\n")
+        await client.until(r"^start$")
+        await client.until(r"^echo: Last Updated")
+        assert await client.command("M400\n") == ["ok"]
+    assert sim.executed == ["G1 X1", "M400"]
