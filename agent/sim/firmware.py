@@ -19,6 +19,7 @@ import random
 from collections import deque
 from collections.abc import Callable
 
+from agent.sim import gcode
 from agent.sim.config import SimConfig
 from agent.sim.dialects import DialectSpec, spec_for
 from agent.sim.heaters import make_heaters
@@ -259,8 +260,6 @@ class Firmware:
                 self._emergency(word.decode())
 
     def _emergency(self, word: str) -> None:
-        from agent.sim import gcode
-
         gcode.emergency(self, word)
 
     def _on_line(self, raw: bytes) -> None:
@@ -307,8 +306,6 @@ class Firmware:
         self._next_wait_s = math.inf
 
     def _start_next(self) -> None:
-        from agent.sim import gcode
-
         cmd = self.queue[0]
         try:
             self.run = gcode.start(self, cmd)
@@ -349,9 +346,7 @@ class Firmware:
             self.emit("wait")
             self._next_wait_s = t + self._idle_wait_s
         elif run is not None and run.tick_s <= t:
-            from agent.sim import gcode
-
-            gcode.heating_tick(self, run)
+                gcode.heating_tick(self, run)
         elif run is not None and max(run.done_s, self.hold_until_s) <= t:
             self._finish(run)
 
