@@ -13,6 +13,8 @@ from typing import BinaryIO
 from agent.serial.encoding import clean_line, command_problem
 from agent.serial.protocol import HostProtocol
 
+_REFILL_LINES = 16
+
 
 class FileLineError(Exception):
     """A line of the file cannot be sent (the message names the line)."""
@@ -48,6 +50,8 @@ class FileFeeder:
         if file is None or self.eof:
             return
         wanted = protocol.file_lines_wanted
+        if wanted < _REFILL_LINES:
+            return  # refill in batches: one call per line would cost more than the reading
         while wanted > 0:
             raw = file.readline()
             if not raw:

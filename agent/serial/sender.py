@@ -39,6 +39,7 @@ class Sender:
         self.resend_from: int | None = None  # next line of a rewind still to send
         self._probe_queued = False
         self.lines_sent = 0
+        self._head: tuple[bytes, int, bytes] | None = None
 
     @property
     def busy(self) -> bool:
@@ -128,7 +129,13 @@ class Sender:
                 kind = FILE
             else:
                 return
-            data, line = self._encode(command)
+            # The head often waits for the window over several calls: encode it once.
+            cached = self._head
+            if cached is not None and cached[0] is command and cached[1] == self.next_line:
+                data, line = cached[2], cached[1] if self._numbered else -1
+            else:
+                data, line = self._encode(command)
+                self._head = (command, self.next_line, data)
             # A probe usually answers a suspected lost ok, i.e. a window held by a line
             # that is already done: the hard byte budget applies, not the line window.
             if not (window.fits_bytes(len(data)) if kind == PROBE else window.fits(len(data))):

@@ -42,14 +42,21 @@ class SendWindow:
 
     # --- budgets ---------------------------------------------------------------------------
 
+    # The oldest unacknowledged line is the command being processed: the firmware took it
+    # out of its receive buffer into the command queue before running it (Marlin queue.cpp:
+    # get_serial_commands fills the ring, advance() runs it, ok_to_send() comes after). So
+    # only the bytes after it can still occupy the receive buffer.
+
     def fits(self, size: int) -> bool:
         entries = self.entries
         return not entries or (
-            len(entries) < self.lines and self.bytes + size <= self.budget_bytes
+            len(entries) < self.lines
+            and self.bytes - entries[0][1] + size <= self.budget_bytes
         )
 
     def fits_bytes(self, size: int) -> bool:
-        return not self.entries or self.bytes + size <= self.budget_bytes
+        entries = self.entries
+        return not entries or self.bytes - entries[0][1] + size <= self.budget_bytes
 
     def learn_queue_depth(self, free_slots: int) -> None:
         """ADVANCED_OK's B (free command slots) shows the real BUFSIZE: widen to it."""

@@ -64,8 +64,11 @@ def test_klipper_lines_go_plain_and_oks_credit_in_order() -> None:
 @pytest.mark.parametrize(
     ("profile", "line", "expected_in_flight"),
     [
-        # 38-byte lines: 3 fit the 119-byte budget (128 - 1 - 8 reserve).
-        ("marlin", "G1 X100.123 Y100.456 E1.23456", 3),
+        # 53-byte lines: the one being processed plus 2 within the 119-byte budget
+        # (128 - 1 - 8 reserve) that may sit in the receive buffer.
+        ("marlin", "G1 X100.123 Y100.456 Z10.250 E1.23456 F1800", 3),
+        # 38-byte lines: 1 + 3 (114 bytes).
+        ("marlin", "G1 X100.123 Y100.456 E1.23456", 4),
         # Short lines: the command queue (BUFSIZE 4) is the limit.
         ("marlin", "G1 X1", 4),
         ("repetier", "G1 X1", 2),
