@@ -264,7 +264,11 @@ class SerialDriver:
 
     def _on_tick(self, now_s: float) -> None:
         link = self._link
-        if link is None or self._autoreport or self._status is PrinterStatus.OFFLINE:
+        # No polls while identifying: the protocol is swapped after M115, and an M105 still
+        # out then would be answered to the new one.
+        if link is None or self._autoreport or self._status in (
+            PrinterStatus.OFFLINE, PrinterStatus.BUSY
+        ):
             return
         if now_s >= self._next_poll_s and self._profile is not None:
             self._next_poll_s = now_s + self._profile.reporting.poll_interval_s
