@@ -35,10 +35,13 @@ from shared.wire import (
     JobStartedEvent,
     PrinterOnlineEvent,
     StartJob,
+    TopicKind,
     commands_topic,
     decode_event,
+    decode_telemetry,
     encode,
     events_topic,
+    subscription,
 )
 from tests.agent.runtime.files_server import FileServer, serving
 from tests.support.broker import make_broker
@@ -83,6 +86,24 @@ def gcode(lines: int) -> bytes:
     return ("G90\nM82\n" + body).encode()
 
 
+async def start_jobs(client: aiomqtt.Client, server: FileServer, data: bytes, count: int) -> None:
+    server.files["/job.gcode"] = data
+    digest = hashlib.sha256(data).hexdigest()
+    for i in range(count):
+        issued = datetime.now(UTC)
+        command = StartJob(
+            command_id=f"start-{i}",
+            printer_id=f"prt_{i}",
+            issued_at=issued,
+            expires_at=issued + timedelta(minutes=10),
+            job_id=f"job_{i}",
+            file_url=server.url("/job.gcode"),
+            sha256=digest,
+            size_bytes=len(data),
+        )
+        await client.publish(commands_topic(ORG, AGENT), encode(command), qos=1)
+
+
 class Sampler:
     def __init__(self, pid: int) -> None:
         self.proc = psutil.Process(pid)
@@ -107,17 +128,25 @@ async def cloud(
     data: bytes,
     sampler: Sampler,
     window_s: float,
+    lines: int,
 ) -> dict[str, tuple[float, float]]:
     host, port = broker_url.removeprefix("mqtt://").split(":")
     online: set[str] = set()
     started: set[str] = set()
     completed: set[str] = set()
+    progress: dict[str, float] = {}
     results: dict[str, tuple[float, float]] = {}
     async with aiomqtt.Client(host, int(port), identifier="bench-cloud", timeout=10) as client:
         await client.subscribe(events_topic(ORG, AGENT), qos=1)
+        await client.subscribe(subscription(TopicKind.TELEMETRY, org_id=ORG), qos=0)
 
         async def listen() -> None:
             async for message in client.messages:
+                if str(message.topic).endswith("/telemetry"):
+                    sample = decode_telemetry(bytes(message.payload))
+                    if sample.job is not None:
+                        progress[sample.printer_id] = sample.job.progress
+                    continue
                 event = decode_event(bytes(message.payload))
                 if isinstance(event, PrinterOnlineEvent):
                     online.add(event.printer_id)
@@ -138,24 +167,13 @@ async def cloud(
             await until(lambda: len(online) == printers, 60)
             await asyncio.sleep(3)  # let start-up settle before measuring idle
             results["idle"] = await sampler.window(window_s)
-            server.files["/job.gcode"] = data
-            digest = hashlib.sha256(data).hexdigest()
-            for i in range(printers):
-                issued = datetime.now(UTC)
-                command = StartJob(
-                    command_id=f"start-{i}",
-                    printer_id=f"prt_{i}",
-                    issued_at=issued,
-                    expires_at=issued + timedelta(minutes=10),
-                    job_id=f"job_{i}",
-                    file_url=server.url("/job.gcode"),
-                    sha256=digest,
-                    size_bytes=len(data),
-                )
-                await client.publish(commands_topic(ORG, AGENT), encode(command), qos=1)
+            await start_jobs(client, server, data, printers)
             await until(lambda: len(started) == printers, 60)
             await asyncio.sleep(2)  # past the download and start-up burst
+            before = sum(progress.values())
             results["printing"] = await sampler.window(window_s)
+            done_share = (sum(progress.values()) - before) / 100.0
+            results["lines/s"] = (done_share * lines / window_s, 0.0)
             if completed:
                 raise RuntimeError(f"{len(completed)} job(s) ended inside the window: use --lines")
         finally:
@@ -212,15 +230,21 @@ def main() -> int:
                     data=data,
                     sampler=Sampler(agent.pid),
                     window_s=args.window_s,
+                    lines=args.lines,
                 )
             )
         finally:
             broker.stop()
     print(f"agent with {args.printers} simulated printers at {args.baud} baud, "
           f"{args.window_s:.0f} s windows (python {sys.version.split()[0]})")
+    rate, _ = results.pop("lines/s")
     print(f"{'phase':<10} {'CPU % of one core':>18} {'max RSS MB':>11}")
     for phase, (cpu, rss) in results.items():
         print(f"{phase:<10} {cpu:>18.1f} {rss:>11.1f}")
+    cpu_printing = results["printing"][0]
+    per_line_us = cpu_printing / 100 / rate * 1e6 if rate else float("nan")
+    print(f"while printing: {rate:.0f} G-code lines/s acknowledged in all "
+          f"({rate / args.printers:.0f} per printer), {per_line_us:.0f} µs agent CPU per line")
     return 0
 
 
