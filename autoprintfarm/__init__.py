@@ -39,6 +39,7 @@ from autoprintfarm.errors import (
 from autoprintfarm.models import (
     Agent,
     AgentRegistration,
+    DeliveryAttempt,
     FleetAnalytics,
     Invitation,
     Job,
@@ -70,6 +71,7 @@ __all__ = [
     "AutoPrintFarmError",
     "Client",
     "ConflictError",
+    "DeliveryAttempt",
     "FileInvalidError",
     "FleetAnalytics",
     "InternalServerError",

@@ -145,21 +145,48 @@ class Webhook(_Model, frozen=True):
     enabled: bool = True
     # Only in the answer to the create call; never returned again.
     secret: str | None = None
+    # Set when the cloud switched the endpoint off: "gone" (it answered 410) or "failing".
+    disabled_reason: str | None = None
+    disabled_at: datetime | None = None
+    failing_since: datetime | None = None
+    last_success_at: datetime | None = None
+    last_failure_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
 
 class WebhookTestResult(_Model, frozen=True):
-    """The outcome of ``POST /v1/webhooks/:id/test``: the delivery made to your endpoint."""
+    """The outcome of ``POST /v1/webhooks/:id/test``: how your endpoint took the test event."""
 
     id: str = ""
     webhook_id: str | None = None
+    message_id: str | None = None
     event: str | None = None
+    success: bool | None = None
     status: str | None = None
     status_code: int | None = None
-    success: bool | None = None
+    latency_ms: float | None = None
     error: str | None = None
     created_at: datetime | None = None
+
+
+class DeliveryAttempt(_Model, frozen=True):
+    """One HTTP attempt at delivering one message to an endpoint."""
+
+    id: str = ""
+    webhook_id: str = ""
+    # The `webhook-id` header: the same on every retry of one message.
+    message_id: str = ""
+    event: str = ""
+    attempt: int = 0
+    attempted_at: datetime | None = None
+    status_code: int | None = None
+    latency_ms: float | None = None
+    success: bool = False
+    error: str | None = None
+    # "succeeded", "retrying", "failed" or "test".
+    outcome: str = ""
+    next_retry_at: datetime | None = None
 
 
 class PlanLimits(_Model, frozen=True):

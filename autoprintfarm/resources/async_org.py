@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from autoprintfarm import models as m
-from autoprintfarm._core import Call, body, path, query
+from autoprintfarm._core import Call, body, path
 from autoprintfarm.pagination import AsyncPage
 from autoprintfarm.resources import _calls as c
 from autoprintfarm.resources._calls import NOT_GIVEN, Fields, NotGiven
@@ -16,9 +16,21 @@ from autoprintfarm.resources.async_ import _Resource
 
 class Webhooks(_Resource):
     async def list(
-        self, *, page: int | None = None, per_page: int | None = None
+        self,
+        *,
+        enabled: bool | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort: str | None = None,
+        fields: Fields | None = None,
     ) -> AsyncPage[m.Webhook]:
-        return await self._client._page(c.WEBHOOKS, query(page=page, per_page=per_page), m.Webhook)
+        params = c.list_query(page, per_page, sort, fields, enabled=enabled)
+        return await self._client._page(c.WEBHOOKS, params, m.Webhook)
+
+    async def get(self, webhook_id: str) -> m.Webhook:
+        return await self._client._request(
+            Call("GET", path("v1", "webhooks", webhook_id)), m.Webhook
+        )
 
     async def create(
         self,
@@ -60,6 +72,22 @@ class Webhooks(_Resource):
 
     async def delete(self, webhook_id: str) -> None:
         await self._client._request_empty(Call("DELETE", path("v1", "webhooks", webhook_id)))
+
+    async def deliveries(
+        self,
+        webhook_id: str,
+        *,
+        event: str | None = None,
+        success: bool | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort: str | None = None,
+        fields: Fields | None = None,
+    ) -> AsyncPage[m.DeliveryAttempt]:
+        """Every delivery attempt to the endpoint, newest first (the delivery log)."""
+        params = c.list_query(page, per_page, sort, fields, event=event, success=success)
+        where = path("v1", "webhooks", webhook_id, "deliveries")
+        return await self._client._page(where, params, m.DeliveryAttempt)
 
     async def test(self, webhook_id: str) -> m.WebhookTestResult:
         """Send a signed test event to the endpoint now; the answer says how it went."""

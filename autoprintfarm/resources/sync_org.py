@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from autoprintfarm import models as m
-from autoprintfarm._core import Call, body, path, query
+from autoprintfarm._core import Call, body, path
 from autoprintfarm.pagination import SyncPage
 from autoprintfarm.resources import _calls as c
 from autoprintfarm.resources._calls import NOT_GIVEN, Fields, NotGiven
@@ -15,8 +15,20 @@ from autoprintfarm.resources.sync import _Resource
 
 
 class Webhooks(_Resource):
-    def list(self, *, page: int | None = None, per_page: int | None = None) -> SyncPage[m.Webhook]:
-        return self._client._page(c.WEBHOOKS, query(page=page, per_page=per_page), m.Webhook)
+    def list(
+        self,
+        *,
+        enabled: bool | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort: str | None = None,
+        fields: Fields | None = None,
+    ) -> SyncPage[m.Webhook]:
+        params = c.list_query(page, per_page, sort, fields, enabled=enabled)
+        return self._client._page(c.WEBHOOKS, params, m.Webhook)
+
+    def get(self, webhook_id: str) -> m.Webhook:
+        return self._client._request(Call("GET", path("v1", "webhooks", webhook_id)), m.Webhook)
 
     def create(
         self,
@@ -58,6 +70,22 @@ class Webhooks(_Resource):
 
     def delete(self, webhook_id: str) -> None:
         self._client._request_empty(Call("DELETE", path("v1", "webhooks", webhook_id)))
+
+    def deliveries(
+        self,
+        webhook_id: str,
+        *,
+        event: str | None = None,
+        success: bool | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort: str | None = None,
+        fields: Fields | None = None,
+    ) -> SyncPage[m.DeliveryAttempt]:
+        """Every delivery attempt to the endpoint, newest first (the delivery log)."""
+        params = c.list_query(page, per_page, sort, fields, event=event, success=success)
+        where = path("v1", "webhooks", webhook_id, "deliveries")
+        return self._client._page(where, params, m.DeliveryAttempt)
 
     def test(self, webhook_id: str) -> m.WebhookTestResult:
         """Send a signed test event to the endpoint now; the answer says how it went."""

@@ -107,14 +107,23 @@ def test_webhooks_and_a_real_signed_delivery(client: Client, cloud: CloudProcess
             url=receiver.url, events=["job.*", "printer.offline"], secret="webhook_secret_key"
         )
         assert hook.id.startswith("whk_") and hook.enabled
+        assert hook.secret == "webhook_secret_key"  # shown in the create answer only
+        assert client.webhooks.get(hook.id).secret is None
         assert [h.id for h in client.webhooks.list()] == [hook.id]
         assert client.webhooks.update(hook.id, enabled=False).enabled is False
+        assert client.webhooks.list(enabled=True).data == []
         client.webhooks.update(hook.id, enabled=True)
-        client.webhooks.test(hook.id)
+
+        result = client.webhooks.test(hook.id)
+        assert result.success is True and result.status_code == 204
         (delivery, *_) = receiver.wait_for(1)
         event = webhooks.verify(delivery["body"], delivery["headers"], "webhook_secret_key")
-        assert event.id == delivery["headers"]["webhook-id"]
+        assert event.id == delivery["headers"]["webhook-id"] == result.message_id
         with pytest.raises(webhooks.WebhookVerificationError):
             webhooks.verify(delivery["body"], delivery["headers"], "another secret")
+        (attempt,) = client.webhooks.deliveries(hook.id).data
+        assert (attempt.message_id, attempt.success) == (result.message_id, True)
     client.webhooks.delete(hook.id)
     assert client.webhooks.list().data == []
+    with pytest.raises(NotFoundError):
+        client.webhooks.get(hook.id)

@@ -180,8 +180,12 @@ export class Analytics extends Resource {
 }
 
 export class Webhooks extends Resource {
-  list(params: Pick<T.ListParams, 'page' | 'per_page'> = {}, options?: Opts): PagePromise<T.Webhook> {
+  list(params: T.ListParams & { enabled?: boolean } = {}, options?: Opts): PagePromise<T.Webhook> {
     return this.core.page('/v1/webhooks', listQuery(params), options);
+  }
+
+  get(id: string, options?: Opts): Promise<T.Webhook> {
+    return this.core.request({ method: 'GET', path: pathOf('v1', 'webhooks', id), ...withOptions(options) });
   }
 
   /** Register an endpoint; the answer's `secret` is shown only this once. */
@@ -197,7 +201,16 @@ export class Webhooks extends Resource {
     await this.core.request({ method: 'DELETE', path: pathOf('v1', 'webhooks', id), ...withOptions(options) });
   }
 
-  /** Send a signed test event to the endpoint now. */
+  /** Every delivery attempt to the endpoint, newest first (the delivery log). */
+  deliveries(
+    id: string,
+    params: T.ListParams & { event?: string; success?: boolean } = {},
+    options?: Opts,
+  ): PagePromise<T.DeliveryAttempt> {
+    return this.core.page(pathOf('v1', 'webhooks', id, 'deliveries'), listQuery(params), options);
+  }
+
+  /** Send a signed test event to the endpoint now; resolves to how the endpoint took it. */
   test(id: string, options?: Opts): Promise<T.WebhookTestResult> {
     return this.core.request({ method: 'POST', path: pathOf('v1', 'webhooks', id, 'test'), ...withOptions(options) });
   }

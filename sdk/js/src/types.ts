@@ -214,6 +214,12 @@ export interface Webhook {
   enabled: boolean;
   /** Only in the answer to create: store it, it is never returned again. */
   secret?: string;
+  /** Set when the cloud switched the endpoint off: "gone" (it answered 410) or "failing". */
+  disabled_reason?: string | null;
+  disabled_at?: string | null;
+  failing_since?: string | null;
+  last_success_at?: string | null;
+  last_failure_at?: string | null;
   created_at: string;
   updated_at?: string;
 }
@@ -227,15 +233,36 @@ export interface WebhookCreateParams {
 
 export type WebhookUpdateParams = Partial<WebhookCreateParams>;
 
+/** How your endpoint took the test event of `webhooks.test(id)`. */
 export interface WebhookTestResult {
-  id?: string;
-  webhook_id?: string;
-  event?: string;
-  status?: string;
-  status_code?: number | null;
-  success?: boolean;
-  error?: string | null;
-  [key: string]: unknown;
+  id: string;
+  webhook_id: string;
+  message_id: string;
+  event: string;
+  success: boolean;
+  status: string;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  created_at: string;
+}
+
+/** One HTTP attempt at delivering one message to an endpoint. */
+export interface DeliveryAttempt {
+  id: string;
+  webhook_id: string;
+  /** The webhook-id header: the same on every retry of one message. */
+  message_id: string;
+  event: string;
+  attempt: number;
+  attempted_at: string;
+  status_code: number | null;
+  latency_ms: number | null;
+  success: boolean;
+  error: string | null;
+  /** "succeeded", "retrying", "failed" or "test". */
+  outcome: string;
+  next_retry_at: string | null;
 }
 
 export interface Organization {

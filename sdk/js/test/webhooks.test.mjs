@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { AutoPrintFarm, WebhookVerificationError, signWebhook, verifyWebhook } from '@autoprintfarm/sdk';
+import { AutoPrintFarm, NotFoundError, WebhookVerificationError, signWebhook, verifyWebhook } from '@autoprintfarm/sdk';
 
 import { NO_CLOUD, fx, options, requireRoute } from '../testing/fixtures.mjs';
 
@@ -43,16 +43,25 @@ describe('webhook verification', { skip: NO_CLOUD }, () => {
     const c = new AutoPrintFarm(options('webhooks'));
     const hook = await c.webhooks.create({ url: fx.receiverUrl, events: ['job.*'], secret: 'webhook_secret_key' });
     assert.match(hook.id, /^whk_/);
+    assert.equal(hook.secret, 'webhook_secret_key');
+    assert.equal((await c.webhooks.get(hook.id)).secret, undefined);
     const listed = await c.webhooks.list();
-    assert.ok(listed.data.some((h) => h.id === hook.id));
+    assert.deepEqual(listed.data.map((h) => h.id), [hook.id]);
     assert.equal((await c.webhooks.update(hook.id, { enabled: false })).enabled, false);
+    assert.deepEqual((await c.webhooks.list({ enabled: true })).data, []);
     await c.webhooks.update(hook.id, { enabled: true });
-    await c.webhooks.test(hook.id);
+    const result = await c.webhooks.test(hook.id);
+    assert.equal(result.success, true);
     const deliveries = await (await fetch(`${fx.receiverUrl}?wait=1`)).json();
-    assert.ok(deliveries.length >= 1);
-    const d = deliveries.at(-1);
+    const d = deliveries.find((x) => x.headers['webhook-id'] === result.message_id);
+    assert.ok(d, 'the test delivery reached the receiver');
     const event = c.webhooks.verify(d.body, d.headers, 'webhook_secret_key');
-    assert.equal(event.id, d.headers['webhook-id']);
+    assert.equal(event.id, result.message_id);
+    assert.throws(() => c.webhooks.verify(d.body, d.headers, 'another secret'), WebhookVerificationError);
+    const attempts = [];
+    for await (const a of c.webhooks.deliveries(hook.id)) attempts.push(a.message_id);
+    assert.deepEqual(attempts, [result.message_id]);
     await c.webhooks.delete(hook.id);
+    await assert.rejects(c.webhooks.get(hook.id), NotFoundError);
   });
 });
