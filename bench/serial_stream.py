@@ -138,6 +138,28 @@ def describe(baud: int | None, window: int | None, results: list[Result], cpu_s:
     return text
 
 
+def protocol_only(lines: int) -> str:
+    """The pure protocol's own cost per line: encode, send, acknowledge; no I/O, no loop."""
+    from agent.serial.events import NEED_DATA
+    from agent.serial.profiles import get_profile
+    from agent.serial.protocol import HostProtocol
+
+    protocol = HostProtocol(get_profile("marlin"))
+    protocol.receive_data(b"ok\n", 0.0)  # nothing sent yet: a stray ok is ignored
+    cpu_start_s = time.process_time()
+    offset = 0
+    while protocol.file_offset_acked < lines:
+        while protocol.file_lines_wanted > 0 and offset < lines:
+            offset += 1
+            protocol.queue_file_line(b"G1 X123.45 Y123.45 E1.2345", offset)
+        sent = protocol.data_to_send(0.0).count(b"\n")
+        protocol.receive_data(b"ok\n" * sent, 0.0)
+        while protocol.next_event() is not NEED_DATA:
+            pass
+    cpu_s = time.process_time() - cpu_start_s
+    return f"protocol only (no I/O)    | {1e6 * cpu_s / lines:6.1f} us/line over {lines} lines"
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=2000, help="lines per printer")
@@ -146,6 +168,7 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        print(protocol_only(100_000), flush=True)
         if not args.skip_single:
             for baud in (115200, 250000, None):
                 for window in (1, None):
