@@ -204,6 +204,9 @@ def main() -> int:
     parser.add_argument("--baud", type=int, default=250000)
     parser.add_argument("--window-s", type=float, default=20.0)
     parser.add_argument("--lines", type=int, default=60000, help="G-code lines per job")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="run the agent under cProfile, stats written to FILE"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name, processes() as procs, serving() as server:
         tmp = Path(tmp_name)
@@ -215,8 +218,9 @@ def main() -> int:
             procs.extend(sims)
             config = tmp / "agent.toml"
             write_config(config, broker.url, tmp / "data", ptys, args.baud)
+            profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
             agent = subprocess.Popen(
-                [sys.executable, "-m", "apf", "agent", "run", "--config", str(config)],
+                [sys.executable, *profile, "-m", "apf", "agent", "run", "--config", str(config)],
                 cwd=REPO,
                 text=True,
             )
