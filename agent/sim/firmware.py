@@ -25,6 +25,7 @@ from agent.sim.dialects import DialectSpec, spec_for
 from agent.sim.heaters import make_heaters
 from agent.sim.lineproto import Accepted, Dropped, Rejected, check_line
 from agent.sim.link import RxPath
+from agent.sim.position import Position
 from agent.sim.state import Command, Counters, Run, flip_one, word_of
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class Firmware:
         self._boot_done_s = math.inf
         self.queue: deque[Command] = deque()
         self.planner: deque[float] = deque()  # end time of each queued move block
+        self.position = Position()
         idle_wait_s = cfg.idle_wait_s if self.spec.check_style == "marlin" else None
         self._idle_wait_s = idle_wait_s or 0.0
         self._init_state()
@@ -85,6 +87,7 @@ class Firmware:
         self.report_every_s = 0.0
         self.next_report_s = math.inf
         self.planner.clear()
+        self.position.reset()
         self.hold_until_s = -math.inf  # injected busy period
         self._next_busy_s: float | None = None
         self._next_wait_s = self._t + self._idle_wait_s if self._idle_wait_s else math.inf
@@ -346,7 +349,7 @@ class Firmware:
             self.emit("wait")
             self._next_wait_s = t + self._idle_wait_s
         elif run is not None and run.tick_s <= t:
-                gcode.heating_tick(self, run)
+            gcode.heating_tick(self, run)
         elif run is not None and max(run.done_s, self.hold_until_s) <= t:
             self._finish(run)
 

@@ -42,6 +42,7 @@ _KLIPPER_KNOWN = _words(
     "SET_VELOCITY_LIMIT SAVE_CONFIG QUERY_ENDSTOPS GET_POSITION"
 )
 _MOVES = frozenset(("G0", "G1", "G2", "G3", "G5"))
+Handler = Callable[["Firmware", Command, float], Run]
 
 
 def params(text: str) -> dict[str, float]:
@@ -95,6 +96,7 @@ def _move(fw: Firmware, cmd: Command, done_s: float) -> Run:
         if len(fw.planner) >= fw.config.planner_blocks - 1:
             done_s = max(done_s, fw.planner[0] + fw.processing_s)
         fw.planner.append(max(done_s, fw.planner_empty_s()) + move_s)
+    fw.position.move(cmd.text)
     return Run(cmd, done_s)
 
 
@@ -199,7 +201,31 @@ def _g4(fw: Firmware, cmd: Command, done_s: float) -> Run:
 
 
 def _g28(fw: Firmware, cmd: Command, done_s: float) -> Run:
+    fw.position.home()
     return Run(cmd, max(done_s, fw.planner_empty_s() + fw.config.homing_s), busy=True)
+
+
+def _m114(fw: Firmware, cmd: Command, done_s: float) -> Run:
+    if fw.spec.check_style == "marlin":
+        line = fw.position.marlin_report()
+    else:
+        line = fw.position.klipper_report()
+    return Run(cmd, done_s, reply=lambda _t: [line])
+
+
+def _positioning(absolute_xyz: bool | None, absolute_e: bool) -> Handler:
+    def handler(fw: Firmware, cmd: Command, done_s: float) -> Run:
+        if absolute_xyz is not None:
+            fw.position.absolute_xyz = absolute_xyz
+        fw.position.absolute_e = absolute_e
+        return Run(cmd, done_s)
+
+    return handler
+
+
+def _g92(fw: Firmware, cmd: Command, done_s: float) -> Run:
+    fw.position.set_here(cmd.text)
+    return Run(cmd, done_s)
 
 
 def _select_tool(fw: Firmware, cmd: Command, done_s: float) -> Run:
@@ -290,7 +316,7 @@ _ALWAYS = frozenset(
     )
 )
 
-_HANDLERS: dict[str, Callable[[Firmware, Command, float], Run]] = {
+_HANDLERS: dict[str, Handler] = {
     "M104": _set_hotend,
     "M140": _set_bed,
     "M109": _m109,
@@ -302,6 +328,12 @@ _HANDLERS: dict[str, Callable[[Firmware, Command, float], Run]] = {
     "M400": _m400,
     "G4": _g4,
     "G28": _g28,
+    "M114": _m114,
+    "G90": _positioning(True, True),
+    "G91": _positioning(False, False),
+    "M82": _positioning(None, True),
+    "M83": _positioning(None, False),
+    "G92": _g92,
     "FIRMWARE_RESTART": _restart,
     "RESTART": _restart,
     **{f"T{i}": _select_tool for i in range(10)},

@@ -15,6 +15,7 @@ import logging
 import os
 import tty
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -159,11 +160,11 @@ class SimulatedPrinter:
                 self._waiters.remove(entry)
 
     # --- the byte pump ------------------------------------------------------------------------
-    def _control(self, action: object) -> None:
+    def _control(self, action: Callable[[Firmware], None]) -> None:
         fw = self.firmware
         if self.unplugged:
             raise SimulatorClosed("the simulated printer was unplugged")
-        assert self._loop is not None and callable(action)
+        assert self._loop is not None
         # The firmware may already run up to one latency ahead; the control acts there.
         fw.advance(self._loop.time())
         action(fw)

@@ -138,3 +138,16 @@ async def test_marlin_says_wait_while_its_queue_stays_empty(make_sim: SimFactory
     assert (first, second) == ("wait", "wait")
     assert first_at - done_at >= 0.1 - 0.002
     assert second_at - done_at >= 0.2 - 0.002
+
+
+async def test_m114_follows_moves_modes_and_g92(make_sim: SimFactory) -> None:
+    async with make_sim(dialect="marlin") as (_sim, client):
+        for command in ("G28", "G1 X10 Y20 Z0.3 E1.5", "G91", "G1 X5 E0.5", "G92 E0"):
+            assert await client.command(command + "\n") == ["ok"]
+        assert await client.command("M114\n") == [
+            "X:15.00 Y:20.00 Z:0.30 E:0.00 Count X:1200 Y:1600 Z:120",
+            "ok",
+        ]
+    async with make_sim(dialect="klipper") as (_sim, client):
+        assert await client.command("G1 X1.5 Y2\n") == ["ok"]
+        assert await client.command("M114\n") == ["X:1.500 Y:2.000 Z:0.000 E:0.000", "ok"]
