@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.sdk.cloud import CloudProcess, Org
-from tests.sdk.conftest import require_route
+from tests.sdk.conftest import require_route, route_exists
 from tests.sdk.fileserver import FileServer
 from tests.sdk.js import JS_DIR, ensure_js_built
 
@@ -45,8 +45,7 @@ def test_the_snippets_are_the_spec_verbatim(name: str, repo_root: Path) -> None:
 
 
 def _prepare(cloud: CloudProcess, org: Org, file_server: FileServer) -> tuple[str, dict[str, str]]:
-    for path in ("/v1/jobs", "/v1/analytics/fleet"):
-        require_route(cloud, org, path)
+    require_route(cloud, org, "/v1/jobs")
     env = {k: v for k, v in os.environ.items() if not k.startswith("APF_")}
     env["APF_BASE_URL"] = cloud.base_url
     return file_server.url("model.gcode"), env
@@ -61,6 +60,21 @@ def _printing_printer(cloud: CloudProcess, org: Org) -> str:
         )
     cloud.set_printer_state(printer.id, status="printing")
     return printer.id
+
+
+def _check_until_analytics(
+    cloud: CloudProcess, org: Org, done: subprocess.CompletedProcess[str]
+) -> None:
+    """Before the analytics routes exist: the snippet ran every line up to the analytics
+    call (the job is queued) and stopped there with the cloud's 501 "not implemented"."""
+    from autoprintfarm import Client
+
+    assert done.returncode != 0
+    assert "Fleet analytics is not implemented" in done.stderr, done.stderr
+    with Client(api_key=org.api_key, base_url=cloud.base_url) as client:
+        (job,) = client.jobs.list().data
+    assert (job.priority, job.status) == ("high", "queued")
+    pytest.skip("the cloud does not serve /v1/analytics/fleet yet: the snippet ran up to it")
 
 
 def _check(result: dict[str, Any], printer_id: str) -> None:
@@ -89,6 +103,8 @@ def test_python_snippet(cloud: CloudProcess, org: Org, file_server: FileServer) 
         timeout=RUN_TIMEOUT_S,
         check=False,
     )
+    if not route_exists(cloud, org, "/v1/analytics/fleet"):
+        _check_until_analytics(cloud, org, done)
     assert done.returncode == 0, done.stderr
     _check(json.loads(done.stdout.strip().splitlines()[-1]), printer_id)
 
@@ -112,5 +128,7 @@ def test_javascript_snippet(cloud: CloudProcess, org: Org, file_server: FileServ
         timeout=RUN_TIMEOUT_S,
         check=False,
     )
+    if not route_exists(cloud, org, "/v1/analytics/fleet"):
+        _check_until_analytics(cloud, org, done)
     assert done.returncode == 0, done.stderr
     _check(json.loads(done.stdout.strip().splitlines()[-1]), printer_id)
