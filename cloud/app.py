@@ -21,8 +21,9 @@ from cloud.api.materials import MaterialController
 from cloud.api.middleware import ApiMiddleware
 from cloud.api.org import OrganizationController, UserController
 from cloud.api.printers import PrinterController
-from cloud.api.reserved import AnalyticsController, WebhookController
+from cloud.api.reserved import AnalyticsController
 from cloud.api.state import AppContext
+from cloud.api.webhooks import WebhookController
 from cloud.db.engine import create_engine, session_factory
 from cloud.errors import error_response
 from cloud.files import GcodeStore
@@ -30,6 +31,8 @@ from cloud.files.signing import MIN_SECRET_BYTES
 from cloud.ratelimit import MemoryRateLimiter, SqlRateLimiter
 from cloud.services.auth import KeyResolver
 from cloud.settings import Settings, SettingsError
+from cloud.webhooks.config import WebhookConfig
+from cloud.webhooks.worker import webhook_lifespan
 from shared.version import __version__
 
 logger = logging.getLogger(__name__)
@@ -82,8 +85,15 @@ def signing_key(settings: Settings) -> bytes:
     return path.read_bytes().strip()
 
 
-def create_app(settings: Settings, *, context: AppContext | None = None) -> Litestar:
+def create_app(
+    settings: Settings,
+    *,
+    context: AppContext | None = None,
+    webhooks: WebhookConfig | None = None,
+) -> Litestar:
     ctx = context or build_context(settings)
+    # The webhook worker runs in every process (claims are safe across replicas).
+    webhook_config = webhooks or WebhookConfig(allow_private_urls=settings.allow_private_urls)
 
     async def _dispose(_app: Litestar) -> None:
         if isinstance(ctx.limiter, SqlRateLimiter):
@@ -116,14 +126,15 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Lite
         middleware=[ApiMiddleware()],
         exception_handlers={Exception: error_response, HTTPException: error_response},
         openapi_config=openapi if settings.docs_enabled else None,
-        state=_state(ctx),
+        state=_state(ctx, webhook_config),
+        lifespan=[webhook_lifespan(ctx.sessions, webhook_config)],
         on_shutdown=[_dispose],
         request_max_body_size=settings.max_upload_bytes + _MULTIPART_OVERHEAD_BYTES,
         debug=False,
     )
 
 
-def _state(ctx: AppContext) -> Any:
+def _state(ctx: AppContext, webhooks: WebhookConfig) -> Any:
     from litestar.datastructures import State
 
-    return State({"ctx": ctx})
+    return State({"ctx": ctx, "webhooks": webhooks})

@@ -1,4 +1,4 @@
-"""Analytics and webhooks: routes reserved for their own issues.
+"""Analytics: routes reserved for their own issue.
 
 They authenticate and check scopes like every other route, then answer 501 in the error
 envelope, so clients see a clear "not yet" rather than a 404 or a 500.
@@ -6,7 +6,7 @@ envelope, so clients see a clear "not yet" rather than a 404 or a 500.
 
 from __future__ import annotations
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, get
 from litestar.params import FromPath
 
 from cloud.api.openapi import errors
@@ -47,41 +47,3 @@ class AnalyticsController(Controller):
     @get("/materials", opt={"scope": "analytics:read"}, responses=_R, include_in_schema=False)
     async def materials(self) -> None:
         raise _not_implemented("Material analytics")
-
-
-class WebhookController(Controller):
-    path = "/v1/webhooks"
-    tags = ["webhooks"]  # noqa: RUF012
-
-    @get("/", opt={"scope": "webhooks:read"}, responses=_R, include_in_schema=False)
-    async def list_webhooks(self) -> None:
-        raise _not_implemented("Webhooks")
-
-    @post("/", opt={"scope": "webhooks:write"}, responses=_R, include_in_schema=False)
-    async def create_webhook(self) -> None:
-        raise _not_implemented("Webhooks")
-
-    @patch(
-        "/{webhook_id:str}", opt={"scope": "webhooks:write"}, responses=_R, include_in_schema=False
-    )
-    async def update_webhook(self, webhook_id: FromPath[str]) -> None:
-        raise _not_implemented("Webhooks")
-
-    @delete(
-        "/{webhook_id:str}",
-        opt={"scope": "webhooks:write"},
-        responses=_R,
-        include_in_schema=False,
-        status_code=200,
-    )
-    async def delete_webhook(self, webhook_id: FromPath[str]) -> None:
-        raise _not_implemented("Webhooks")
-
-    @post(
-        "/{webhook_id:str}/test",
-        opt={"scope": "webhooks:write"},
-        responses=_R,
-        include_in_schema=False,
-    )
-    async def test_webhook(self, webhook_id: FromPath[str]) -> None:
-        raise _not_implemented("Webhooks")

@@ -1,0 +1,233 @@
+"""The delivery worker: fan-out, claims, bounded concurrent sends, batched result writes.
+
+`async with WebhookWorker(sessions, config):` runs three named tasks it owns:
+- fan-out: turns new `events` rows into delivery rows (`cloud.webhooks.fanout`);
+- dispatcher: claims due deliveries while fewer than `max_in_flight` are in flight and
+  starts one send task each (the set of send tasks is the bound);
+- recorder: takes results from a bounded queue and writes them in batches, one
+  transaction per batch (`cloud.webhooks.store.record`).
+Leaving the block stops claiming, lets in-flight attempts finish for up to
+`shutdown_timeout_s`, records their results and releases the leases of any abandoned, so a
+restart loses no message and sends a finished one again never.
+
+Every loop survives database errors (logged, retried after a pause): a failing database
+must not kill delivery for the rest of the process's life.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any, Final, Self
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cloud.db.types import utcnow
+from cloud.webhooks import fanout, store
+from cloud.webhooks.config import WebhookConfig
+from cloud.webhooks.sender import AttemptResult, Sender
+
+logger = logging.getLogger(__name__)
+
+_ERROR_PAUSE_S: Final = 1.0
+_RECORD_BATCH: Final = 200
+_STOP: Final = object()
+
+
+class WebhookWorker:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], config: WebhookConfig | None = None
+    ) -> None:
+        self.config = config or WebhookConfig()
+        self.owner = "wkr_" + secrets.token_hex(8)
+        self._sessions = sessions
+        self._sender = Sender(self.config)
+        self._results: asyncio.Queue[Any] = asyncio.Queue(maxsize=2 * self.config.max_in_flight)
+        self._sends: set[asyncio.Task[None]] = set()
+        self._slot_free = asyncio.Event()
+        self._wake_fanout = asyncio.Event()
+        self._wake_dispatch = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+        self._recorder: asyncio.Task[None] | None = None
+        #: Counters for benchmarks and tests (attempts recorded, deliveries fanned out).
+        self.recorded = 0
+        self.fanned_out = 0
+
+    async def __aenter__(self) -> Self:
+        await self._sender.__aenter__()
+        self._recorder = asyncio.create_task(self._record_loop(), name="webhooks-recorder")
+        self._loops = [
+            asyncio.create_task(self._fanout_loop(), name="webhooks-fanout"),
+            asyncio.create_task(self._dispatch_loop(), name="webhooks-dispatch"),
+        ]
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            for task in self._loops:
+                task.cancel()
+            await asyncio.wait(self._loops)
+            if self._sends:
+                _done, late = await asyncio.wait(
+                    set(self._sends), timeout=self.config.shutdown_timeout_s
+                )
+                for task in late:
+                    task.cancel()
+                if late:
+                    await asyncio.wait(late)
+            await self._results.put(_STOP)
+            if self._recorder is not None:
+                await asyncio.wait([self._recorder], timeout=self.config.shutdown_timeout_s)
+                self._recorder.cancel()
+            await self._guarded(self._release)
+        finally:
+            await self._sender.__aexit__(exc_type, exc, tb)
+
+    def wake(self) -> None:
+        """Look for new events now instead of at the next poll (after a local commit)."""
+        self._wake_fanout.set()
+
+    async def _guarded(self, step: Callable[[], Awaitable[Any]]) -> bool:
+        try:
+            await step()
+        except (SQLAlchemyError, OSError, TimeoutError):
+            logger.exception("webhook worker step failed; retrying in %.1f s", _ERROR_PAUSE_S)
+            await asyncio.sleep(_ERROR_PAUSE_S)  # back-off pause after a failure, not a sync
+            return False
+        return True
+
+    async def _release(self) -> None:
+        async with self._sessions() as session:
+            released = await store.release(session, owner=self.owner)
+        if released:
+            logger.info("released %d unfinished webhook deliveries", released)
+
+    async def _pause(self, wake: asyncio.Event) -> None:
+        """Wait for a wake-up or the poll interval, whichever comes first."""
+        try:
+            async with asyncio.timeout(self.config.poll_interval_s):
+                await wake.wait()
+        except TimeoutError:
+            pass
+        wake.clear()
+
+    async def _fanout_loop(self) -> None:
+        while True:
+            created = -1
+
+            async def step() -> None:
+                nonlocal created
+                async with self._sessions() as session:
+                    created = await fanout.fan_out(
+                        session,
+                        now=utcnow(),
+                        batch=self.config.fanout_batch,
+                        grace_s=self.config.commit_grace_s,
+                    )
+
+            if await self._guarded(step) and created > 0:
+                self.fanned_out += created
+                self._wake_dispatch.set()  # new deliveries: let the dispatcher claim them now
+                continue
+            await self._pause(self._wake_fanout)
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            free = self.config.max_in_flight - len(self._sends)
+            if free <= 0:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            claimed: list[store.Claimed] = []
+
+            async def step(limit: int = free) -> None:
+                nonlocal claimed
+                async with self._sessions() as session:
+                    claimed = await store.claim(
+                        session,
+                        owner=self.owner,
+                        limit=min(limit, self.config.fanout_batch),
+                        now=utcnow(),
+                        lease_s=self.config.lease_s,
+                    )
+
+            await self._guarded(step)
+            for item in claimed:
+                task = asyncio.create_task(self._send(item), name=f"webhook-send-{item.id}")
+                self._sends.add(task)
+                task.add_done_callback(self._send_done)
+            if not claimed:
+                await self._pause(self._wake_dispatch)
+
+    def _send_done(self, task: asyncio.Task[None]) -> None:
+        self._sends.discard(task)
+        self._slot_free.set()
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("webhook send task failed", exc_info=task.exception())
+
+    async def _send(self, item: store.Claimed) -> None:
+        try:
+            result = await self._sender.send(item.url, item.secret, item.event_id, item.body)
+        except Exception as exc:  # a bug must cost one attempt, not the worker
+            logger.exception("webhook delivery %s: unexpected error", item.id)
+            result = AttemptResult(utcnow(), None, 0.0, f"internal error: {type(exc).__name__}")
+        await self._results.put(store.Outcome(item, result))
+
+    async def _record_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            first = await self._results.get()
+            batch: list[store.Outcome] = []
+            for item in [first, *_drain(self._results, _RECORD_BATCH - 1)]:
+                if item is _STOP:
+                    stopping = True
+                else:
+                    batch.append(item)
+            while batch:
+
+                async def step(outcomes: list[store.Outcome] = batch) -> None:
+                    async with self._sessions() as session:
+                        self.recorded += await store.record(
+                            session,
+                            outcomes,
+                            owner=self.owner,
+                            policy=self.config.retry,
+                            now=utcnow(),
+                        )
+
+                if await self._guarded(step):
+                    break
+            self._wake_dispatch.set()  # slots are free and retries may be due
+
+
+def _drain(queue: asyncio.Queue[Any], limit: int) -> list[Any]:
+    items: list[Any] = []
+    while len(items) < limit:
+        try:
+            items.append(queue.get_nowait())
+        except asyncio.QueueEmpty:
+            break
+    return items
+
+
+def webhook_lifespan(
+    sessions: async_sessionmaker[AsyncSession], config: WebhookConfig
+) -> Callable[[Any], Any]:
+    """A Litestar `lifespan` entry: the worker runs while the app does."""
+
+    @asynccontextmanager
+    async def run(_app: Any) -> AsyncIterator[None]:
+        async with WebhookWorker(sessions, config):
+            yield
+
+    return run
