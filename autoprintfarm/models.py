@@ -110,14 +110,18 @@ class Period(_Model, frozen=True):
 
 
 class FleetMetrics(_Model, frozen=True):
+    """The spec's fleet figures. Rates are percentages; they are None when there is nothing
+    to divide by (no printer, no finished job) in the period."""
+
     total_printers: int = 0
     active_printers: int = 0
-    utilization_rate: float = 0.0
+    utilization_rate: float | None = None
     jobs_completed: int = 0
-    success_rate: float = 0.0
+    success_rate: float | None = None
+    # seconds, grams and the organization's currency, as the cloud reports them
     total_print_time: float = 0.0
     material_consumed: float = 0.0
-    estimated_cost: float = 0.0
+    estimated_cost: float | None = None
 
 
 class FleetAnalytics(_Model, frozen=True):
