@@ -24,18 +24,26 @@ async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[Asy
         yield session
 
 
-def provide_ctx(
+async def provide_ctx(
     request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
-) -> ServiceContext:
+) -> AsyncGenerator[ServiceContext, None]:
     principal = request.scope["state"].get("principal")
     if not isinstance(principal, Principal):  # a handler forgot opt={"scope": ...}
         raise RuntimeError(f"{request.url.path} has no scope declared")
-    return ServiceContext(session=db_session, principal=principal)
+    ctx = ServiceContext(
+        session=db_session, principal=principal, write_lock=app_context(request).write_lock
+    )
+    try:
+        yield ctx
+    finally:
+        # A request that failed between its first flush and its commit still frees the lock
+        # (its session is rolled back when the session dependency closes it).
+        ctx.end_write()
 
 
 Svc = NamedDependency[ServiceContext]
 
 DEPENDENCIES = {
     "db_session": Provide(provide_session),
-    "svc": Provide(provide_ctx, sync_to_thread=False),
+    "svc": Provide(provide_ctx),
 }

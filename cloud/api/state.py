@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,3 +22,5 @@ class AppContext:
     store: Any = None
     limiter: Any = None
     signing_key: bytes = b""
+    # One writer at a time on SQLite (see ServiceContext.write_lock); None on PostgreSQL.
+    write_lock: asyncio.Lock | None = None

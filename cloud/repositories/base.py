@@ -43,20 +43,24 @@ class OrgRepository(Generic[M]):
     async def page(
         self, filters: Sequence[ColumnElement[bool]], req: PageRequest
     ) -> tuple[Sequence[Row[Any]], int]:
-        """One page of rows (Core rows: no ORM identity map on the hot list path) and the total."""
+        """One page of rows (Core rows: no ORM identity map on the hot list path) and the
+        total. The count is its own query: `count(*) OVER ()` would make SQLite materialise
+        every matching row before the LIMIT."""
         where = [self._scoped(), *filters]
-        count_stmt = select(func.count()).select_from(self.table).where(*where)
-        count = await self.session.scalar(count_stmt)
         order: list[Any] = []
         for key in req.sort:
             column = self.sort_columns[key.field]
             order.append(column.desc() if key.descending else column.asc())
         order.append(self.table.c.id.asc())
         stmt = (
-            select(self.table).where(*where).order_by(*order).offset(req.offset).limit(req.per_page)
-        )
+            select(self.table).where(*where).order_by(*order).offset(req.offset)
+            .limit(req.per_page)
+        )  # fmt: skip
         rows = (await self.session.execute(stmt)).all()
-        return rows, int(count or 0)
+        if req.offset == 0 and len(rows) < req.per_page:
+            return rows, len(rows)  # the whole result is on this page: no count needed
+        count_stmt = select(func.count()).select_from(self.table).where(*where)
+        return rows, int(await self.session.scalar(count_stmt) or 0)
 
     async def count(self, *filters: ColumnElement[bool]) -> int:
         stmt = select(func.count()).select_from(self.table).where(self._scoped(), *filters)

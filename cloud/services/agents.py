@@ -94,7 +94,7 @@ class AgentService:
             mqtt_password_hash=hash_secret(password),
         )
         self.repo.add(agent)
-        await self.ctx.session.commit()
+        await self.ctx.commit()
         creds = MqttCredentials(
             url=broker_url(settings),
             username=agent.mqtt_username,
@@ -115,5 +115,5 @@ class AgentService:
         if agent.revoked_at is None:
             agent.revoked_at = utcnow()
             agent.state = AgentState.OFFLINE.value
-            await self.ctx.session.commit()
+            await self.ctx.commit()
         return agent_out(agent)

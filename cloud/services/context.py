@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,10 +13,37 @@ from cloud.errors import ApiError, not_found
 from shared.enums import ErrorCode
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ServiceContext:
     session: AsyncSession
     principal: Principal
+    # SQLite allows one writer; concurrent writers would spin in its busy handler (sleeps of
+    # up to 100 ms, sqlite.org/c3ref/busy_timeout.html). Writers of this process queue on
+    # this lock instead, from their first flush to their commit. None on PostgreSQL.
+    write_lock: asyncio.Lock | None = None
+    _writing: bool = field(default=False, init=False)
+
+    async def _begin_write(self) -> None:
+        if self.write_lock is not None and not self._writing:
+            await self.write_lock.acquire()
+            self._writing = True
+
+    def end_write(self) -> None:
+        """Release the write lock (after commit, or when the request ends without one)."""
+        if self._writing and self.write_lock is not None:
+            self._writing = False
+            self.write_lock.release()
+
+    async def flush(self) -> None:
+        await self._begin_write()
+        await self.session.flush()
+
+    async def commit(self) -> None:
+        await self._begin_write()
+        try:
+            await self.session.commit()
+        finally:
+            self.end_write()
 
     @property
     def org_id(self) -> str:

@@ -122,7 +122,7 @@ class FileService:
         )
         self.session.add(row)
         # No ORM relationship orders the inserts, so the row must exist before a job names it.
-        await self.session.flush()
+        await self.ctx.flush()
         return row
 
 

@@ -34,8 +34,8 @@ def job_out(row: Any, app: AppContext) -> JobOut:
     return JobOut(
         id=row.id,
         name=row.name,
-        status=JobStatus(row.status),
-        priority=Priority(row.priority),
+        status=row.status,  # plain str: this runs per row of a list page
+        priority=row.priority,
         printer_id=row.printer_id,
         progress=row.progress,
         file_url=file_url(app, row.file_id),
@@ -145,7 +145,7 @@ class JobService:
             job.id,
             {"job": msgspec.to_builtins(out)},
         )
-        await self.ctx.session.commit()
+        await self.ctx.commit()
         return out
 
     async def patch(self, job_id: str, data: JobPatch) -> JobOut:
@@ -164,7 +164,7 @@ class JobService:
         if isinstance(data.tags, list):
             job.tags = list(dict.fromkeys(data.tags))
         job.updated_at = utcnow()
-        await self.ctx.session.commit()
+        await self.ctx.commit()
         return job_out(job, self.app)
 
     async def delete(self, job_id: str) -> JobOut | None:
@@ -175,9 +175,9 @@ class JobService:
             return await self._cancel(job)
         file_id = job.file_id
         await self.repo.delete(job)
-        await self.ctx.session.flush()
+        await self.ctx.flush()
         unused = await self._drop_unused_file(file_id)
-        await self.ctx.session.commit()
+        await self.ctx.commit()
         if unused:  # only once the rows are gone, so a failed commit loses no file
             await self.app.store.delete(file_id)
         return None
@@ -208,7 +208,7 @@ class JobService:
             job.id,
             {"job": msgspec.to_builtins(out)},
         )
-        await self.ctx.session.commit()
+        await self.ctx.commit()
         return out
 
     async def _drop_unused_file(self, file_id: str) -> bool:

@@ -118,7 +118,7 @@ class MaterialService:
         )
         material.status = derived_status(material, data.archived).value
         self.repo.add(material)
-        await self.ctx.session.commit()
+        await self.ctx.commit()
         return material_out(material)
 
     async def patch(self, material_id: str, data: MaterialPatch) -> MaterialOut:
@@ -136,7 +136,7 @@ class MaterialService:
         material.status = after.value
         material.updated_at = utcnow()
         self._emit_stock_event(material, before, after)
-        await self.ctx.session.commit()
+        await self.ctx.commit()
         return material_out(material)
 
     def _emit_stock_event(
@@ -157,4 +157,4 @@ class MaterialService:
 
     async def delete(self, material_id: str) -> None:
         await self.repo.delete(await self._row(material_id))
-        await self.ctx.session.commit()
+        await self.ctx.commit()

@@ -89,7 +89,7 @@ class OrganizationService:
         if isinstance(data.name, str):
             org.name = data.name
             org.updated_at = utcnow()
-            await self.ctx.session.commit()
+            await self.ctx.commit()
         return await self.get()
 
 
@@ -137,7 +137,7 @@ class UserService:
             expires_at=now + INVITATION_TTL,
         )
         self.ctx.session.add(invitation)
-        await self.ctx.session.commit()
+        await self.ctx.commit()
         return InvitationOut(
             id=invitation.id,
             email=email,

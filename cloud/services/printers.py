@@ -36,10 +36,13 @@ SORTABLE = ("name", "status", "group", "created_at", "updated_at")
 
 def printer_out(row: Any) -> PrinterOut:
     """From an ORM object or a Core row (both expose columns as attributes)."""
+    # Plain values (no enum lookups, no URL parsing unless the URL carries credentials):
+    # this runs 100 times per list page. msgspec encodes a str where PrinterStatus is typed.
+    url = row.connection_url
     return PrinterOut(
         id=row.id,
         name=row.name,
-        status=PrinterStatus(row.status),
+        status=row.status,
         model=row.model,
         firmware=row.firmware,
         temperatures=Temperatures(hotend=row.hotend_c, bed=row.bed_c),
@@ -49,7 +52,7 @@ def printer_out(row: Any) -> PrinterOut:
         tags=list(row.tags or []),
         agent_id=row.agent_id,
         connection_type=row.connection_kind,
-        connection_url=display_url(row.connection_url),
+        connection_url=display_url(url) if "@" in url else url,
         has_api_key=row.octoprint_api_key is not None,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -111,7 +114,7 @@ class PrinterService:
             tags=_dedupe(data.tags),
         )
         self.repo.add(printer)
-        await self.ctx.session.commit()
+        await self.ctx.commit()
         return printer_out(printer)
 
     async def patch(self, printer_id: str, data: PrinterPatch) -> PrinterOut:
@@ -132,7 +135,7 @@ class PrinterService:
             setattr(printer, key, value)
         _check_credentials(printer.connection_kind, printer.octoprint_api_key, printer.agent_id)
         printer.updated_at = utcnow()
-        await self.ctx.session.commit()
+        await self.ctx.commit()
         return printer_out(printer)
 
     async def delete(self, printer_id: str) -> None:
@@ -143,7 +146,7 @@ class PrinterService:
                 f"Printer '{printer_id}' is {printer.status}; cancel its job before deleting it.",
             )
         await self.repo.delete(printer)
-        await self.ctx.session.commit()
+        await self.ctx.commit()
 
     async def act(self, printer_id: str, data: PrinterActionIn) -> PrinterActionOut:
         printer = await self.get_row(printer_id)
@@ -161,7 +164,7 @@ class PrinterService:
             expires_at=now + COMMAND_TTL,
         )
         self.ctx.session.add(command)
-        await self.ctx.session.commit()
+        await self.ctx.commit()
         return PrinterActionOut(
             id=command.id,
             printer_id=printer.id,

@@ -127,7 +127,6 @@ async def test_unknown_route_and_method(api: Api, owner: OrgClient) -> None:
         "/v1/analytics/jobs",
         "/v1/analytics/materials",
         "/v1/analytics/printers/prt_x",
-        "/v1/webhooks",
     ],
 )
 async def test_reserved_routes_answer_501(owner: OrgClient, path: str) -> None:
