@@ -185,12 +185,12 @@ export interface FleetAnalytics {
   metrics: {
     total_printers: number;
     active_printers: number;
-    utilization_rate: number;
+    utilization_rate: number | null;
     jobs_completed: number;
-    success_rate: number;
+    success_rate: number | null;
     total_print_time: number;
     material_consumed: number;
-    estimated_cost: number;
+    estimated_cost: number | null;
   };
 }
 

@@ -16,5 +16,5 @@ to: '2025-10-06'
 // Past the spec's snippet: what its results are typed as.
 const first: string | undefined = printers.data[0]?.name;
 const jobId: string = job.id;
-const utilization: number = analytics.metrics.utilization_rate;
+const utilization: number | null = analytics.metrics.utilization_rate;
 export { first, jobId, utilization };
