@@ -130,6 +130,10 @@ class Firmware:
                 if line is not None:
                     self._on_line(line)
                     continue
+            # Marlin's loop reads every byte that has arrived into the queue first
+            # (get_serial_commands), then processes one command (advance()).
+            if accepting and rx.next_arrival_s() <= self._t and self._take_bytes(self._t, True):
+                continue
             if self.run is None and queue:
                 self._start_next()
             event_s = self._next_event_s()

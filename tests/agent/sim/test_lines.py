@@ -114,3 +114,16 @@ async def test_rrf_silently_drops_a_corrupt_line(make_sim: SimFactory) -> None:
     assert sim.executed == ["G1 X9", "M400"]
     assert sim.counters.lines_dropped == 1
     assert sim.counters.resends_requested == 0
+
+
+async def test_m110_resets_numbering_again_when_it_is_processed(make_sim: SimFactory) -> None:
+    # Marlin M110.cpp sets last_N when the command runs, after the lines that arrived with
+    # it were checked: a host that sends numbered lines behind an M110 without waiting
+    # for its ok is asked for them again (and they run twice), on real firmware too.
+    async with make_sim(dialect="marlin") as (sim, client):
+        client.write(numbered(0, "M110 N0") + numbered(1, "G1 X1") + numbered(2, "G1 X2"))
+        await sim.wait_executed(3, timeout_s=5)
+        assert sim.firmware.last_n == 0
+        client.write(numbered(3, "G1 X3"))
+        lines = await client.until(r"^Resend:")
+    assert lines[-2:] == ["Error:Line Number is not Last Line Number+1, Last Line: 0", "Resend: 1"]
