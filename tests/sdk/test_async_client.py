@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from typing import Any
 
@@ -67,3 +68,41 @@ def test_async_twins_are_generated_from_the_sync_resources() -> None:
         assert path.read_text() == text, (
             f"{path.name} is stale: run python -m tests.sdk.async_twins"
         )
+
+
+async def test_async_retry_rule_matches_the_blocking_one(limited_cloud: CloudProcess) -> None:
+    import httpx
+
+    from autoprintfarm import APIConnectionError, RateLimitError
+    from tests.support.ports import free_port
+
+    waits: list[float] = []
+
+    async def record(delay_s: float) -> None:
+        waits.append(delay_s)
+
+    attempts: list[str] = []
+
+    async def count(request: httpx.Request) -> None:
+        attempts.append(request.method)
+
+    http = httpx.AsyncClient(event_hooks={"request": [count]})
+    refused = AsyncClient(
+        api_key="apf_k", base_url=f"http://127.0.0.1:{free_port()}", http_client=http
+    )
+    refused._sleep = record
+    with pytest.raises(APIConnectionError):
+        await refused.printers.create(name="x", connection_url="http://10.1.1.1", api_key="k")
+    assert attempts == ["POST"] * 3 and len(waits) == 2
+    await http.aclose()
+
+    org = await asyncio.to_thread(limited_cloud.create_org, "async-limited")
+    waits.clear()
+    async with AsyncClient(api_key=org.api_key, base_url=limited_cloud.base_url) as client:
+        client._sleep = record
+        for _ in range(3):
+            await client.printers.list()
+        with pytest.raises(RateLimitError) as info:
+            await client.printers.list()
+    assert len(waits) == 2 and all(0 < w <= 60 for w in waits)
+    assert info.value.rate_limit is not None and info.value.rate_limit.remaining == 0
