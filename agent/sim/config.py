@@ -73,6 +73,8 @@ class SimConfig:
     # Least time between two timer wake-ups of the pty shell (see printer.py).
     wake_granularity_s: float = 0.001
     # --- bookkeeping ---
+    # Keep the last N lines each way, with their times, in `SimulatedPrinter.trace` (0: off).
+    trace_lines: int = 0
     # Keep at most this many executed commands in memory (None: all); the count is exact.
     executed_limit: int | None = None
 

@@ -60,6 +60,10 @@ class Firmware:
         self._rng_ok = random.Random(f"{cfg.seed}:ok")
         self.counters = Counters()
         self.on_executed: Callable[[str], None] | None = None
+        # (time, "<" received | ">" sent, line): what the wire carried, for debugging hosts.
+        self.trace: deque[tuple[float, str, str]] | None = (
+            deque(maxlen=cfg.trace_lines) if cfg.trace_lines > 0 else None
+        )
         self._t = now_s
         self._out: list[tuple[float, str]] = []
         bed_rate = cfg.bed_heat_rate_c_per_s or cfg.heat_rate_c_per_s / 2
@@ -190,6 +194,8 @@ class Firmware:
             line = flip_one(line, self._rng_tx)
             self.counters.tx_corrupted += 1
         self._out.append((self._t, line))
+        if self.trace is not None:
+            self.trace.append((self._t, ">", line))
 
     def emit_ok(self, cmd: Command | None, extra: str = "") -> None:
         share = self.config.drop_ok_share
@@ -280,6 +286,8 @@ class Firmware:
             # N would execute garbage; every other flip is caught by the checksum.
             text = flip_one(text, self._rng_rx, skip_first=text.startswith("N"))
             self.counters.rx_corrupted += 1
+        if self.trace is not None:
+            self.trace.append((self._t, "<", text))
         if not text:
             if self.spec.ack_empty_lines:
                 self._enqueue(Command("", None, ""))

@@ -116,6 +116,13 @@ class SimulatedPrinter:
         return self.firmware.counters
 
     @property
+    def trace(self) -> list[tuple[float, str, str]]:
+        """The last `trace_lines` lines each way: (time, "<" received or ">" sent, text).
+        Received lines are as the firmware saw them (after any injected corruption)."""
+        trace = self.firmware.trace
+        return list(trace) if trace is not None else []
+
+    @property
     def executed_count(self) -> int:
         return self.firmware.counters.executed
 

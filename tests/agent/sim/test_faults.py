@@ -219,3 +219,14 @@ async def test_reset_with_commands_still_queued_keeps_working(make_sim: SimFacto
         await client.until(r"^echo: Last Updated")
         assert await client.command("M400\n") == ["ok"]
     assert sim.executed == ["G1 X1", "M400"]
+
+
+async def test_trace_shows_both_directions_in_order(make_sim: SimFactory) -> None:
+    async with make_sim(dialect="marlin", trace_lines=3) as (sim, client):
+        await client.command(numbered(1, "G1 X1"))
+        await client.command("M400\n")
+    assert [(way, text) for _, way, text in sim.trace] == [
+        (">", "ok"),
+        ("<", "M400"),
+        (">", "ok"),
+    ]
