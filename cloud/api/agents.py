@@ -17,7 +17,7 @@ from cloud.api.listing import (
     sparse,
 )
 from cloud.api.openapi import errors
-from cloud.api.params import Fields, Page, PerPage, Sort
+from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, Page, PerPage, Sort
 from cloud.schemas.agents import AGENT_FIELDS, AgentCreate, AgentOut, AgentPage, AgentRegistered
 from cloud.services.agents import SORTABLE, AgentService
 
@@ -27,6 +27,7 @@ _LIST_QUERY = ("revoked", "page", "per_page", "sort", "fields")
 class AgentController(Controller):
     path = "/v1/agents"
     tags = ["agents"]  # noqa: RUF012
+    request_max_body_size = JSON_BODY_MAX_BYTES
 
     @get("/", opt={"scope": "agents:read"}, responses=errors())
     async def list_agents(

@@ -20,7 +20,7 @@ from cloud.api.listing import (
 )
 from cloud.api.multipart import MultipartUpload
 from cloud.api.openapi import errors
-from cloud.api.params import Fields, Page, PerPage, ShortQuery, Sort
+from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, Page, PerPage, ShortQuery, Sort
 from cloud.errors import invalid
 from cloud.schemas.jobs import JOB_FIELDS, JobOut, JobPage, JobPatch
 from cloud.services.context import ServiceContext
@@ -117,6 +117,7 @@ class JobController(Controller):
 
     @patch(
         "/{job_id:str}",
+        request_max_body_size=JSON_BODY_MAX_BYTES,
         opt={"scope": "jobs:write"},
         responses=errors((409, "invalid_request: the job is no longer queued")),
     )

@@ -17,7 +17,7 @@ from cloud.api.listing import (
     sparse,
 )
 from cloud.api.openapi import errors
-from cloud.api.params import Fields, Page, PerPage, ShortQuery, Sort
+from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, Page, PerPage, ShortQuery, Sort
 from cloud.schemas.materials import (
     MATERIAL_FIELDS,
     MaterialCreate,
@@ -34,6 +34,7 @@ _LIST_QUERY = ("status", "type", "printer_id", "page", "per_page", "sort", "fiel
 class MaterialController(Controller):
     path = "/v1/materials"
     tags = ["materials"]  # noqa: RUF012
+    request_max_body_size = JSON_BODY_MAX_BYTES
 
     @get("/", opt={"scope": "materials:read"}, responses=errors())
     async def list_materials(

@@ -17,7 +17,7 @@ from cloud.api.listing import (
     sparse,
 )
 from cloud.api.openapi import errors
-from cloud.api.params import Fields, Page, PerPage, Sort
+from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, Page, PerPage, Sort
 from cloud.schemas.org import (
     USER_FIELDS,
     InvitationOut,
@@ -34,6 +34,7 @@ from cloud.services.org import USER_SORTABLE, OrganizationService, UserService
 class OrganizationController(Controller):
     path = "/v1/organization"
     tags = ["organization"]  # noqa: RUF012
+    request_max_body_size = JSON_BODY_MAX_BYTES
 
     @get("/", opt={"scope": "organization:read"}, responses=errors())
     async def get_organization(self, svc: Svc) -> OrganizationOut:
@@ -50,6 +51,7 @@ class OrganizationController(Controller):
 class UserController(Controller):
     path = "/v1/users"
     tags = ["users"]  # noqa: RUF012
+    request_max_body_size = JSON_BODY_MAX_BYTES
 
     @get("/", opt={"scope": "users:read"}, responses=errors())
     async def list_users(

@@ -27,3 +27,6 @@ Fields = Annotated[
     ),
 ]
 ShortQuery = Annotated[str | None, QueryParameter(max_length=100)]
+
+# JSON bodies are small; only job uploads may be large (the app-wide limit is theirs).
+JSON_BODY_MAX_BYTES = 1024 * 1024

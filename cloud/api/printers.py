@@ -17,7 +17,7 @@ from cloud.api.listing import (
     sparse,
 )
 from cloud.api.openapi import errors
-from cloud.api.params import Fields, Page, PerPage, ShortQuery, Sort
+from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, Page, PerPage, ShortQuery, Sort
 from cloud.schemas.printers import (
     PRINTER_FIELDS,
     PrinterActionIn,
@@ -36,6 +36,7 @@ _LIST_QUERY = ("status", "group", "tag", "page", "per_page", "sort", "fields")
 class PrinterController(Controller):
     path = "/v1/printers"
     tags = ["printers"]  # noqa: RUF012  (Litestar reads a plain list)
+    request_max_body_size = JSON_BODY_MAX_BYTES
 
     @get("/", opt={"scope": "printers:read"}, responses=errors())
     async def list_printers(

@@ -275,3 +275,14 @@ async def test_deleting_last_job_removes_its_file(owner: OrgClient) -> None:
     assert len(stored_files(owner)) == 1
     assert (await owner.delete(f"/v1/jobs/{job['id']}")).status_code == 204
     assert stored_files(owner) == []
+
+
+@SQLITE_ONLY
+async def test_upload_over_the_limit_is_refused_and_removed(owner: OrgClient) -> None:
+    import msgspec
+
+    ctx = owner.api.app.state["ctx"]
+    ctx.settings = msgspec.structs.replace(ctx.settings, max_upload_bytes=1000)
+    r = await upload(owner)
+    assert_error(r, 413, "file_invalid", "file")
+    assert stored_files(owner) == []

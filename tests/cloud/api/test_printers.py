@@ -220,3 +220,10 @@ async def test_action_on_revoked_agent_printer_is_offline(
     assert (await in_db(check)) is not None
     r = await owner.post(f"/v1/printers/{p['id']}/actions", json={"action": "home"})
     assert r.status_code == 202
+
+
+@SQLITE_ONLY
+async def test_oversized_json_body_is_413(owner: OrgClient) -> None:
+    body = b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    r = await owner.post("/v1/printers", content=body, headers={"Content-Type": "application/json"})
+    assert_error(r, 413, "invalid_request")
