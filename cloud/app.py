@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -24,7 +25,7 @@ from cloud.api.printers import PrinterController
 from cloud.api.reserved import AnalyticsController
 from cloud.api.state import AppContext
 from cloud.api.webhooks import WebhookController
-from cloud.db.engine import create_engine, session_factory
+from cloud.db.engine import create_engine, is_sqlite, session_factory
 from cloud.errors import error_response
 from cloud.files import GcodeStore
 from cloud.files.signing import MIN_SECRET_BYTES
@@ -59,6 +60,7 @@ def build_context(settings: Settings) -> AppContext:
         store=GcodeStore(settings.files_dir),
         limiter=limiter,
         signing_key=signing_key(settings),
+        write_lock=asyncio.Lock() if is_sqlite(settings.resolved_database_url) else None,
     )
 
 
