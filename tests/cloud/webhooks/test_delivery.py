@@ -222,4 +222,3 @@ async def test_redirects_are_failures_and_not_followed(
         await eventually(exhausted, what="two failed attempts")
     assert [r.path for r in receiver.received] == ["/moved", "/moved"]
     assert {a.error for a in await attempts_of(api, hook["id"])} == {"HTTP 302"}
-
