@@ -56,15 +56,16 @@ async def test_a_file_that_does_not_match_the_job_is_refused(
 
 
 async def test_http_errors_and_hung_downloads_are_clear(tmp_path: Path) -> None:
-    cache = FileCache(tmp_path, max_bytes=10_000_000, download_timeout_s=0.5)
     with serving() as server:
+        cache = FileCache(tmp_path, max_bytes=10_000_000, download_timeout_s=30)
         with pytest.raises(InvalidFileError, match="HTTP 404") as info:
             await cache.fetch(server.url("/missing"), sha(GCODE), len(GCODE))
         assert "secret-sig" not in str(info.value)
         server.files["/slow"] = GCODE
         server.stall.add("/slow")
+        hung = FileCache(tmp_path, max_bytes=10_000_000, download_timeout_s=0.5)
         with pytest.raises(InvalidFileError, match="took longer than"):
-            await cache.fetch(server.url("/slow"), sha(GCODE), len(GCODE))
+            await hung.fetch(server.url("/slow"), sha(GCODE), len(GCODE))
 
 
 async def test_the_cache_cap_evicts_least_recently_used_but_never_a_pinned_file(
