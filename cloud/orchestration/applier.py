@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -40,6 +40,28 @@ log = logging.getLogger(__name__)
 _PRINTERS = Printer.__table__  # type: ignore[attr-defined]
 _JOBS = Job.__table__  # type: ignore[attr-defined]
 _JOBS_PROGRESS_STATUSES = ("printing", "paused")
+_UPDATE_PRINTER_STATE = (
+    update(_PRINTERS)
+    .where(
+        _PRINTERS.c.id == bindparam("b_id"),
+        _PRINTERS.c.org_id == bindparam("b_org"),
+        _PRINTERS.c.agent_id == bindparam("b_agent"),
+    )
+    .values(firmware=func.coalesce(bindparam("b_firmware"), _PRINTERS.c.firmware))
+)
+_UPDATE_JOB_PROGRESS = update(_JOBS).where(
+    _JOBS.c.id == bindparam("b_id"),
+    _JOBS.c.org_id == bindparam("b_org"),
+    _JOBS.c.status.in_(_JOBS_PROGRESS_STATUSES),
+)
+
+
+def _effective_status(state: wire.PrinterState, agent_online: bool) -> PrinterStatus:
+    if not (state.connected and agent_online):
+        return PrinterStatus.OFFLINE
+    if state.foreign_job and state.status is PrinterStatus.IDLE:
+        return PrinterStatus.BUSY  # printing something the farm did not start
+    return state.status
 
 
 class Applier:
@@ -103,67 +125,53 @@ class Applier:
     # --- printer state snapshots --------------------------------------------------------------
 
     async def apply_states(self, items: Sequence[StateIn]) -> None:
-        """Newest snapshot per printer, in one transaction."""
+        """Newest snapshot per printer, in one transaction of two executemany statements."""
         if not items:
             return
         newest: dict[str, StateIn] = {}
         for item in items:
             newest[item.state.printer_id] = item
+        now = utcnow()
+        printer_rows: list[dict[str, Any]] = []
+        job_rows: list[dict[str, Any]] = []
         freed = False
         async with self._app.sessions() as session:
             online = await _online_agents(session, {i.agent_id for i in newest.values()})
             for item in newest.values():
-                freed |= await self._apply_state(session, item, item.agent_id in online)
+                state = item.state
+                status = _effective_status(state, item.agent_id in online)
+                freed |= status is PrinterStatus.IDLE
+                job = state.job
+                printer_rows.append(
+                    {
+                        "b_id": state.printer_id,
+                        "b_org": item.org_id,
+                        "b_agent": item.agent_id,
+                        "status": status.value,
+                        "hotend_c": state.temperatures.hotend,
+                        "bed_c": state.temperatures.bed,
+                        "b_firmware": state.firmware,
+                        "progress": job.progress if job is not None else None,
+                        "updated_at": now,
+                    }
+                )
+                if job is not None:
+                    job_rows.append(
+                        {
+                            "b_id": job.job_id,
+                            "b_org": item.org_id,
+                            "progress": job.progress,
+                            "elapsed_time_s": round(job.elapsed_s),
+                        }
+                    )
+            # The WHERE clause is the authorisation: a snapshot changes a printer only if the
+            # printer is this agent's, in this organisation; anything else updates nothing.
+            await session.execute(_UPDATE_PRINTER_STATE, printer_rows)
+            if job_rows:
+                await session.execute(_UPDATE_JOB_PROGRESS, job_rows)
             await session.commit()
         if freed:
             self._on_change("printer idle")
-
-    async def _apply_state(self, session: AsyncSession, item: StateIn, agent_online: bool) -> bool:
-        state = item.state
-        status = state.status if (state.connected and agent_online) else PrinterStatus.OFFLINE
-        if state.foreign_job and status is PrinterStatus.IDLE:
-            status = PrinterStatus.BUSY  # printing something the farm did not start
-        temps = state.temperatures
-        values: dict[str, Any] = {
-            "status": status.value,
-            "hotend_c": temps.hotend,
-            "bed_c": temps.bed,
-            "updated_at": utcnow(),
-        }
-        if state.firmware:
-            values["firmware"] = state.firmware
-        if state.job is not None:
-            values["progress"] = state.job.progress
-        # The WHERE clause is the authorisation: the printer must be this agent's, in this
-        # organisation, or nothing is updated.
-        result = await session.execute(
-            update(_PRINTERS)
-            .where(
-                _PRINTERS.c.id == state.printer_id,
-                _PRINTERS.c.org_id == item.org_id,
-                _PRINTERS.c.agent_id == item.agent_id,
-            )
-            .values(**values)
-        )
-        if result.rowcount == 0:  # type: ignore[attr-defined]
-            log.info(
-                "state for unknown printer %s from agent %s skipped",
-                state.printer_id,
-                item.agent_id,
-            )
-            return False
-        if state.job is not None:
-            jobs = _JOBS
-            await session.execute(
-                update(jobs)
-                .where(
-                    jobs.c.id == state.job.job_id,
-                    jobs.c.org_id == item.org_id,
-                    jobs.c.status.in_(_JOBS_PROGRESS_STATUSES),
-                )
-                .values(progress=state.job.progress, elapsed_time_s=round(state.job.elapsed_s))
-            )
-        return status is PrinterStatus.IDLE
 
     # --- events --------------------------------------------------------------------------------
 

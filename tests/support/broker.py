@@ -31,6 +31,8 @@ class BrokerOptions:
     acl_lines: list[str] | None = None
     # username -> password; with it anonymous access is refused.
     users: dict[str, str] | None = None
+    # Further mosquitto.conf lines (e.g. "max_queued_messages 0").
+    extra_lines: list[str] | None = None
 
 
 class TestBroker:
@@ -137,6 +139,7 @@ class MosquittoBroker(TestBroker):
             acl = self.workdir / "acl"
             acl.write_text("\n".join(self.options.acl_lines) + "\n")
             lines.append(f"acl_file {acl}")
+        lines += self.options.extra_lines or []
         conf.write_text("\n".join(lines) + "\n")
         return ["mosquitto", "-c", str(conf)]
 

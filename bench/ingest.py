@@ -1,0 +1,181 @@
+"""Benchmark: printer state messages per second taken in by the cloud bridge, beside a bare
+paho-mqtt subscriber on the same broker in the same run (target: bridge >= 50 % of bare).
+
+    .venv/bin/python bench/ingest.py [--messages 20000] [--printers 200]
+
+Starts its own Mosquitto (or amqtt) on a free loopback port and a SQLite database in a temp
+folder; registers one agent with N printers; publishes the same burst of retained QoS 1
+state snapshots twice: once to a bare paho subscriber, once to the bridge. The bridge's
+rate counts a message as taken in once its batch is committed to the database (snapshots
+of one printer inside a batch are coalesced to the newest, which is the design).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from cloud.app import build_context
+from cloud.bridge.inbound import StateIn
+from cloud.bridge.service import Bridge, BridgeSettings
+from cloud.db import migrate
+from cloud.db.models import Agent, Printer
+from cloud.ids import IdPrefix, new_id
+from cloud.services.admin import create_org
+from cloud.settings import Settings
+from shared import wire
+from shared.enums import PrinterStatus
+from tests.support.broker import BrokerOptions, TestBroker, make_broker
+
+
+def payloads(org_id: str, agent_id: str, printer_ids: list[str], n: int) -> list[tuple[str, bytes]]:
+    out = []
+    for i in range(n):
+        pid = printer_ids[i % len(printer_ids)]
+        state = wire.PrinterState(
+            printer_id=pid,
+            status=PrinterStatus.PRINTING,
+            connected=True,
+            ts=datetime.now(UTC),
+            temperatures=wire.Temperatures(hotend=200 + i % 20, bed=60.0),
+        )
+        out.append((wire.printer_state_topic(org_id, agent_id, pid), wire.encode(state)))
+    return out
+
+
+def publish_all(host: str, port: int, messages: list[tuple[str, bytes]]) -> None:
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-publisher")
+    client.max_inflight_messages_set(100)
+    client.connect(host, port)
+    client.loop_start()
+    infos = [client.publish(t, p, qos=1) for t, p in messages]
+    for info in infos:
+        info.wait_for_publish(timeout=60)
+    client.disconnect()
+    client.loop_stop()
+
+
+def bare_rate(host: str, port: int, messages: list[tuple[str, bytes]]) -> float:
+    got = 0
+    done = threading.Event()
+    first: list[float] = []
+
+    def on_message(_c: paho.Client, _u: object, _m: paho.MQTTMessage) -> None:
+        nonlocal got
+        if not first:
+            first.append(time.perf_counter())
+        got += 1
+        if got == len(messages):
+            done.set()
+
+    sub = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-bare")
+    sub.on_message = on_message
+    sub.connect(host, port)
+    subscribed = threading.Event()
+    sub.on_subscribe = lambda *_a: subscribed.set()
+    sub.loop_start()
+    sub.subscribe("apf/+/agents/+/printers/+/state", qos=1)
+    subscribed.wait(10)
+    publish_all(host, port, messages)
+    done.wait(120)
+    elapsed = time.perf_counter() - first[0]
+    sub.disconnect()
+    sub.loop_stop()
+    return got / elapsed
+
+
+async def bridge_rate(
+    broker: TestBroker, data_dir: Path, n_messages: int, n_printers: int
+) -> tuple[float, float]:
+    url, host, port = broker.url, broker.host, broker.port
+    settings = Settings(data_dir=str(data_dir))
+    ctx = build_context(settings)
+    await migrate.upgrade(ctx.engine)
+    async with ctx.sessions() as session:
+        org = await create_org(session, "bench", owner_email="b@bench.test", plan="pro")
+        agent = Agent(
+            id=new_id(IdPrefix.AGENT),
+            org_id=org.org_id,
+            name="bench",
+            mqtt_username="bench",
+            mqtt_password_hash="x",
+        )
+        session.add(agent)
+        printer_ids = [new_id(IdPrefix.PRINTER) for _ in range(n_printers)]
+        await session.flush()
+        for pid in printer_ids:
+            session.add(
+                Printer(
+                    id=pid,
+                    org_id=org.org_id,
+                    agent_id=agent.id,
+                    name=pid,
+                    connection_kind="serial",
+                    connection_url="serial:///dev/null",
+                )
+            )
+        await session.commit()
+    messages = payloads(org.org_id, agent.id, printer_ids, n_messages)
+    bridge = Bridge(ctx, BridgeSettings(mqtt_url=url, client_id="bench-bridge"))
+    taken = 0
+    first: list[float] = []
+    done = asyncio.Event()
+    apply_states = bridge.applier.apply_states
+
+    async def counting(items: list[StateIn]) -> None:
+        nonlocal taken
+        if not first:
+            first.append(time.perf_counter())
+        await apply_states(items)
+        taken += len(items)
+        if taken >= n_messages:
+            done.set()
+
+    bridge.applier.apply_states = counting  # type: ignore[method-assign,assignment]
+    task = asyncio.create_task(bridge.run())
+    await bridge.link.wait_connected(10)
+    await asyncio.to_thread(publish_all, host, port, messages)
+    await asyncio.wait_for(done.wait(), 300)
+    elapsed = time.perf_counter() - first[0]
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await ctx.engine.dispose()
+    return taken / elapsed, elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--printers", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        # Mosquitto queues at most 1000 QoS 1 messages per client by default and drops the
+        # rest (mosquitto.conf(5) max_queued_messages); a burst benchmark must lift that.
+        broker = make_broker(Path(tmp), BrokerOptions(extra_lines=["max_queued_messages 0"]))
+        broker.start()
+        try:
+            messages_for_bare = payloads("org_bench", "agt_bench", ["prt_x"], args.messages)
+            bare = bare_rate(broker.host, broker.port, messages_for_bare)
+            bridged, elapsed = asyncio.run(
+                bridge_rate(broker, Path(tmp) / "data", args.messages, args.printers)
+            )
+        finally:
+            broker.stop()
+    print(f"broker: {broker.kind}; {args.messages} state messages, {args.printers} printers")
+    print(f"bare paho subscriber: {bare:,.0f} msg/s")
+    print(
+        f"cloud bridge (SQLite): {bridged:,.0f} msg/s ({elapsed:.2f} s) = "
+        f"{100 * bridged / bare:.0f} % of bare"
+    )
+
+
+if __name__ == "__main__":
+    main()
