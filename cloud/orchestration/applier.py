@@ -24,6 +24,7 @@ from cloud.bridge.inbound import EventIn, ReplyIn, StateIn, StatusIn
 from cloud.db.models import Agent, Job, Printer, PrinterCommand
 from cloud.db.types import utcnow
 from cloud.orchestration import lifecycle
+from cloud.orchestration.db import writing
 from cloud.orchestration.tables import (
     AgentLink,
     AppliedAgentEvent,
@@ -75,7 +76,7 @@ class Applier:
 
     async def apply_status(self, item: StatusIn) -> None:
         status = item.status
-        async with self._app.sessions() as session:
+        async with writing(self._app) as session:
             agent = await self._agent(session, item.org_id, item.agent_id)
             if agent is None:
                 return
@@ -135,7 +136,7 @@ class Applier:
         printer_rows: list[dict[str, Any]] = []
         job_rows: list[dict[str, Any]] = []
         freed = False
-        async with self._app.sessions() as session:
+        async with writing(self._app) as session:
             online = await _online_agents(session, {i.agent_id for i in newest.values()})
             for item in newest.values():
                 state = item.state
@@ -178,7 +179,7 @@ class Applier:
     async def apply_event(self, item: EventIn) -> bool:
         """Apply one event unless it was applied before; True if it was applied now."""
         event = item.event
-        async with self._app.sessions() as session:
+        async with writing(self._app) as session:
             agent = await self._agent(session, item.org_id, item.agent_id)
             if agent is None:
                 return False
@@ -314,7 +315,7 @@ class Applier:
         """Record the agent's answer to a command; returns the command id when it changed."""
         reply = item.reply
         freed = False
-        async with self._app.sessions() as session:
+        async with writing(self._app) as session:
             command = await session.get(PrinterCommand, reply.command_id)
             if (
                 command is None

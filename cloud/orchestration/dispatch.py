@@ -22,6 +22,7 @@ from cloud.api.state import AppContext
 from cloud.db.models import Agent, Job, Printer, PrinterCommand, StoredFileRow
 from cloud.db.types import utcnow
 from cloud.orchestration import lifecycle
+from cloud.orchestration.db import writing
 from cloud.orchestration.tables import AgentLink, PrintRun, ensure_agent_link
 from cloud.services.files import signed_file_url
 from shared import wire
@@ -73,19 +74,39 @@ class Dispatcher:
         self._published.clear()
 
     async def publish_configs(self) -> int:
-        sent = 0
-        async with self._app.sessions() as session:
+        """Publish each agent's config if it changed, or if not yet published since connect.
+
+        The revision is bumped in a transaction; the messages go out after the commit, so
+        the database is never held while waiting on the broker.
+        """
+        outgoing: list[tuple[str, wire.DesiredConfig, str]] = []
+        async with writing(self._app) as session:
             agents = (
                 (await session.execute(select(Agent).where(col(Agent.revoked_at).is_(None))))
                 .scalars()
                 .all()
             )
             for agent in agents:
-                sent += await self._publish_config(session, agent)
+                prepared = await self._prepare_config(session, agent)
+                if prepared is not None:
+                    outgoing.append(prepared)
             await session.commit()
-        return sent
+        for org_id, config, digest in outgoing:
+            await self._publish(
+                wire.config_topic(org_id, config.agent_id), wire.encode(config), True
+            )
+            self._published[config.agent_id] = digest
+            log.info(
+                "published config r%d for agent %s (%d printers)",
+                config.revision,
+                config.agent_id,
+                len(config.printers),
+            )
+        return len(outgoing)
 
-    async def _publish_config(self, session: AsyncSession, agent: Agent) -> int:
+    async def _prepare_config(
+        self, session: AsyncSession, agent: Agent
+    ) -> tuple[str, wire.DesiredConfig, str] | None:
         printers = (
             (
                 await session.execute(
@@ -111,27 +132,18 @@ class Dispatcher:
             link.config_revision += 1
             link.config_hash = digest
             link.updated_at = utcnow()
-            await session.flush()
         if self._published.get(agent.id) == digest:
-            return 0
+            return None
         config = wire.DesiredConfig(
             agent_id=agent.id, revision=link.config_revision, printers=entries
         )
-        await self._publish(wire.config_topic(agent.org_id, agent.id), wire.encode(config), True)
-        self._published[agent.id] = digest
-        log.info(
-            "published config r%d for agent %s (%d printers)",
-            link.config_revision,
-            agent.id,
-            len(entries),
-        )
-        return 1
+        return agent.org_id, config, digest
 
     async def publish_commands(self) -> int:
         """Send what is due: new commands, and unanswered ones every RESEND_AFTER."""
         now = utcnow()
-        sent = 0
-        async with self._app.sessions() as session:
+        outgoing: list[tuple[str, wire.Command]] = []
+        async with writing(self._app) as session:
             stmt = (
                 select(PrinterCommand, AgentLink)
                 .join(AgentLink, col(AgentLink.agent_id) == col(PrinterCommand.agent_id))
@@ -158,14 +170,15 @@ class Dispatcher:
                 message = await self._message(session, command)
                 if message is None:
                     continue
-                await self._publish(
-                    wire.commands_topic(command.org_id, link.agent_id), wire.encode(message), False
-                )
+                # Marked sent before it goes out: if the publish fails, the resend timer
+                # sends it again, which the agent's command-id dedup makes harmless.
                 command.status = "sent"
                 command.updated_at = now
-                sent += 1
+                outgoing.append((wire.commands_topic(command.org_id, link.agent_id), message))
             await session.commit()
-        return sent
+        for topic, message in outgoing:
+            await self._publish(topic, wire.encode(message), False)
+        return len(outgoing)
 
     async def _message(self, session: AsyncSession, command: PrinterCommand) -> wire.Command | None:
         cid, pid = command.id, command.printer_id

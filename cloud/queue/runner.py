@@ -21,6 +21,7 @@ from cloud.api.state import AppContext
 from cloud.db.models import Job, Material, Printer, PrinterCommand
 from cloud.db.types import utcnow
 from cloud.ids import IdPrefix, new_id
+from cloud.orchestration.db import writing
 from cloud.orchestration.dispatch import START_ACK_TIMEOUT
 from cloud.orchestration.tables import PRINT_ACTIVE, AgentLink, PrintRun
 from cloud.queue.planner import Assignment, FreePrinter, QueuedJob, plan
@@ -126,7 +127,7 @@ class QueueRunner:
         self, org_id: str, assignment: Assignment, agent_id: str, *, pinned: bool
     ) -> bool:
         now = utcnow()
-        async with self._app.sessions() as session:
+        async with writing(self._app) as session:
             moved = await session.execute(
                 update(_JOBS)
                 .where(
