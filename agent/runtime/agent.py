@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agent.config import AgentConfig, broker_endpoint
+from agent.drivers.base import DriverError
 from agent.drivers.registry import DRIVERS, DriverFactory, DriverServices, connection_kind
 from agent.files.cache import FileCache
 from agent.runtime import convert
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 
 SESSION_KEY = "mqtt_session"
 SHUTDOWN_FLUSH_S = 5.0
+STOP_PRINT_TIMEOUT_S = 5.0
 STOP_SUPERVISOR_TIMEOUT_S = 15.0
 PRUNE_INTERVAL_S = 3600.0
 
@@ -183,6 +185,7 @@ class Agent:
                 await self._shutdown(background)
 
     async def _shutdown(self, background: list[asyncio.Task[None]]) -> None:
+        await self._stop_serial_prints()
         for pid in list(self._running):
             await self._stop_supervisor(pid, final=None)
         interrupted = await self.jobs.recover_after_restart(
@@ -190,7 +193,7 @@ class Agent:
         )
         if interrupted:
             log.warning("%d serial print(s) stopped with the agent", len(interrupted))
-        outbox_task = background[2]
+        outbox_task = next(t for t in background if t.get_name() == "outbox")
         outbox_task.cancel()
         if self.link.connected.is_set():
             try:
@@ -201,6 +204,26 @@ class Agent:
         await self.link.close()
         for task in background:
             task.cancel()
+
+    async def _stop_serial_prints(self) -> None:
+        """A serial print cannot go on without its host: end it safely (heaters off)."""
+        for running in self._running.values():
+            supervisor = running.supervisor
+            driver = supervisor.driver
+            busy = supervisor.status in (PrinterStatus.PRINTING, PrinterStatus.PAUSED)
+            if supervisor.kind != "serial" or driver is None or not busy:
+                continue
+            # Reported first, so the driver's own "cancelled" that follows is a repeat.
+            await self.jobs.fail_current(supervisor.printer_id, AGENT_STOPPED)
+            try:
+                async with asyncio.timeout(STOP_PRINT_TIMEOUT_S):
+                    await driver.cancel()
+                    # cancel() only queues its commands; cooldown() waits for the printer's
+                    # ok, so the heaters are off before the port closes.
+                    await driver.cooldown()
+                log.warning("printer %s: print stopped with the agent", supervisor.printer_id)
+            except (DriverError, TimeoutError) as exc:
+                log.warning("printer %s: could not stop the print: %s", supervisor.printer_id, exc)
 
     async def _publish(self, topic: str, payload: bytes, qos: int) -> None:
         await self.link.publish(topic, payload, qos)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -282,3 +283,33 @@ def _action(name: str, command_id: str) -> Command:
         issued_at=issued,
         expires_at=issued + timedelta(minutes=5),
     )
+
+
+async def test_a_clean_stop_mid_print_ends_the_print_safely_and_reports_it_once(
+    mqtt_broker: TestBroker, tmp_path: Path
+) -> None:
+    agent_id = "agt_stop"
+    lines = gcode_lines(3000)
+    slow = SimConfig(dialect="marlin", baud=250000, move_s_per_block=0.004)
+    async with (
+        SimulatedPrinter(slow) as sim,
+        CloudStandIn(mqtt_broker.url, ORG, agent_id) as cloud,
+    ):
+        printers = [serial_printer("prt_1", sim.pty_path, 250000)]
+        config = agent_config(mqtt_broker.url, tmp_path, agent_id=agent_id, printers=printers)
+        with serving() as server:
+            async with running_agent(config) as agent:
+                await cloud.wait_for(lambda: of_type(cloud.unique_events(), "printer.online"))
+                await cloud.command(start_job(server, "s1", "prt_1", "job_1", gcode_bytes(lines)))
+                assert (await cloud.wait_reply("s1", 30)).ok
+                await sim.wait_executed(sim.executed_count + 200, timeout_s=30)
+                stopped_at = len(sim.executed)
+            # Leaving the block stopped the agent (as SIGTERM does); what it had to say was
+            # delivered before it said offline.
+            with sqlite3.connect(agent.store.path) as db:
+                assert db.execute("SELECT COUNT(*) FROM outbox").fetchone() == (0,)
+        assert {"M104 S0", "M140 S0"} <= set(sim.executed[stopped_at:])
+        unique = assert_exactly_once_in_order(cloud)
+        (failed,) = of_type(unique, "job.failed")
+        assert isinstance(failed, JobFailedEvent) and "agent stopped" in failed.reason
+        assert not of_type(unique, "job.cancelled") and not of_type(unique, "job.completed")
