@@ -206,24 +206,30 @@ class Agent:
             task.cancel()
 
     async def _stop_serial_prints(self) -> None:
-        """A serial print cannot go on without its host: end it safely (heaters off)."""
-        for running in self._running.values():
-            supervisor = running.supervisor
-            driver = supervisor.driver
-            busy = supervisor.status in (PrinterStatus.PRINTING, PrinterStatus.PAUSED)
-            if supervisor.kind != "serial" or driver is None or not busy:
-                continue
-            # Reported first, so the driver's own "cancelled" that follows is a repeat.
-            await self.jobs.fail_current(supervisor.printer_id, AGENT_STOPPED)
-            try:
-                async with asyncio.timeout(STOP_PRINT_TIMEOUT_S):
-                    await driver.cancel()
-                    # cancel() only queues its commands; cooldown() waits for the printer's
-                    # ok, so the heaters are off before the port closes.
-                    await driver.cooldown()
-                log.warning("printer %s: print stopped with the agent", supervisor.printer_id)
-            except (DriverError, TimeoutError) as exc:
-                log.warning("printer %s: could not stop the print: %s", supervisor.printer_id, exc)
+        """A serial print cannot go on without its host: end each safely (heaters off)."""
+        async with asyncio.TaskGroup() as tg:
+            for running in self._running.values():
+                supervisor = running.supervisor
+                busy = supervisor.status in (PrinterStatus.PRINTING, PrinterStatus.PAUSED)
+                if supervisor.kind == "serial" and busy:
+                    tg.create_task(self._stop_print(supervisor))
+
+    async def _stop_print(self, supervisor: PrinterSupervisor) -> None:
+        pid = supervisor.printer_id
+        # Reported first, so the driver's own "cancelled" that follows is a repeat.
+        await self.jobs.fail_current(pid, AGENT_STOPPED)
+        driver = supervisor.driver
+        if driver is None:
+            return
+        try:
+            async with asyncio.timeout(STOP_PRINT_TIMEOUT_S):
+                await driver.cancel()
+                # cancel() only queues its commands; cooldown() waits for the printer's ok,
+                # so the heaters are off before the port closes.
+                await driver.cooldown()
+            log.warning("printer %s: print stopped with the agent, heaters off", pid)
+        except (DriverError, TimeoutError) as exc:
+            log.warning("printer %s: could not stop the print cleanly: %s", pid, exc)
 
     async def _publish(self, topic: str, payload: bytes, qos: int) -> None:
         await self.link.publish(topic, payload, qos)
