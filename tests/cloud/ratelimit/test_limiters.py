@@ -18,6 +18,7 @@ from cloud.ratelimit import (
     create_table,
     rate_limit_windows,
 )
+from tests.support.ports import free_port
 
 
 class Clock:
@@ -166,13 +167,14 @@ async def test_ended_windows_are_cleaned_up(tmp_path: Path, engines: list[AsyncE
     assert keys == ["key:long", "key:other"]
 
 
-async def test_an_unreachable_database_is_reported_not_crashed(tmp_path: Path) -> None:
-    # The directory does not exist, so SQLite cannot open the file.
-    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'x.sqlite3'}")
+async def test_an_unreachable_database_is_reported_not_crashed() -> None:
+    # Nothing listens on this loopback port, so every connection attempt is refused.
+    port = free_port()
+    engine = create_async_engine(f"postgresql+asyncpg://apf@127.0.0.1:{port}/none")
     try:
-        limiter = SqlRateLimiter(engine)
-        with pytest.raises(RateLimiterUnavailableError):
-            await limiter.hit("key:a", 5, 60)
+        async with SqlRateLimiter(engine, timeout_s=5) as limiter:
+            with pytest.raises(RateLimiterUnavailableError):
+                await limiter.hit("key:a", 5, 60)
     finally:
         await engine.dispose()
 
