@@ -292,6 +292,8 @@ class HostProtocol:
         line, _, tag, kind, _ = entry
         if line == 0:
             self._awaiting_hello = False
+        if line == self._sender.barrier_line:
+            self._sender.barrier_line = -1
         if kind == FILE:
             # Offsets only grow: a line credited by a stray ok and later resent counts once.
             if tag > self.file_offset_acked:
@@ -411,6 +413,8 @@ class HostProtocol:
     def _rewind(self, wanted: int, reason: str) -> None:
         # The firmware dropped every line from `wanted` on (Marlin drains its receive
         # buffer); each one sent after it may still earn a stale request of its own.
+        if self._sender.barrier_line >= wanted:
+            self._sender.barrier_line = -1  # the M110 is sent again and holds again
         failure = self._resend.rewound(wanted, self._window.drop_from(wanted))
         if failure is not None:
             self._fail(failure)

@@ -40,6 +40,10 @@ class Sender:
         self._probe_queued = False
         self.lines_sent = 0
         self._head: tuple[bytes, int, bytes] | None = None
+        # Marlin's M110 sets the line number again when it *runs* (gcode_M110), after the
+        # lines behind it were parsed: those would then be refused as out of sequence. So
+        # nothing numbered follows an M110 until its ok (then `barrier_line` is -1 again).
+        self.barrier_line = -1
 
     @property
     def busy(self) -> bool:
@@ -87,6 +91,7 @@ class Sender:
         """The firmware rebooted: number from 0 again, drop host-made commands."""
         self.resend_from = None
         self.next_line = 0
+        self.barrier_line = -1
         self._urgent = []
         self._cmd_queue = deque(item for item in self._cmd_queue if item[1] >= 0)
         self._probe_queued = False
@@ -96,9 +101,11 @@ class Sender:
     def take(self) -> list[bytes]:
         out = self._urgent
         self._urgent = []
+        if self.barrier_line >= 0:
+            return out
         if self.resend_from is not None:
             self._take_resends(out)
-        if self.resend_from is None:
+        if self.resend_from is None and self.barrier_line < 0:
             self._take_queued(out)
         return out
 
@@ -115,6 +122,10 @@ class Sender:
             window.readd(line, stored)
             out.append(stored[0])
             line += 1
+            if b" M110" in stored[0][:16] and self._numbered:
+                self.barrier_line = line - 1
+                self.resend_from = line if line < self.next_line else None
+                return
         self.resend_from = None
 
     def _take_queued(self, out: list[bytes]) -> None:
@@ -150,6 +161,9 @@ class Sender:
             long_running = command.split(b" ", 1)[0].upper() in self._long_commands
             self._commit(data, line, tag, kind, long_running)
             out.append(data)
+            if line >= 0 and command[:4] == b"M110":
+                self.barrier_line = line
+                return
 
     def _encode(self, command: bytes) -> tuple[bytes, int]:
         if not self._numbered:

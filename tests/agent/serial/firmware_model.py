@@ -37,9 +37,11 @@ class FirmwareModel:
 
     # host -> firmware
     def feed(self, data: bytes) -> None:
+        # Bytes arrive one after another and the firmware's main loop moves each complete
+        # line into its command queue while there is room (Marlin get_serial_commands).
         for line in data.split(b"\n")[:-1]:
             self._receive(self._maybe_corrupt(line, self.corrupt_rx_share) + b"\n")
-        self._read_lines()
+            self._read_lines()
 
     def _receive(self, data: bytes) -> None:
         room = self.rx_buffer_bytes - 1 - len(self._rx)
@@ -114,6 +116,10 @@ class FirmwareModel:
                 break
             command, number = self._queue.popleft()
             self.executed.append(command)
+            if command.startswith("M110"):
+                # Marlin's gcode_M110 sets the line number again when it runs, after the
+                # lines behind it in the queue were parsed.
+                self._last_n = int(command.split("N")[1]) if "N" in command else 0
             if command.startswith("M105"):
                 self._out.append("ok T:21.0 /0.0 B:20.5 /0.0 @:0 B@:0")
             elif self._rng.random() < self.drop_ok_share:

@@ -48,6 +48,16 @@ def test_hello_is_octoprints_known_line() -> None:
     assert HELLO == b"N0 M110 N0*125\n"
 
 
+def test_nothing_follows_the_hello_until_its_ok() -> None:
+    # Marlin's M110 resets the line number when it runs, after later lines were parsed.
+    protocol = HostProtocol(get_profile("marlin"))
+    protocol.queue_file_line(b"G28", 1)
+    assert protocol.data_to_send(0.0) == HELLO
+    assert protocol.data_to_send(0.0) == b""
+    protocol.receive_data(b"ok\n", 0.1)
+    assert protocol.data_to_send(0.1) == b"N1 G28*18\n"
+
+
 def test_lines_are_numbered_and_checksummed() -> None:
     protocol = started("marlin", ["G28", "G1 X10 Y10"])
     assert protocol.data_to_send(0.0) == b"N1 G28*18\nN2 G1 X10 Y10*43\n"
