@@ -25,6 +25,7 @@ from cloud.api.printers import PrinterController
 from cloud.api.reserved import AnalyticsController
 from cloud.api.state import AppContext
 from cloud.api.webhooks import WebhookController
+from cloud.bridge.lifespan import bridge_lifespan
 from cloud.db.engine import create_engine, is_sqlite, session_factory
 from cloud.errors import error_response
 from cloud.files import GcodeStore
@@ -129,7 +130,7 @@ def create_app(
         exception_handlers={Exception: error_response, HTTPException: error_response},
         openapi_config=openapi if settings.docs_enabled else None,
         state=_state(ctx, webhook_config),
-        lifespan=[webhook_lifespan(ctx.sessions, webhook_config)],
+        lifespan=[webhook_lifespan(ctx.sessions, webhook_config), bridge_lifespan(ctx)],
         on_shutdown=[_dispose],
         request_max_body_size=settings.max_upload_bytes + _MULTIPART_OVERHEAD_BYTES,
         debug=False,

@@ -18,7 +18,10 @@ import msgspec
 ENV_PREFIX = "APF_"
 # Variables with the prefix that belong to other parts of the system (the agent, the test
 # suite) and must not be read as cloud settings.
-_FOREIGN_ENV = frozenset({"APF_CONFIG", "APF_CLOUD_SETTINGS_JSON"})
+_FOREIGN_ENV = frozenset(
+    # APF_API_KEY and APF_BASE_URL configure the SDKs, not the server.
+    {"APF_CONFIG", "APF_CLOUD_SETTINGS_JSON", "APF_API_KEY", "APF_BASE_URL"}
+)
 _FOREIGN_PREFIXES = ("APF_AGENT_", "APF_TEST_", "APF_BROKER_", "APF_SDK_", "APF_DEMO_", "APF_CI")
 
 
@@ -43,9 +46,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
     # "memory" (per process) or "database" (shared by every process on the same database).
     rate_limit_backend: Literal["memory", "database"] = "memory"
+    # The broker address agents are told (registration snippet): reachable from the shop LAN.
     mqtt_host: str = "127.0.0.1"
     mqtt_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 1883
     mqtt_tls: bool = False
+    # The broker the cloud's bridge connects to (mqtt:// or mqtts://, with credentials).
+    # Empty: no bridge in this process (the API serves; nothing reaches agents).
+    mqtt_url: str = ""
+    # With several replicas on Mosquitto/EMQX: a shared-subscription group, so each agent
+    # message is handled by one replica. Leave empty on amqtt (no shared subscriptions).
+    mqtt_shared_group: str = ""
+    mqtt_ca_file: str = ""
     # Secret for signed file download URLs; generated into the data dir when empty.
     signing_key: str = ""
     db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10

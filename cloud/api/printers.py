@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from cloud.api.deps import Svc
+from cloud.api.deps import Svc, app_context
 from cloud.api.listing import (
     DEFAULT_PER_PAGE,
     page_request,
@@ -18,6 +18,7 @@ from cloud.api.listing import (
 )
 from cloud.api.openapi import errors
 from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, Page, PerPage, ShortQuery, Sort
+from cloud.orchestration.commands import wait_for_command
 from cloud.schemas.printers import (
     PRINTER_FIELDS,
     PrinterActionIn,
@@ -31,6 +32,7 @@ from cloud.services.printers import SORTABLE, PrinterService
 from shared.enums import PrinterStatus
 
 _LIST_QUERY = ("status", "group", "tag", "page", "per_page", "sort", "fields")
+ACTION_WAIT_S = 10.0
 
 
 class PrinterController(Controller):
@@ -66,24 +68,37 @@ class PrinterController(Controller):
         return await PrinterService(svc).get(printer_id)
 
     @post("/", opt={"scope": "printers:write"}, responses=errors())
-    async def create_printer(self, svc: Svc, data: JSONBody[PrinterCreate]) -> PrinterOut:
+    async def create_printer(
+        self, request: Request[Any, Any, Any], svc: Svc, data: JSONBody[PrinterCreate]
+    ) -> PrinterOut:
         """Add a printer: OctoPrint (`connection_url` http(s)://… + `api_key`) or USB serial
         (`serial:///dev/ttyACM0?baud=115200&profile=marlin` + `agent_id`)."""
-        return await PrinterService(svc).create(data)
+        out = await PrinterService(svc).create(data)
+        app_context(request).kick("printer added")
+        return out
 
     @patch("/{printer_id:str}", opt={"scope": "printers:write"}, responses=errors())
     async def update_printer(
-        self, svc: Svc, printer_id: FromPath[str], data: JSONBody[PrinterPatch]
+        self,
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        printer_id: FromPath[str],
+        data: JSONBody[PrinterPatch],
     ) -> PrinterOut:
-        return await PrinterService(svc).patch(printer_id, data)
+        out = await PrinterService(svc).patch(printer_id, data)
+        app_context(request).kick("printer changed")
+        return out
 
     @delete(
         "/{printer_id:str}",
         opt={"scope": "printers:write"},
         responses=errors((409, "printer_busy: the printer is printing")),
     )
-    async def delete_printer(self, svc: Svc, printer_id: FromPath[str]) -> None:
+    async def delete_printer(
+        self, request: Request[Any, Any, Any], svc: Svc, printer_id: FromPath[str]
+    ) -> None:
         await PrinterService(svc).delete(printer_id)
+        app_context(request).kick("printer removed")
 
     @post(
         "/{printer_id:str}/actions",
@@ -92,8 +107,21 @@ class PrinterController(Controller):
         responses=errors((409, "printer_busy or printer_offline")),
     )
     async def printer_action(
-        self, svc: Svc, printer_id: FromPath[str], data: JSONBody[PrinterActionIn]
-    ) -> PrinterActionOut:
-        """Ask the printer's agent to pause, resume, cancel, home or cool down. The command is
-        recorded as `pending` and delivered to the agent."""
-        return await PrinterService(svc).act(printer_id, data)
+        self,
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        printer_id: FromPath[str],
+        data: JSONBody[PrinterActionIn],
+    ) -> Response[PrinterActionOut]:
+        """Ask the printer's agent to pause, resume, cancel, home or cool down, and wait
+        (up to 10 s) for its answer: 200 with `status: ok` once the agent has done it; 409
+        `printer_busy` or `printer_offline` when it refuses or cannot be reached; 202 with
+        `status: sent` when no answer came in time (delivery goes on until `expires_at`)."""
+        out = await PrinterService(svc).act(printer_id, data)
+        app = app_context(request)
+        if not app.bridge_running:
+            return Response(out, status_code=202)
+        app.kick("printer action")
+        status = await wait_for_command(app, out.id, ACTION_WAIT_S)
+        out.status = status
+        return Response(out, status_code=200 if status == "ok" else 202)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cloud.services.auth import KeyResolver
 from cloud.settings import Settings
+
+
+def _no_bridge(reason: str) -> None:
+    return None
 
 
 @dataclass(slots=True)
@@ -24,3 +29,7 @@ class AppContext:
     signing_key: bytes = b""
     # One writer at a time on SQLite (see ServiceContext.write_lock); None on PostgreSQL.
     write_lock: asyncio.Lock | None = None
+    # Tells the bridge something may let the queue or commands progress (a job created, a
+    # printer or spool changed, an action recorded). A no-op where no bridge runs.
+    kick: Callable[[str], None] = _no_bridge
+    bridge_running: bool = False

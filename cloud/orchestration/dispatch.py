@@ -26,7 +26,7 @@ from cloud.orchestration.db import writing
 from cloud.orchestration.tables import AgentLink, PrintRun, ensure_agent_link
 from cloud.services.files import signed_file_url
 from shared import wire
-from shared.enums import AgentState
+from shared.enums import AgentState, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +198,13 @@ class Dispatcher:
         stored = await session.get(StoredFileRow, job.file_id) if job is not None else None
         if run is None or job is None or stored is None:
             command.status = "expired"
+            return None
+        if JobStatus(job.status).is_final:
+            # Cancelled (through the API) before its start went out: never send it.
+            command.status = "expired"
+            await lifecycle.start_refused(
+                session, self._app, run, reason=f"job {job.status}", job_fails=False
+            )
             return None
         return wire.StartJob(
             command_id=cid,

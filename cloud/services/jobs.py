@@ -146,6 +146,7 @@ class JobService:
             {"job": msgspec.to_builtins(out)},
         )
         await self.ctx.commit()
+        self.app.kick("job created")
         return out
 
     async def patch(self, job_id: str, data: JobPatch) -> JobOut:
@@ -165,6 +166,7 @@ class JobService:
             job.tags = list(dict.fromkeys(data.tags))
         job.updated_at = utcnow()
         await self.ctx.commit()
+        self.app.kick("job changed")
         return job_out(job, self.app)
 
     async def delete(self, job_id: str) -> JobOut | None:
@@ -209,6 +211,7 @@ class JobService:
             {"job": msgspec.to_builtins(out)},
         )
         await self.ctx.commit()
+        self.app.kick("job cancelled")
         return out
 
     async def _drop_unused_file(self, file_id: str) -> bool:

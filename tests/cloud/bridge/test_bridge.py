@@ -38,11 +38,14 @@ async def running_bridge(owner: OrgClient, broker: TestBroker) -> AsyncIterator[
         owner.api.app.state["ctx"],
         BridgeSettings(mqtt_url=broker.url, client_id="cloud-under-test"),
     )
+    ctx = owner.api.app.state["ctx"]
+    ctx.kick, ctx.bridge_running = bridge.kick, True  # as the app's lifespan does
     task = asyncio.create_task(bridge.run(), name="bridge")
     try:
         await bridge.link.wait_connected(10)
         yield bridge
     finally:
+        ctx.bridge_running = False
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -250,3 +253,65 @@ async def test_foreign_and_malformed_messages_change_nothing_and_do_not_stop_the
         return int(await session.scalar(select(func.count()).select_from(Event)))
 
     assert await in_db(count) == 0
+
+
+async def test_printer_actions_round_trip_to_the_agent(
+    owner: OrgClient, mqtt_broker: TestBroker
+) -> None:
+    agent_id, printer_id, _ = await setup_farm(owner)
+    url = f"/v1/printers/{printer_id}/actions"
+    async with (
+        running_bridge(owner, mqtt_broker),
+        agent_double(mqtt_broker, owner.org.org_id, agent_id) as agent,
+    ):
+        await agent.status(AgentState.ONLINE, session=1)
+        await agent.state(printer_id, PrinterStatus.PRINTING)
+
+        async def printing() -> bool:
+            return bool(
+                (await owner.get(f"/v1/printers/{printer_id}")).json()["status"] == "printing"
+            )
+
+        await eventually(printing)
+
+        # The agent does it: 200 with status ok.
+        call = asyncio.create_task(owner.post(url, json={"action": "pause"}))
+        command = await agent.next_command()
+        assert isinstance(command, wire.PauseJob) and command.printer_id == printer_id
+        await agent.reply(command.command_id, printer_id)
+        response = await call
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "ok"
+
+        # The agent refuses: its error code reaches the caller.
+        call = asyncio.create_task(owner.post(url, json={"action": "cancel"}))
+        command = await agent.next_command()
+        assert isinstance(command, wire.CancelJob)
+        await agent.reply(
+            command.command_id,
+            printer_id,
+            ok=False,
+            error=ErrorCode.PRINTER_BUSY,
+            message="already cancelling",
+        )
+        response = await call
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "printer_busy"
+
+        # Refused before it leaves the cloud: home while printing.
+        response = await owner.post(url, json={"action": "home"})
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "printer_busy"
+
+        # The agent goes away: its printers are offline, actions say so.
+        await agent.status(AgentState.OFFLINE, session=1)
+
+        async def offline() -> bool:
+            return bool(
+                (await owner.get(f"/v1/printers/{printer_id}")).json()["status"] == "offline"
+            )
+
+        await eventually(offline)
+        response = await owner.post(url, json={"action": "cooldown"})
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "printer_offline"

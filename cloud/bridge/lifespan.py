@@ -1,0 +1,46 @@
+"""Running the bridge inside the API process, for as long as the app runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from cloud.api.state import AppContext
+from cloud.bridge.service import Bridge, BridgeSettings
+
+log = logging.getLogger(__name__)
+
+
+def bridge_lifespan(ctx: AppContext) -> Callable[[Any], Any]:
+    """A Litestar `lifespan` entry; does nothing unless the `mqtt_url` setting is set."""
+
+    @contextlib.asynccontextmanager
+    async def run(_app: Any) -> AsyncIterator[None]:
+        settings = ctx.settings
+        if not settings.mqtt_url:
+            log.info("no mqtt_url set: the bridge to agents is not running in this process")
+            yield
+            return
+        bridge = Bridge(
+            ctx,
+            BridgeSettings(
+                mqtt_url=settings.mqtt_url,
+                shared_group=settings.mqtt_shared_group or None,
+                ca_file=settings.mqtt_ca_file or None,
+            ),
+        )
+        ctx.kick = bridge.kick
+        ctx.bridge_running = True
+        task = asyncio.create_task(bridge.run(), name="bridge")
+        try:
+            yield
+        finally:
+            ctx.bridge_running = False
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return run

@@ -1,0 +1,64 @@
+"""Waiting, bounded, for an agent's answer to a printer action.
+
+The reply may be consumed by another replica (shared subscriptions), so the answer is read
+from the database, where every replica records it, not from this process's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from cloud.api.state import AppContext
+from cloud.db.models import PrinterCommand
+from cloud.errors import ApiError
+from shared.enums import ErrorCode
+
+POLL_INTERVAL_S = 0.05
+SETTLED = ("ok", "failed", "expired")
+
+# How an agent's refusal reaches the API caller.
+_STATUS_FOR_AGENT_ERROR = {
+    ErrorCode.PRINTER_BUSY: 409,
+    ErrorCode.PRINTER_OFFLINE: 409,
+    ErrorCode.UNKNOWN_PRINTER: 409,
+    ErrorCode.COMMAND_EXPIRED: 409,
+    ErrorCode.INVALID_REQUEST: 400,
+    ErrorCode.FILE_INVALID: 422,
+}
+
+
+def _agent_error(error: str | None) -> ErrorCode:
+    try:
+        return ErrorCode(error) if error else ErrorCode.INTERNAL_ERROR
+    except ValueError:
+        return ErrorCode.INTERNAL_ERROR
+
+
+async def wait_for_command(app: AppContext, command_id: str, timeout_s: float) -> str:
+    """The command's status once settled, or its current status when the time is up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        async with app.sessions() as session:
+            command = await session.get(PrinterCommand, command_id)
+            status = command.status if command is not None else "expired"
+            error = command.error_code if command is not None else None
+        if status in SETTLED or loop.time() >= deadline:
+            break
+        await asyncio.sleep(POLL_INTERVAL_S)  # polling the row with a deadline
+    if status == "failed":
+        code = _agent_error(error)
+        if code in (ErrorCode.UNKNOWN_PRINTER, ErrorCode.COMMAND_EXPIRED):
+            code = ErrorCode.PRINTER_OFFLINE
+        raise ApiError(
+            code,
+            f"The printer's agent refused the action ({error}).",
+            status_code=_STATUS_FOR_AGENT_ERROR.get(code, 502),
+        )
+    if status == "expired":
+        raise ApiError(
+            ErrorCode.PRINTER_OFFLINE,
+            "The printer's agent did not answer before the action expired.",
+            status_code=409,
+        )
+    return status
