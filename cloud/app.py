@@ -27,6 +27,7 @@ from cloud.api.state import AppContext
 from cloud.api.webhooks import WebhookController
 from cloud.bridge.lifespan import bridge_lifespan
 from cloud.db.engine import create_engine, is_sqlite, session_factory
+from cloud.db.reader import SqliteReader
 from cloud.errors import error_response
 from cloud.files import GcodeStore
 from cloud.files.signing import MIN_SECRET_BYTES
@@ -44,6 +45,8 @@ _MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 
 
 def build_context(settings: Settings) -> AppContext:
+    url = settings.resolved_database_url
+    sqlite = is_sqlite(url)
     engine = create_engine(
         settings.resolved_database_url,
         pool_size=settings.db_pool_size,
@@ -61,7 +64,10 @@ def build_context(settings: Settings) -> AppContext:
         store=GcodeStore(settings.files_dir),
         limiter=limiter,
         signing_key=signing_key(settings),
-        write_lock=asyncio.Lock() if is_sqlite(settings.resolved_database_url) else None,
+        write_lock=asyncio.Lock() if sqlite else None,
+        reader=SqliteReader(url, pool_size=settings.db_pool_size, timeout_s=settings.db_timeout_s)
+        if sqlite
+        else None,
     )
 
 
@@ -101,6 +107,8 @@ def create_app(
     async def _dispose(_app: Litestar) -> None:
         if isinstance(ctx.limiter, SqlRateLimiter):
             await ctx.limiter.aclose()
+        if ctx.reader is not None:
+            ctx.reader.dispose()
         await ctx.engine.dispose()
 
     openapi = OpenAPIConfig(

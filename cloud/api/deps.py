@@ -30,8 +30,9 @@ async def provide_ctx(
     principal = request.scope["state"].get("principal")
     if not isinstance(principal, Principal):  # a handler forgot opt={"scope": ...}
         raise RuntimeError(f"{request.url.path} has no scope declared")
+    app = app_context(request)
     ctx = ServiceContext(
-        session=db_session, principal=principal, write_lock=app_context(request).write_lock
+        session=db_session, principal=principal, write_lock=app.write_lock, reader=app.reader
     )
     try:
         yield ctx

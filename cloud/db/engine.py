@@ -19,7 +19,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run while one writer commits; busy_timeout makes a second writer wait
     # instead of failing at once with "database is locked" (sqlite.org/wal.html, pragma.html).
     cursor = dbapi_connection.cursor()
@@ -39,7 +39,7 @@ def create_engine(url: str, *, pool_size: int = 10, timeout_s: float = 30.0) -> 
         engine = create_async_engine(
             url, connect_args={"timeout": timeout_s}, pool_size=pool_size, max_overflow=0
         )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
     return create_async_engine(
         url,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from cloud.api.listing import PageRequest
+from cloud.db.reader import SqliteReader
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -23,12 +24,14 @@ class OrgRepository(Generic[M]):
         session: AsyncSession,
         org_id: str,
         sort_columns: Mapping[str, Any] | None = None,
+        reader: SqliteReader | None = None,
     ) -> None:
         self.model = model
         self.session = session
         self.org_id = org_id
         self.table = model.__table__  # type: ignore[attr-defined]
         self.sort_columns = dict(sort_columns or {})
+        self.reader = reader
 
     def _scoped(self) -> ColumnElement[bool]:
         return self.table.c.org_id == self.org_id  # type: ignore[no-any-return]
@@ -56,10 +59,12 @@ class OrgRepository(Generic[M]):
             select(self.table).where(*where).order_by(*order).offset(req.offset)
             .limit(req.per_page)
         )  # fmt: skip
+        count_stmt = select(func.count()).select_from(self.table).where(*where)
+        if self.reader is not None:
+            return await self.reader.run(lambda conn: _page_sync(conn, stmt, count_stmt, req))
         rows = (await self.session.execute(stmt)).all()
         if req.offset == 0 and len(rows) < req.per_page:
             return rows, len(rows)  # the whole result is on this page: no count needed
-        count_stmt = select(func.count()).select_from(self.table).where(*where)
         return rows, int(await self.session.scalar(count_stmt) or 0)
 
     async def count(self, *filters: ColumnElement[bool]) -> int:
@@ -71,3 +76,12 @@ class OrgRepository(Generic[M]):
 
     async def delete(self, obj: M) -> None:
         await self.session.delete(obj)
+
+
+def _page_sync(
+    conn: Connection, stmt: Select[Any], count_stmt: Select[Any], req: PageRequest
+) -> tuple[Sequence[Row[Any]], int]:
+    rows = conn.execute(stmt).all()
+    if req.offset == 0 and len(rows) < req.per_page:
+        return rows, len(rows)
+    return rows, int(conn.execute(count_stmt).scalar() or 0)

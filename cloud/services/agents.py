@@ -61,7 +61,9 @@ class AgentService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         t = Agent.__table__.c  # type: ignore[attr-defined]
-        self.repo = OrgRepository(Agent, ctx.session, ctx.org_id, {k: t[k] for k in SORTABLE})
+        self.repo = OrgRepository(
+            Agent, ctx.session, ctx.org_id, {k: t[k] for k in SORTABLE}, reader=ctx.reader
+        )
 
     async def _row(self, agent_id: str) -> Agent:
         agent = await self.repo.get(agent_id)

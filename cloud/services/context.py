@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.auth.keys import Principal
 from cloud.db.models import Agent, Organization
+from cloud.db.reader import SqliteReader
 from cloud.errors import ApiError, not_found
 from shared.enums import ErrorCode
 
@@ -21,6 +22,8 @@ class ServiceContext:
     # up to 100 ms, sqlite.org/c3ref/busy_timeout.html). Writers of this process queue on
     # this lock instead, from their first flush to their commit. None on PostgreSQL.
     write_lock: asyncio.Lock | None = None
+    # SQLite only: list queries run in one thread hop (cloud/db/reader.py).
+    reader: SqliteReader | None = None
     _writing: bool = field(default=False, init=False)
 
     async def _begin_write(self) -> None:

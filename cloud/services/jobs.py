@@ -60,7 +60,11 @@ class JobService:
         self.app = app
         t = Job.__table__.c  # type: ignore[attr-defined]
         self.repo = OrgRepository(
-            Job, ctx.session, ctx.org_id, {k: t[_COLUMNS.get(k, k)] for k in SORTABLE}
+            Job,
+            ctx.session,
+            ctx.org_id,
+            {k: t[_COLUMNS.get(k, k)] for k in SORTABLE},
+            reader=ctx.reader,
         )
         self.files = FileService(ctx, app)
 

@@ -61,7 +61,11 @@ class MaterialService:
         self.ctx = ctx
         t = Material.__table__.c  # type: ignore[attr-defined]
         self.repo = OrgRepository(
-            Material, ctx.session, ctx.org_id, {k: t[_COLUMNS.get(k, k)] for k in SORTABLE}
+            Material,
+            ctx.session,
+            ctx.org_id,
+            {k: t[_COLUMNS.get(k, k)] for k in SORTABLE},
+            reader=ctx.reader,
         )
 
     async def _row(self, material_id: str) -> Material:

@@ -97,7 +97,9 @@ class UserService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         t = User.__table__.c  # type: ignore[attr-defined]
-        self.repo = OrgRepository(User, ctx.session, ctx.org_id, {k: t[k] for k in USER_SORTABLE})
+        self.repo = OrgRepository(
+            User, ctx.session, ctx.org_id, {k: t[k] for k in USER_SORTABLE}, reader=ctx.reader
+        )
 
     async def get(self, user_id: str) -> UserOut:
         user = await self.repo.get(user_id)

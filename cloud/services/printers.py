@@ -63,7 +63,9 @@ class PrinterService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         t = Printer.__table__.c  # type: ignore[attr-defined]
-        self.repo = OrgRepository(Printer, ctx.session, ctx.org_id, {k: t[k] for k in SORTABLE})
+        self.repo = OrgRepository(
+            Printer, ctx.session, ctx.org_id, {k: t[k] for k in SORTABLE}, reader=ctx.reader
+        )
 
     async def get_row(self, printer_id: str, *, param: str = "id") -> Printer:
         printer = await self.repo.get(printer_id)

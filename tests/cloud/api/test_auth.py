@@ -117,21 +117,3 @@ async def test_unknown_route_and_method(api: Api, owner: OrgClient) -> None:
     r = await owner.request("PUT", "/v1/printers")
     assert r.status_code == 405
     assert r.json()["error"]["code"] == "invalid_request"
-
-
-@SQLITE_ONLY
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/v1/analytics/fleet",
-        "/v1/analytics/jobs",
-        "/v1/analytics/materials",
-        "/v1/analytics/printers/prt_x",
-    ],
-)
-async def test_reserved_routes_answer_501(owner: OrgClient, path: str) -> None:
-    r = await owner.get(path)
-    assert r.status_code == 501
-    assert "not implemented" in r.json()["error"]["message"]
-    r = await owner.api.client.get(path)
-    assert_error(r, 401, "invalid_api_key")
