@@ -1,0 +1,241 @@
+"""Everything in one process: embedded broker, cloud (API + bridge) on SQLite, one agent,
+three simulated printers of different dialects, and sample jobs through the real API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import socket
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from agent.sim.config import Dialect
+
+log = logging.getLogger(__name__)
+
+PRINTERS: tuple[tuple[str, Dialect, str, tuple[str, str]], ...] = (
+    # name, simulator dialect, firmware profile, material loaded (type, colour)
+    ("marlin-a", "marlin", "marlin", ("PLA", "Black")),
+    ("prusa-b", "prusa", "prusa", ("PETG", "Orange")),
+    ("klipper-c", "klipper", "klipper", ("PLA", "White")),
+)
+JOBS_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    data_dir: Path
+    api_port: int
+    mqtt_port: int
+    headless: bool
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+async def run_demo(options: DemoOptions) -> int:
+    from cloud.embedded_broker import embedded_broker
+
+    if options.data_dir.exists():
+        shutil.rmtree(options.data_dir)  # demo data only: each run starts fresh
+    options.data_dir.mkdir(parents=True)
+    mqtt_port = options.mqtt_port or free_port()
+    api_port = options.api_port or free_port()
+    async with (
+        embedded_broker("127.0.0.1", mqtt_port) as mqtt_url,
+        _cloud(options.data_dir, api_port, mqtt_url, mqtt_port) as (base_url, api_key),
+    ):
+        header = [
+            "AutoPrintFarm demo",
+            f"API URL: {base_url}/v1",
+            f"API key: {api_key}",
+            f"Docs URL: {base_url}/docs",
+            f"MQTT URL: {mqtt_url}",
+        ]
+        for line in header[1:]:
+            say(line)
+        headers = {"Authorization": f"Bearer {api_key}"}
+        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
+            return await _farm(api, options, mqtt_url, header)
+
+
+@contextlib.asynccontextmanager
+async def _cloud(
+    data_dir: Path, port: int, mqtt_url: str, mqtt_port: int
+) -> AsyncIterator[tuple[str, str]]:
+    import uvicorn
+
+    from cloud.app import build_context, create_app
+    from cloud.db import migrate
+    from cloud.services.admin import create_org
+    from cloud.settings import Settings
+
+    base_url = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        data_dir=str(data_dir / "cloud"),
+        host="127.0.0.1",
+        port=port,
+        public_url=base_url,
+        mqtt_url=mqtt_url,
+        mqtt_host="127.0.0.1",
+        mqtt_port=mqtt_port,
+        # The demo's printers and files are all on this machine.
+        allow_private_urls=True,
+    )
+    ctx = build_context(settings)
+    await migrate.upgrade(ctx.engine)
+    async with ctx.sessions() as session:
+        org = await create_org(session, "Demo Farm", owner_email="owner@demo.invalid", plan="pro")
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, context=ctx),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+        )
+    )
+    task = asyncio.create_task(server.serve(), name="cloud-api")
+    while not server.started:
+        if task.done():
+            task.result()  # raises what stopped it (e.g. the port is taken)
+            raise RuntimeError("the API server stopped while starting")
+        await asyncio.sleep(0.05)  # waiting for the server's started flag
+    try:
+        yield base_url, org.api_key
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 10)
+
+
+async def _post(api: httpx.AsyncClient, url: str, **kwargs: Any) -> dict[str, Any]:
+    response = await api.post(url, **kwargs)
+    if response.status_code >= 300:
+        raise RuntimeError(f"POST {url} failed: {response.status_code} {response.text}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def _farm(
+    api: httpx.AsyncClient, options: DemoOptions, mqtt_url: str, header: list[str]
+) -> int:
+    from agent.config import AgentConfig, MqttSettings
+    from agent.runtime.agent import Agent
+    from agent.sim import SimConfig, SimulatedPrinter
+    from apf.demo.samples import SAMPLE_JOBS, sample_gcode
+
+    registered = await _post(api, "/v1/agents", json={"name": "demo-pi"})
+    agent_id = registered["agent"]["id"]
+    org_id = (await api.get("/v1/organization")).json()["id"]
+    async with contextlib.AsyncExitStack() as stack:
+        for name, dialect, profile, (kind, color) in PRINTERS:
+            sim = await stack.enter_async_context(
+                SimulatedPrinter(SimConfig(dialect=dialect, baud=250_000, heat_rate_c_per_s=150.0))
+            )
+            printer = await _post(
+                api,
+                "/v1/printers",
+                json={
+                    "name": name,
+                    "model": f"simulated {dialect}",
+                    "agent_id": agent_id,
+                    "connection_url": f"serial://{sim.pty_path}?baud=250000&profile={profile}",
+                    "group": "demo",
+                    "tags": [dialect],
+                },
+            )
+            await _post(
+                api,
+                "/v1/materials",
+                json={
+                    "type": kind,
+                    "color": color,
+                    "brand": "Demo",
+                    "spool_weight": 1000,
+                    "remaining_weight": 1000,
+                    "cost_per_kg": 20.0,
+                    "reorder_threshold": 100,
+                    "printer_id": printer["id"],
+                },
+            )
+            say(f"Printer: {name} ({dialect}) on {sim.pty_path} as {printer['id']}")
+        stop = asyncio.Event()
+        agent = Agent(
+            AgentConfig(
+                agent_id=agent_id,
+                org_id=org_id,
+                data_dir=str(options.data_dir / "agent"),
+                mqtt=MqttSettings(url=mqtt_url),
+                log_level="WARNING",
+            )
+        )
+        agent_task = asyncio.create_task(agent.run(stop), name="agent")
+        try:
+            job_ids = []
+            for job in SAMPLE_JOBS:
+                created = await _post(
+                    api,
+                    "/v1/jobs",
+                    files={"file": (f"{job.name}.gcode", sample_gcode(job), "text/x.gcode")},
+                    data={
+                        "name": job.name,
+                        "priority": job.priority.value,
+                        "material": job.material,
+                    },
+                )
+                job_ids.append(created["id"])
+            say(f"Jobs: {len(job_ids)} sample jobs queued")
+            if options.headless:
+                return await _wait_for_jobs(api, job_ids)
+            await _live_view(api, header)
+            return 0
+        finally:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(agent_task, 15)
+
+
+async def _wait_for_jobs(api: httpx.AsyncClient, job_ids: list[str]) -> int:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + JOBS_TIMEOUT_S
+    while loop.time() < deadline:
+        statuses = {}
+        for job_id in job_ids:
+            statuses[job_id] = (await api.get(f"/v1/jobs/{job_id}")).json()["status"]
+        failed = [j for j, s in statuses.items() if s in ("failed", "cancelled")]
+        if failed:
+            say(f"Result: job(s) did not complete: {', '.join(failed)}")
+            return 1
+        if all(s == "completed" for s in statuses.values()):
+            say(f"Result: all {len(job_ids)} sample jobs completed")
+            return 0
+        await asyncio.sleep(0.5)  # polling the API with a deadline
+    say(f"Result: timed out after {JOBS_TIMEOUT_S:.0f}s waiting for the sample jobs")
+    return 1
+
+
+async def _live_view(api: httpx.AsyncClient, header: list[str]) -> None:
+    from apf.demo.view import render
+
+    while True:
+        printers = (await api.get("/v1/printers", params={"per_page": 100})).json()["data"]
+        jobs = (await api.get("/v1/jobs", params={"per_page": 20, "sort": "-created_at"})).json()
+        sys.stdout.write(render(header, printers, jobs["data"]))
+        sys.stdout.flush()
+        await asyncio.sleep(1.0)  # the view's refresh rate
