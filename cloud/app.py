@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from cloud.api.agents import AgentController
+from cloud.api.analytics import AnalyticsController
 from cloud.api.deps import DEPENDENCIES
 from cloud.api.files import FileController
 from cloud.api.jobs import JobController
@@ -22,7 +23,6 @@ from cloud.api.materials import MaterialController
 from cloud.api.middleware import ApiMiddleware
 from cloud.api.org import OrganizationController, UserController
 from cloud.api.printers import PrinterController
-from cloud.api.reserved import AnalyticsController
 from cloud.api.state import AppContext
 from cloud.api.webhooks import WebhookController
 from cloud.bridge.lifespan import bridge_lifespan

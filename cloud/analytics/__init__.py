@@ -1,0 +1,1 @@
+"""Fleet, printer, job and material analytics, aggregated in SQL (docs/analytics.md)."""
