@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.exceptions import HTTPException
+from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
@@ -137,6 +138,9 @@ def create_app(
         middleware=[ApiMiddleware()],
         exception_handlers={Exception: error_response, HTTPException: error_response},
         openapi_config=openapi if settings.docs_enabled else None,
+        # The process (the `apf` command line) owns logging: Litestar must not reconfigure the
+        # root logger, or every library's INFO lines would flood an operator's terminal.
+        logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="never"),
         state=_state(ctx, webhook_config),
         lifespan=[webhook_lifespan(ctx.sessions, webhook_config), bridge_lifespan(ctx)],
         on_shutdown=[_dispose],
