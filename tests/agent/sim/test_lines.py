@@ -127,3 +127,15 @@ async def test_m110_resets_numbering_again_when_it_is_processed(make_sim: SimFac
         client.write(numbered(3, "G1 X3"))
         lines = await client.until(r"^Resend:")
     assert lines[-2:] == ["Error:Line Number is not Last Line Number+1, Last Line: 0", "Resend: 1"]
+
+
+async def test_a_line_longer_than_max_cmd_size_is_cut_and_fails_its_checksum(
+    make_sim: SimFactory,
+) -> None:
+    # Marlin keeps MAX_CMD_SIZE - 1 = 95 characters; the cut-off checksum cannot match.
+    long_command = "M117 " + "x" * 120
+    async with make_sim(dialect="marlin") as (sim, client):
+        reply = await client.command(numbered(1, long_command))
+        assert reply == ["Error:No Checksum with line number, Last Line: 0", "Resend: 1", "ok"]
+        assert await client.command(numbered(1, "M117 short")) == ["ok"]
+    assert sim.executed == ["M117 short"]
