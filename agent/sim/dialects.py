@@ -114,6 +114,8 @@ class DialectSpec:
     action_prefix: str  # `//action:` (Marlin, Prusa) or `// action:` (Klipper)
     # Command -> host action it announces (M601 on Prusa, M25 on Marlin, PAUSE on Klipper)
     actions: tuple[tuple[str, str], ...]
+    # Filament runout as the printer announces it (tool index -> lines)
+    runout_lines: Callable[[int], list[str]]
     ack_empty_lines: bool  # Klipper acks an empty line; Marlin skips it silently
     supports_m110: bool
 
@@ -241,6 +243,12 @@ MARLIN = DialectSpec(
     ),
     action_prefix="//action:",
     actions=(("M25", "pause"), ("M24", "resume")),
+    # Marlin runout (ACTION_ON_FILAMENT_RUNOUT / ACTION_REASON_ON_FILAMENT_RUNOUT, both
+    # "filament_runout"): the legacy line, then a pause with the reason (field notes §1.1).
+    runout_lines=lambda tool: [
+        f"//action:filament_runout T{tool}",
+        f"//action:paused filament_runout {tool}",
+    ],
     ack_empty_lines=False,
     supports_m110=True,
 )
@@ -276,6 +284,7 @@ PRUSA = DialectSpec(
         ("M602", "resumed"),
         ("M603", "cancel"),
     ),
+    runout_lines=lambda tool: ["//action:paused"],
     ack_empty_lines=False,
     supports_m110=True,
 )
@@ -305,6 +314,8 @@ KLIPPER = DialectSpec(
     ),
     action_prefix="// action:",  # pause_resume.py L58,74,96
     actions=(("PAUSE", "paused"), ("RESUME", "resumed"), ("CANCEL_PRINT", "cancel")),
+    # filament_switch_sensor with pause_on_runout: PAUSE runs, which says so.
+    runout_lines=lambda tool: ["// action:paused"],
     ack_empty_lines=True,
     supports_m110=True,  # a no-op, acknowledged
 )
@@ -332,6 +343,7 @@ REPRAPFIRMWARE = DialectSpec(
     ),
     action_prefix="//action:",
     actions=(("M25", "pause"), ("M24", "resume")),
+    runout_lines=lambda tool: [f"Error: Filament error on extruder {tool}: noFilament"],
     ack_empty_lines=False,
     supports_m110=True,
 )

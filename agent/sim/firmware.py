@@ -184,6 +184,10 @@ class Firmware:
         self.hold_until_s = max(self.hold_until_s, self._t + seconds)
         self._arm_busy()
 
+    def filament_runout(self, tool: int) -> None:
+        for line in self.spec.runout_lines(tool):
+            self.emit(line)
+
     def host_action(self, action: str) -> None:
         self.emit(f"{self.spec.action_prefix}{action}")
 

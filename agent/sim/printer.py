@@ -142,6 +142,10 @@ class SimulatedPrinter:
         """Hold all processing for `seconds`, with `echo:busy: processing` keep-alives."""
         self._control(lambda fw: fw.set_busy(seconds))
 
+    def trigger_runout(self, tool: int = 0) -> None:
+        """The filament sensor of `tool` reports no filament (the dialect's lines)."""
+        self._control(lambda fw: fw.filament_runout(tool))
+
     def host_action(self, action: str) -> None:
         """Print a host action line now, e.g. `pause` (the user pressed pause on the LCD)."""
         self._control(lambda fw: fw.host_action(action))

@@ -230,3 +230,16 @@ async def test_trace_shows_both_directions_in_order(make_sim: SimFactory) -> Non
         ("<", "M400"),
         (">", "ok"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "lines"),
+    [
+        ("marlin", ["//action:filament_runout T0", "//action:paused filament_runout 0"]),
+        ("klipper", ["// action:paused"]),
+    ],
+)
+async def test_filament_runout(make_sim: SimFactory, dialect: str, lines: list[str]) -> None:
+    async with make_sim(dialect=dialect) as (sim, client):
+        sim.trigger_runout()
+        assert [await client.readline() for _ in lines] == lines
