@@ -15,6 +15,8 @@ DEFAULT_LENGTH = timedelta(days=7)
 # Bounds the per-day series and keeps the epoch arithmetic in a sane range.
 MAX_LENGTH = timedelta(days=3661)
 _ONE_SECOND = timedelta(seconds=1)
+# The longest ISO 8601 datetime Python reads is well under this.
+_MAX_TEXT = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,8 @@ class Period:
 def _parse(raw: str, param: str) -> tuple[datetime, bool]:
     """`raw` as an aware UTC datetime, and whether it was a bare date."""
     text = raw.strip()
+    if len(text) > _MAX_TEXT:
+        raise invalid(f"'{param}' is too long for a date or datetime.", param=param)
     if len(text) == 10:  # YYYY-MM-DD
         try:
             day = date.fromisoformat(text)

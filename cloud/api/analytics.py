@@ -28,15 +28,12 @@ from cloud.schemas.analytics import (
 _BOUND = "ISO 8601 date (YYYY-MM-DD) or datetime with a time zone"
 From = Annotated[
     str | None,
-    QueryParameter(
-        name="from", max_length=64, description=f"Period start, {_BOUND}; default: `to` − 7 days"
-    ),
+    QueryParameter(name="from", description=f"Period start, {_BOUND}; default: `to` − 7 days"),
 ]
 To = Annotated[
     str | None,
     QueryParameter(
         name="to",
-        max_length=64,
         description=f"Period end (exclusive), {_BOUND}; a date covers that whole day; default: now",
     ),
 ]

@@ -5,19 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from tests.cloud.analytics.farm import PERIOD, PERIOD_S, J, P, at, printer, seed_farm, stored_file
+from tests.cloud.analytics.farm import PERIOD, PERIOD_S, J, P, at, printer, stored_file
 from tests.cloud.conftest import OrgClient, SessionRunner, assert_error
-
-
-@pytest.fixture
-async def farm(owner: OrgClient, other: OrgClient, in_db: SessionRunner) -> OrgClient:
-    async def seed(session: Any) -> None:
-        await seed_farm(session, owner.org.org_id, other.org.org_id)
-
-    await in_db(seed)
-    return owner
 
 
 async def fleet(client: OrgClient, **params: str) -> dict[str, Any]:
