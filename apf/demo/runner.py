@@ -58,7 +58,7 @@ async def run_demo(options: DemoOptions) -> int:
     api_port = options.api_port or free_port()
     async with (
         embedded_broker("127.0.0.1", mqtt_port) as mqtt_url,
-        _cloud(options.data_dir, api_port, mqtt_url, mqtt_port) as (base_url, api_key),
+        serve_cloud(options.data_dir, api_port, mqtt_url, mqtt_port) as (base_url, api_key),
     ):
         header = [
             "AutoPrintFarm demo",
@@ -75,9 +75,10 @@ async def run_demo(options: DemoOptions) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _cloud(
-    data_dir: Path, port: int, mqtt_url: str, mqtt_port: int
+async def serve_cloud(
+    data_dir: Path, port: int, mqtt_url: str, mqtt_port: int, *, database_url: str = ""
 ) -> AsyncIterator[tuple[str, str]]:
+    """The cloud API with its bridge, on this event loop; yields (base URL, first API key)."""
     import uvicorn
 
     from cloud.app import build_context, create_app
@@ -88,6 +89,7 @@ async def _cloud(
     base_url = f"http://127.0.0.1:{port}"
     settings = Settings(
         data_dir=str(data_dir / "cloud"),
+        database_url=database_url,
         host="127.0.0.1",
         port=port,
         public_url=base_url,

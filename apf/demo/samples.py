@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.enums import Priority
+from shared.gcode import density_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +27,6 @@ SAMPLE_JOBS = (
     SampleJob("spacer-pla", "PLA", Priority.HIGH, 3),
 )
 
-_DENSITY = {"PLA": 1.24, "PETG": 1.27}
 _FILAMENT_AREA_MM2 = 3.14159 * (1.75 / 2) ** 2
 
 
@@ -55,7 +55,7 @@ def sample_gcode(job: SampleJob) -> bytes:
             filament_mm += extrude
             lines.append(f"G1 X{x} Y{y} E{extrude:.3f} F1800")
     lines += ["M104 S0", "M140 S0", "G1 Z20 F720", "M84"]
-    grams = filament_mm * _FILAMENT_AREA_MM2 / 1000 * _DENSITY[job.material]
+    grams = filament_mm * _FILAMENT_AREA_MM2 / 1000 * density_for(job.material)
     seconds = 60 + job.layers * 30
     lines += [
         f"; filament used [mm] = {filament_mm:.2f}",

@@ -15,16 +15,21 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import DBAPIError
 
 from cloud.api.state import AppContext
 from cloud.bridge.inbound import EventIn, Refused, ReplyIn, StateIn, StatusIn, classify
 from cloud.bridge.mqtt import LinkSettings, MqttLink, NotConnectedError
+from cloud.bridge.ordering import EventOrder
 from cloud.orchestration.applier import Applier
 from cloud.orchestration.dispatch import Dispatcher
 from cloud.queue.runner import QueueRunner
+from shared.backoff import Backoff
 from shared.wire import TopicKind, subscription
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,12 @@ STATE_BATCH_MAX = 500
 # The worker coalesces kicks that arrive within this window into one pass.
 KICK_DEBOUNCE_S = 0.02
 SAFETY_INTERVAL_S = 2.0
+# How long an event waits for a missing earlier one (see cloud.bridge.ordering).
+EVENT_HOLD_S = 2.0
+EVENT_HOLD_CHECK_S = 0.25
+# A database error while applying is retried this many times, with backoff, before the
+# message is given up (and logged): a brief outage or lock must not lose an event.
+APPLY_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +82,7 @@ class Bridge:
         self._states_ready = asyncio.Event()
         self._apply_lock = asyncio.Lock()
         self._kicked = asyncio.Event()
+        self._order = EventOrder(hold_s=EVENT_HOLD_S)
         # For tests and the demo: set after each worker pass.
         self.passes = 0
 
@@ -96,6 +108,7 @@ class Bridge:
                 group.create_task(self.link.run(), name="bridge-mqtt-link")
                 group.create_task(self._state_flusher(), name="bridge-state-flusher")
                 group.create_task(self._worker(), name="bridge-worker")
+                group.create_task(self._held_events(), name="bridge-held-events")
         finally:
             scheduler.shutdown(wait=False)
 
@@ -112,19 +125,35 @@ class Bridge:
                 if len(self._states) >= STATE_BATCH_MAX:
                     await self._flush_states()
             case StatusIn():
-                await self._flush_states()
+                await self._flush_states_safely()
                 async with self._apply_lock:
-                    await self.applier.apply_status(item)
+                    await _with_retries(self.applier.apply_status, item)
             case EventIn():
-                await self._flush_states()
-                async with self._apply_lock:
-                    await self.applier.apply_event(item)
+                await self._flush_states_safely()
+                if not self._order.knows(item.agent_id):
+                    self._order.learn(item.agent_id, await self.applier.last_seq(item.agent_id))
+                loop = asyncio.get_running_loop()
+                await self._apply_events(self._order.offer(item, loop.time()))
             case ReplyIn():
-                await self._flush_states()
+                await self._flush_states_safely()
                 async with self._apply_lock:
-                    await self.applier.apply_reply(item)
+                    await _with_retries(self.applier.apply_reply, item)
             case _:
                 pass  # telemetry is for dashboards; the cloud keeps the retained state
+
+    async def _apply_events(self, items: list[EventIn]) -> None:
+        for event in items:
+            async with self._apply_lock:
+                await _with_retries(self.applier.apply_event, event)
+            self._order.applied(event)
+
+    async def _flush_states_safely(self) -> None:
+        # Snapshots are retained and re-sent by the agent's heartbeat; failing to store a
+        # batch must never keep an event or a reply from being applied.
+        try:
+            await self._flush_states()
+        except Exception:
+            log.exception("applying printer states failed; they will be re-sent")
 
     async def _flush_states(self) -> None:
         async with self._apply_lock:
@@ -137,10 +166,19 @@ class Bridge:
         while True:
             await self._states_ready.wait()
             await asyncio.sleep(STATE_BATCH_WINDOW_S)  # let a burst gather into one batch
-            try:
-                await self._flush_states()
-            except Exception:
-                log.exception("applying printer states failed; they will be re-sent")
+            await self._flush_states_safely()
+
+    async def _held_events(self) -> None:
+        """Apply events whose wait for an earlier sequence number is over."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(EVENT_HOLD_CHECK_S)  # the hold's granularity
+            due = self._order.expired(loop.time())
+            if due:
+                try:
+                    await self._apply_events(due)
+                except Exception:
+                    log.exception("applying held events failed")
 
     # --- outbound ------------------------------------------------------------------------
 
@@ -167,3 +205,27 @@ class Bridge:
                 # A database hiccup must not end the worker; the safety interval retries.
                 log.exception("bridge pass failed")
             self.passes += 1
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+async def _with_retries(apply: Callable[[T], Awaitable[R]], item: T) -> R:
+    backoff = Backoff(base_s=0.2, cap_s=3.0)
+    for attempt in range(1, APPLY_ATTEMPTS + 1):
+        try:
+            return await apply(item)
+        except DBAPIError as exc:
+            if attempt == APPLY_ATTEMPTS:
+                raise
+            delay_s = backoff.next_delay_s()
+            log.warning(
+                "database error applying %s (attempt %d, retry in %.1fs): %s",
+                type(item).__name__,
+                attempt,
+                delay_s,
+                exc,
+            )
+            await asyncio.sleep(delay_s)
+    raise AssertionError("unreachable")  # pragma: no cover

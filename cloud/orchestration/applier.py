@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -53,7 +53,8 @@ _UPDATE_PRINTER_STATE = (
 _UPDATE_JOB_PROGRESS = update(_JOBS).where(
     _JOBS.c.id == bindparam("b_id"),
     _JOBS.c.org_id == bindparam("b_org"),
-    _JOBS.c.status.in_(_JOBS_PROGRESS_STATUSES),
+    # Spelled out: an IN list is an "expanding" parameter, which executemany refuses.
+    or_(*(_JOBS.c.status == status for status in _JOBS_PROGRESS_STATUSES)),
 )
 
 
@@ -173,6 +174,12 @@ class Applier:
             await session.commit()
         if freed:
             self._on_change("printer idle")
+
+    async def last_seq(self, agent_id: str) -> int:
+        """The highest event sequence applied for this agent (0 if none)."""
+        async with self._app.sessions() as session:
+            link = await session.get(AgentLink, agent_id)
+            return link.last_seq if link is not None else 0
 
     # --- events --------------------------------------------------------------------------------
 

@@ -40,6 +40,8 @@ class JobOut(msgspec.Struct, kw_only=True):
     updated_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+    # Why the job failed, in words a person can act on; null unless status is failed.
+    failure_reason: str | None = None
 
 
 JOB_FIELDS: tuple[str, ...] = tuple(f.name for f in msgspec.structs.fields(JobOut))

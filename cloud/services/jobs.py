@@ -51,6 +51,7 @@ def job_out(row: Any, app: AppContext) -> JobOut:
         updated_at=row.updated_at,
         started_at=row.started_at,
         completed_at=row.completed_at,
+        failure_reason=row.failure_reason,
     )
 
 
