@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
 
 from cloud.net import Resolver
@@ -29,8 +30,8 @@ class WebhookConfig:
     #: On shutdown, in-flight attempts get this long to finish before they are abandoned
     #: (their lease is released, so the next process sends them at once).
     shutdown_timeout_s: float = 10.0
-    #: Pooled HTTP clients (one per endpoint origin and checked address set).
-    max_clients: int = 256
     allow_private_urls: bool = False
     #: DNS resolver for the URL checks (None = the system's).
     resolver: Resolver | None = None
+    #: TLS trust for receivers (None = the system's CA store), e.g. a private CA on-premise.
+    ssl_context: ssl.SSLContext | None = None

@@ -68,20 +68,36 @@ async def _lock_cursor(session: AsyncSession, now: datetime, grace: timedelta) -
     return scanned_to  # type: ignore[no-any-return]
 
 
+def _unmarked(since: datetime, *columns: Any) -> Any:
+    with_hooks = select(_W.org_id).where(_W.enabled.is_(True)).distinct()
+    return (
+        select(*columns)
+        .outerjoin(_M, _M.c.event_id == _E.id)
+        .where(_E.created_at >= since, _M.c.event_id.is_(None), _E.org_id.in_(with_hooks))
+    )
+
+
+async def needed(session: AsyncSession, *, now: datetime, grace_s: float) -> bool:
+    """A read-only look (no write lock): is there an event to fan out, or is the cursor old
+    enough that the scan window should move? Most polls end here."""
+    grace = timedelta(seconds=grace_s)
+    try:
+        scanned_to = await session.scalar(select(_C.c.scanned_to).where(_C.c.name == CURSOR_NAME))
+        if scanned_to is None or now - scanned_to > grace / 4:
+            return True
+        found = await session.scalar(_unmarked(scanned_to - grace, _E.id).limit(1))
+        return found is not None
+    finally:
+        await session.rollback()  # end the read transaction before any writer starts
+
+
 async def fan_out(session: AsyncSession, *, now: datetime, batch: int, grace_s: float) -> int:
     """One pass in one transaction (committed here); the number of deliveries created."""
     grace = timedelta(seconds=grace_s)
     scanned_to = await _lock_cursor(session, now, grace)
-    with_hooks = select(_W.org_id).where(_W.enabled.is_(True)).distinct()
     events = (
         await session.execute(
-            select(_E.id, _E.org_id, _E.type, _E.payload, _E.created_at)
-            .outerjoin(_M, _M.c.event_id == _E.id)
-            .where(
-                _E.created_at >= scanned_to - grace,
-                _M.c.event_id.is_(None),
-                _E.org_id.in_(with_hooks),
-            )
+            _unmarked(scanned_to - grace, _E.id, _E.org_id, _E.type, _E.payload, _E.created_at)
             .order_by(_E.created_at, _E.id)
             .limit(batch)
         )

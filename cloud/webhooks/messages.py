@@ -15,12 +15,11 @@ from cloud.ids import IdPrefix, new_id
 from cloud.schemas.webhooks import WebhookOut
 from cloud.webhooks.events import WEBHOOK_DISABLED
 
-_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
-
 
 def row_id(prefix: str) -> str:
-    """`dlv_…` (deliveries) and `att_…` (attempts): same shape as `cloud.ids` ids."""
-    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(20))
+    """`dlv_…` (deliveries) and `att_…` (attempts): 96 random bits in hex. Cheaper than
+    `cloud.ids.new_id` (one choice per character), which showed in the delivery profile."""
+    return f"{prefix}_" + secrets.token_hex(12)
 
 
 def message_body(event_id: str, event_type: str, created_at: datetime, data: Any) -> bytes:

@@ -41,9 +41,20 @@ _STOP: Final = object()
 
 class WebhookWorker:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], config: WebhookConfig | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        config: WebhookConfig | None = None,
+        *,
+        write_lock: asyncio.Lock | None = None,
     ) -> None:
         self.config = config or WebhookConfig()
+        # SQLite has one writer; three writing loops left to its busy handler wait in sleeps of
+        # up to 100 ms (sqlite.org/c3ref/busy_timeout.html) and, under load, past the busy
+        # timeout ("database is locked"). So each write transaction of this process queues
+        # on a lock instead (the app's, when it has one). PostgreSQL needs none.
+        bind = sessions.kw.get("bind")
+        sqlite = bind is not None and bind.dialect.name == "sqlite"
+        self._write_lock = write_lock or (asyncio.Lock() if sqlite else None)
         self.owner = "wkr_" + secrets.token_hex(8)
         self._sessions = sessions
         self._sender = Sender(self.config)
@@ -97,9 +108,13 @@ class WebhookWorker:
         """Look for new events now instead of at the next poll (after a local commit)."""
         self._wake_fanout.set()
 
-    async def _guarded(self, step: Callable[[], Awaitable[Any]]) -> bool:
+    async def _guarded(self, step: Callable[[], Awaitable[Any]], *, write: bool = True) -> bool:
         try:
-            await step()
+            if self._write_lock is None or not write:
+                await step()
+            else:
+                async with self._write_lock:
+                    await step()
         except (SQLAlchemyError, OSError, TimeoutError):
             logger.exception("webhook worker step failed; retrying in %.1f s", _ERROR_PAUSE_S)
             await asyncio.sleep(_ERROR_PAUSE_S)  # back-off pause after a failure, not a sync
@@ -123,7 +138,15 @@ class WebhookWorker:
 
     async def _fanout_loop(self) -> None:
         while True:
-            created = -1
+            wanted = False
+            created = 0
+
+            async def look() -> None:
+                nonlocal wanted
+                async with self._sessions() as session:
+                    wanted = await fanout.needed(
+                        session, now=utcnow(), grace_s=self.config.commit_grace_s
+                    )
 
             async def step() -> None:
                 nonlocal created
@@ -135,16 +158,19 @@ class WebhookWorker:
                         grace_s=self.config.commit_grace_s,
                     )
 
-            if await self._guarded(step) and created > 0:
+            found = await self._guarded(look, write=False) and wanted
+            if found and await self._guarded(step) and created > 0:
                 self.fanned_out += created
-                self._wake_dispatch.set()  # new deliveries: let the dispatcher claim them now
+                self._wake_dispatch.set()  # new deliveries: let the dispatcher claim them
                 continue
             await self._pause(self._wake_fanout)
 
     async def _dispatch_loop(self) -> None:
         while True:
             free = self.config.max_in_flight - len(self._sends)
-            if free <= 0:
+            # Claim in batches: one claim per finished send would cost a write transaction
+            # per delivery. Wait until a quarter of the slots are free (or none is busy).
+            if self._sends and free < max(1, self.config.max_in_flight // 4):
                 self._slot_free.clear()
                 await self._slot_free.wait()
                 continue
@@ -207,7 +233,6 @@ class WebhookWorker:
 
                 if await self._guarded(step):
                     break
-            self._wake_dispatch.set()  # slots are free and retries may be due
 
 
 def _drain(queue: asyncio.Queue[Any], limit: int) -> list[Any]:
@@ -221,13 +246,15 @@ def _drain(queue: asyncio.Queue[Any], limit: int) -> list[Any]:
 
 
 def webhook_lifespan(
-    sessions: async_sessionmaker[AsyncSession], config: WebhookConfig
+    sessions: async_sessionmaker[AsyncSession],
+    config: WebhookConfig,
+    write_lock: asyncio.Lock | None = None,
 ) -> Callable[[Any], Any]:
     """A Litestar `lifespan` entry: the worker runs while the app does."""
 
     @asynccontextmanager
     async def run(_app: Any) -> AsyncIterator[None]:
-        async with WebhookWorker(sessions, config):
+        async with WebhookWorker(sessions, config, write_lock=write_lock):
             yield
 
     return run
