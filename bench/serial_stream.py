@@ -10,7 +10,8 @@ transport and event loop.
 Scenarios: one line in flight (OctoPrint's ackMax = 1) vs send-ahead, at a simulated 115200
 and 250000 baud with 1 ms latency each way and unthrottled; then N printers at 250000 baud
 from this one process, doubling N while every printer keeps >= 90 % of its wire limit.
-Lines are 26-character moves, 38 bytes on the wire with "N<5 digits> " and "*<cs>".
+Lines are 28-character moves, about 38 bytes on the wire with "N<n> " and "*<cs>"; each
+wire limit printed is computed from the file's measured mean bytes per line.
 """
 
 from __future__ import annotations
@@ -29,12 +30,19 @@ from agent.drivers.base import DriverEvent, JobCompleted, JobFailed, StateChange
 from agent.drivers.serial import SerialDriver
 from shared.enums import PrinterStatus
 
-LINE_BYTES_ON_WIRE = 38
 
-
-def wire_limit_lines_s(baud: int) -> float:
+def wire_limit_lines_s(baud: int, bytes_per_line: float) -> float:
     # 8N1: 10 bits per byte (field notes §2.1).
-    return baud / 10 / LINE_BYTES_ON_WIRE
+    return baud / 10 / bytes_per_line
+
+
+def mean_wire_bytes(path: Path) -> float:
+    """Mean bytes per line as sent: "N<n> <command>*<cs>\n" for n = 1, 2, …"""
+    from agent.serial.encoding import clean_line, numbered_line
+
+    commands = [c for c in (clean_line(x) for x in path.read_text().splitlines()) if c]
+    sizes = [len(numbered_line(n, c.encode())) for n, c in enumerate(commands, start=1)]
+    return sum(sizes) / len(sizes)
 
 
 def write_file(path: Path, count: int) -> None:
@@ -43,7 +51,7 @@ def write_file(path: Path, count: int) -> None:
         out.write("; benchmark file\n")
         for _ in range(count):
             x, y, e = rng.uniform(100, 199), rng.uniform(100, 199), rng.uniform(1, 9)
-            out.write(f"G1 X{x:06.2f} Y{y:06.2f} E{e:.4f}\n")
+            out.write(f"G1 X{x:07.3f} Y{y:07.3f} E{e:.5f}\n")
 
 
 @dataclass
@@ -122,16 +130,20 @@ async def scenario(
     return list(results), cpu_s
 
 
-def describe(baud: int | None, window: int | None, results: list[Result], cpu_s: float) -> str:
+def describe(
+    baud: int | None, window: int | None, results: list[Result], cpu_s: float, line_b: float
+) -> str:
     rates = [r.lines / r.wall_s for r in results]
     total_lines = sum(r.lines for r in results)
     mode = "1 line in flight" if window == 1 else "send-ahead"
     link = "unthrottled" if baud is None else f"{baud} baud"
     text = f"{link:>12} | {mode:16} | {min(rates):7.0f} lines/s"
     if baud is not None:
-        text += f" ({100 * min(rates) / wire_limit_lines_s(baud):5.1f} % of wire)"
+        text += f" (limit {wire_limit_lines_s(baud, line_b):3.0f} at {line_b:.1f} B/line)"
+    if baud is not None:
+        text += f" ({100 * min(rates) / wire_limit_lines_s(baud, line_b):5.1f} % of wire)"
     else:
-        text += " " * 19
+        text += " " * 45
     text += f" | host CPU {1e6 * cpu_s / total_lines:6.1f} us/line"
     if not all(r.ok for r in results):
         text += " | A JOB FAILED"
@@ -174,15 +186,17 @@ async def main() -> None:
                 for window in (1, None):
                     lines = args.lines * (4 if baud is None else 1)
                     results, cpu_s = await scenario(baud, window, lines, 1, folder)
-                    print(describe(baud, window, results, cpu_s), flush=True)
+                    line_b = mean_wire_bytes(folder / f"bench-{lines}.gcode")
+                    print(describe(baud, window, results, cpu_s, line_b), flush=True)
+        line_b = mean_wire_bytes(folder / f"bench-{args.lines}.gcode")
         best = 0
         printers = 1
         while printers <= args.max_printers:
             results, cpu_s = await scenario(250000, None, args.lines, printers, folder)
-            worst = min(r.lines / r.wall_s for r in results) / wire_limit_lines_s(250000)
-            total = sum(r.lines / r.wall_s for r in results)
-            print(f"{printers:3d} printers: " + describe(250000, None, results, cpu_s)
-                  + f" | all together {total:6.0f} lines/s", flush=True)
+            rates = [r.lines / r.wall_s for r in results]
+            worst = min(rates) / wire_limit_lines_s(250000, line_b)
+            print(f"{printers:3d} printers: " + describe(250000, None, results, cpu_s, line_b)
+                  + f" | all together {sum(rates):6.0f} lines/s", flush=True)
             if worst >= 0.9 and all(r.ok for r in results):
                 best = printers
             elif worst < 0.5:
