@@ -52,6 +52,9 @@ class EventOrder:
             out += self._ready(agent, now_s)
         return out
 
+    def waiting_agents(self) -> list[str]:
+        return list(self._held)
+
     def held_count(self) -> int:
         return sum(len(h) for h in self._held.values())
 

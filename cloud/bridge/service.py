@@ -173,6 +173,13 @@ class Bridge:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(EVENT_HOLD_CHECK_S)  # the hold's granularity
+            try:
+                # With several replicas the missing event is often applied by another one:
+                # what the database says ends the wait early.
+                for agent_id in self._order.waiting_agents():
+                    self._order.learn(agent_id, await self.applier.last_seq(agent_id))
+            except Exception:
+                log.exception("reading applied sequence numbers failed")
             due = self._order.expired(loop.time())
             if due:
                 try:
