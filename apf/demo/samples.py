@@ -55,7 +55,8 @@ def sample_gcode(job: SampleJob) -> bytes:
             filament_mm += extrude
             lines.append(f"G1 X{x} Y{y} E{extrude:.3f} F1800")
     lines += ["M104 S0", "M140 S0", "G1 Z20 F720", "M84"]
-    grams = filament_mm * _FILAMENT_AREA_MM2 / 1000 * density_for(job.material)
+    density = density_for(job.material) or 1.24  # PLA when the type is unknown
+    grams = filament_mm * _FILAMENT_AREA_MM2 / 1000 * density
     seconds = 60 + job.layers * 30
     lines += [
         f"; filament used [mm] = {filament_mm:.2f}",
