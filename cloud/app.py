@@ -142,7 +142,10 @@ def create_app(
         # root logger, or every library's INFO lines would flood an operator's terminal.
         logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="never"),
         state=_state(ctx, webhook_config),
-        lifespan=[webhook_lifespan(ctx.sessions, webhook_config), bridge_lifespan(ctx)],
+        lifespan=[
+            webhook_lifespan(ctx.sessions, webhook_config, ctx.write_lock),
+            bridge_lifespan(ctx),
+        ],
         on_shutdown=[_dispose],
         request_max_body_size=settings.max_upload_bytes + _MULTIPART_OVERHEAD_BYTES,
         debug=False,

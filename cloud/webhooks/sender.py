@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Final, Self
 
 from cloud.db.types import utcnow
-from cloud.net import OutboundURLError, resolve_public_url
+from cloud.net import OutboundURLError, ResolvedURL, resolve_public_url
 from cloud.webhooks.config import WebhookConfig
 from cloud.webhooks.http import HTTPExchangeError, LeanHTTPClient
 from cloud.webhooks.schedule import parse_retry_after
@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 USER_AGENT: Final = f"AutoPrintFarm-Webhooks/{__version__}"
 #: Read at most this much of an answer (we need only its status); more closes the connection.
 MAX_RESPONSE_BYTES: Final = 64 * 1024
+_LITERAL_CACHE: Final = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class Sender:
 
     def __init__(self, config: WebhookConfig) -> None:
         self._config = config
+        self._literal: dict[str, ResolvedURL] = {}
         self._http = LeanHTTPClient(
             max_idle_per_origin=config.max_in_flight, ssl_context=config.ssl_context
         )
@@ -87,13 +89,7 @@ class Sender:
 
         timeout_s = self._config.request_timeout_s
         try:
-            # The URL policy again, at delivery time: DNS may have changed since the save.
-            target = await resolve_public_url(
-                url,
-                allow_private=self._config.allow_private_urls,
-                resolver=self._config.resolver,
-                timeout_s=timeout_s,
-            )
+            target = await self._check(url)
         except OutboundURLError as exc:
             return result(None, f"URL refused: {exc.reason}")
         timestamp_s = int(time.time())
@@ -119,3 +115,21 @@ class Sender:
             retry_after = parse_retry_after(answer.headers.get("retry-after"), utcnow())
         error = None if 200 <= status < 300 else f"HTTP {status}"
         return result(status, error, retry_after)
+
+    async def _check(self, url: str) -> ResolvedURL:
+        """The URL policy again, at delivery time: DNS may have changed since the save. A URL
+        with an IP-literal host resolves to itself, so its (policy-passed) result is kept."""
+        cached = self._literal.get(url)
+        if cached is not None:
+            return cached
+        target = await resolve_public_url(
+            url,
+            allow_private=self._config.allow_private_urls,
+            resolver=self._config.resolver,
+            timeout_s=self._config.request_timeout_s,
+        )
+        if target.host_is_literal:
+            if len(self._literal) >= _LITERAL_CACHE:
+                self._literal.clear()
+            self._literal[url] = target
+        return target

@@ -117,7 +117,7 @@ class WebhookService:
             enabled=data.enabled,
         )
         self.repo.add(row)
-        await self.ctx.session.commit()
+        await self.ctx.commit()
         out = webhook_out(row)
         return WebhookCreated(**msgspec.structs.asdict(out), secret=secret)
 
@@ -139,13 +139,13 @@ class WebhookService:
             if data.enabled:
                 row.failing_since = None
         row.updated_at = utcnow()
-        await self.ctx.session.commit()
+        await self.ctx.commit()
         return webhook_out(row)
 
     async def delete(self, webhook_id: str) -> None:
         # Pending deliveries and the attempt log go with it (ON DELETE CASCADE).
         await self.repo.delete(await self._row(webhook_id))
-        await self.ctx.session.commit()
+        await self.ctx.commit()
 
     async def test(self, webhook_id: str) -> WebhookTestResult:
         """Send a `webhook.test` message now, once (no retry), and log the attempt."""
@@ -155,7 +155,7 @@ class WebhookService:
         data = {"webhook": {"id": row.id, "url": row.url}, "message": "A test from AutoPrintFarm."}
         body = message_body(message_id, WEBHOOK_TEST, now, data)
         # End the read transaction: no database connection is held while the receiver thinks.
-        await self.ctx.session.commit()
+        await self.ctx.commit()
         async with Sender(self.config) as sender:
             result = await sender.send(row.url, row.secret, message_id, body)
         attempt = WebhookAttempt(
@@ -172,7 +172,7 @@ class WebhookService:
             outcome="test",
         )
         self.ctx.session.add(attempt)
-        await self.ctx.session.commit()
+        await self.ctx.commit()
         return WebhookTestResult(
             id=attempt.id,
             webhook_id=row.id,
