@@ -7,9 +7,10 @@ import asyncio
 import contextlib
 import logging
 import shutil
+import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,15 @@ class DemoOptions:
     headless: bool
 
 
+def _stop_on_signals() -> asyncio.Event:
+    """Ctrl-C / SIGTERM end the demo cleanly: every part shuts down in order."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -51,6 +61,7 @@ def say(line: str) -> None:
 async def run_demo(options: DemoOptions) -> int:
     from cloud.embedded_broker import embedded_broker
 
+    stop = _stop_on_signals()
     if options.data_dir.exists():
         shutil.rmtree(options.data_dir)  # demo data only: each run starts fresh
     options.data_dir.mkdir(parents=True)
@@ -71,7 +82,20 @@ async def run_demo(options: DemoOptions) -> int:
             say(line)
         headers = {"Authorization": f"Bearer {api_key}"}
         async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
-            return await _farm(api, options, mqtt_url, header)
+            return await _farm(api, options, mqtt_url, header, stop)
+
+
+def _quiet_server_class() -> type:
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """uvicorn without its own signal handlers: the demo shuts the parts down in order."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return QuietServer
 
 
 @contextlib.asynccontextmanager
@@ -86,6 +110,7 @@ async def serve_cloud(
     from cloud.services.admin import create_org
     from cloud.settings import Settings
 
+    _QuietServer = _quiet_server_class()
     base_url = f"http://127.0.0.1:{port}"
     settings = Settings(
         data_dir=str(data_dir / "cloud"),
@@ -103,7 +128,7 @@ async def serve_cloud(
     await migrate.upgrade(ctx.engine)
     async with ctx.sessions() as session:
         org = await create_org(session, "Demo Farm", owner_email="owner@demo.invalid", plan="pro")
-    server = uvicorn.Server(
+    server = _QuietServer(
         uvicorn.Config(
             create_app(settings, context=ctx),
             host="127.0.0.1",
@@ -135,7 +160,11 @@ async def _post(api: httpx.AsyncClient, url: str, **kwargs: Any) -> dict[str, An
 
 
 async def _farm(
-    api: httpx.AsyncClient, options: DemoOptions, mqtt_url: str, header: list[str]
+    api: httpx.AsyncClient,
+    options: DemoOptions,
+    mqtt_url: str,
+    header: list[str],
+    stop_demo: asyncio.Event,
 ) -> int:
     from agent.config import AgentConfig, MqttSettings
     from agent.runtime.agent import Agent
@@ -204,8 +233,9 @@ async def _farm(
                 job_ids.append(created["id"])
             say(f"Jobs: {len(job_ids)} sample jobs queued")
             if options.headless:
-                return await _wait_for_jobs(api, job_ids)
-            await _live_view(api, header)
+                return await _wait_for_jobs(api, job_ids, stop_demo)
+            await _live_view(api, header, stop_demo)
+            say("\nDemo stopped.")
             return 0
         finally:
             stop.set()
@@ -213,10 +243,10 @@ async def _farm(
                 await asyncio.wait_for(agent_task, 15)
 
 
-async def _wait_for_jobs(api: httpx.AsyncClient, job_ids: list[str]) -> int:
+async def _wait_for_jobs(api: httpx.AsyncClient, job_ids: list[str], stop: asyncio.Event) -> int:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + JOBS_TIMEOUT_S
-    while loop.time() < deadline:
+    while loop.time() < deadline and not stop.is_set():
         statuses = {}
         for job_id in job_ids:
             statuses[job_id] = (await api.get(f"/v1/jobs/{job_id}")).json()["status"]
@@ -228,16 +258,20 @@ async def _wait_for_jobs(api: httpx.AsyncClient, job_ids: list[str]) -> int:
             say(f"Result: all {len(job_ids)} sample jobs completed")
             return 0
         await asyncio.sleep(0.5)  # polling the API with a deadline
-    say(f"Result: timed out after {JOBS_TIMEOUT_S:.0f}s waiting for the sample jobs")
+    if stop.is_set():
+        say("Result: interrupted before the sample jobs completed")
+    else:
+        say(f"Result: timed out after {JOBS_TIMEOUT_S:.0f}s waiting for the sample jobs")
     return 1
 
 
-async def _live_view(api: httpx.AsyncClient, header: list[str]) -> None:
+async def _live_view(api: httpx.AsyncClient, header: list[str], stop: asyncio.Event) -> None:
     from apf.demo.view import render
 
-    while True:
+    while not stop.is_set():
         printers = (await api.get("/v1/printers", params={"per_page": 100})).json()["data"]
         jobs = (await api.get("/v1/jobs", params={"per_page": 20, "sort": "-created_at"})).json()
         sys.stdout.write(render(header, printers, jobs["data"]))
         sys.stdout.flush()
-        await asyncio.sleep(1.0)  # the view's refresh rate
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)  # the view's refresh rate
