@@ -116,3 +116,41 @@ async def test_unplugged_printer_fails_its_job_and_deducts_only_what_was_printed
         full = body["material"]["estimated_usage"]
         used = 1000 - spool["remaining_weight"]
         assert 0 < used < full, (used, full)
+
+
+async def test_every_printer_action_round_trips_through_the_real_agent(
+    mqtt_broker: TestBroker, tmp_path: Path
+) -> None:
+    specs = [PrinterSpec("only", "marlin", "PLA", "Black")]
+    async with running_farm(mqtt_broker, tmp_path, specs, sim_baud=115_200) as farm:
+        printer_id = farm.printers["only"]
+        url = f"/v1/printers/{printer_id}/actions"
+
+        async def printer_is(status: str) -> bool:
+            body = await farm.json("GET", f"/v1/printers/{printer_id}")
+            return bool(body["status"] == status)
+
+        await farm.wait_for(lambda: printer_is("idle"), timeout_s=30, what="printer idle")
+        for action in ("home", "cooldown"):
+            response = await farm.api.post(url, json={"action": action})
+            assert response.status_code == 200, response.text
+            assert response.json()["status"] == "ok"
+
+        job = await submit(farm, "long", "PLA", Priority.NORMAL, layers=30)
+        await farm.sims[printer_id].wait_executed(100, timeout_s=60)
+        await farm.wait_for(lambda: printer_is("printing"), timeout_s=20, what="printing")
+        busy = await farm.api.post(url, json={"action": "home"})
+        assert busy.status_code == 409 and busy.json()["error"]["code"] == "printer_busy"
+
+        for action, then in (("pause", "paused"), ("resume", "printing"), ("cancel", None)):
+            response = await farm.api.post(url, json={"action": action})
+            assert response.status_code == 200, (action, response.text)
+            if then is not None:
+                await farm.wait_for(lambda s=then: printer_is(s), timeout_s=20, what=then)
+
+        async def cancelled() -> bool:
+            body = await farm.json("GET", f"/v1/jobs/{job['id']}")
+            return bool(body["status"] == "cancelled")
+
+        await farm.wait_for(cancelled, timeout_s=30, what="job cancelled")
+        await farm.wait_for(lambda: printer_is("idle"), timeout_s=30, what="idle after cancel")
