@@ -86,6 +86,18 @@ async def test_ten_jobs_complete_in_priority_order_on_matching_printers(
         assert {p["status"] for p in printers} == {"idle"}
         assert all(p["current_job"] is None for p in printers)
 
+        # The fleet's figures agree with what was printed.
+        fleet = (await farm.json("GET", "/v1/analytics/fleet"))["metrics"]
+        assert fleet["total_printers"] == 4
+        assert fleet["active_printers"] == 4
+        assert fleet["jobs_completed"] == 10
+        assert fleet["success_rate"] == 100.0
+        consumed = sum(grams(name, material) for name, material, _ in plan)
+        assert fleet["material_consumed"] == pytest.approx(consumed, abs=0.1)
+        assert fleet["estimated_cost"] == pytest.approx(consumed / 1000 * 25.0, abs=0.01)
+        durations = sum(j["elapsed_time"] for j in done)
+        assert fleet["total_print_time"] == pytest.approx(durations, abs=10)
+
 
 async def test_unplugged_printer_fails_its_job_and_deducts_only_what_was_printed(
     mqtt_broker: TestBroker, tmp_path: Path
