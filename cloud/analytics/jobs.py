@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cloud.analytics.prints import Window, dialect_of
+from cloud.analytics.sql import Window, dialect_of
 from cloud.db.models import Job
 from cloud.orchestration.tables import PrintRun
 from shared.enums import JobStatus

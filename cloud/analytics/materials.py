@@ -12,14 +12,13 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cloud.analytics.prints import Window, dialect_of, print_facts
-from cloud.analytics.sql import norm
+from cloud.analytics.sql import Window, norm
+from cloud.analytics.usage import priced_usage
 from cloud.db.models import Material
 from shared.enums import MaterialStatus
 
 # The reorder list is for people; a farm has far fewer spools than this.
 LOW_SPOOLS_LIMIT = 1000
-_GRAMS_PER_KG = 1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,20 +56,16 @@ async def usage_by_kind(
     session: AsyncSession, org_id: str, window: Window, scope: Select[Any] | None
 ) -> dict[Key, Usage]:
     """Grams (and cost) of the prints that ended in the period, by type and colour."""
-    f = print_facts(dialect_of(session), org_id, window, scope)
-    stmt = (
-        select(
-            f.c.type_key,
-            f.c.color_key,
-            func.max(f.c.type),
-            func.max(f.c.color),
-            func.sum(f.c.grams),
-            func.coalesce(func.sum(f.c.grams * f.c.cost_per_kg / _GRAMS_PER_KG), 0.0),
-            func.count(),
-        )
-        .where(f.c.ended_at >= window.start, f.c.ended_at < window.end, f.c.grams > 0)
-        .group_by(f.c.type_key, f.c.color_key)
-    )
+    f = priced_usage(org_id, window, scope)
+    stmt = select(
+        f.c.type_key,
+        f.c.color_key,
+        func.max(f.c.type),
+        func.max(f.c.color),
+        func.sum(f.c.grams),
+        func.coalesce(func.sum(f.c.cost), 0.0),
+        func.sum(f.c.prints),
+    ).group_by(f.c.type_key, f.c.color_key)
     return {
         (tk, ck): Usage(type=t, color=c, grams=float(g), cost=float(cost), prints=int(n))
         for tk, ck, t, c, g, cost, n in (await session.execute(stmt)).all()

@@ -8,45 +8,20 @@ Definitions: docs/analytics.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, distinct, func, or_, select
+from sqlalchemy import Select, and_, case, distinct, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 from sqlmodel import col
 
-from cloud.analytics.sql import Dialect, norm, seconds
-from cloud.db.models import Job, Material, Printer
+from cloud.analytics.sql import Dialect, Window, dialect_of
+from cloud.analytics.usage import usage_cost
+from cloud.db.models import Printer
 from cloud.orchestration.tables import PrintRun
-from shared.enums import MaterialStatus
 
 _OPEN = ("printing", "paused")
-_GRAMS_PER_KG = 1000.0
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """A period as the queries bind it: datetimes for indexed filters, epoch seconds for
-    arithmetic."""
-
-    start: datetime
-    end: datetime
-    now: datetime
-
-    def start_s(self) -> ColumnElement[float]:
-        return seconds(self.start.timestamp(), "window_start_s")
-
-    def end_s(self) -> ColumnElement[float]:
-        return seconds(self.end.timestamp(), "window_end_s")
-
-    def now_s(self) -> ColumnElement[float]:
-        return seconds(self.now.timestamp(), "window_now_s")
-
-
-def dialect_of(session: AsyncSession) -> Dialect:
-    return Dialect(session.get_bind().dialect.name)
 
 
 def printers_in_scope(
@@ -75,62 +50,11 @@ def capacity(d: Dialect, scope: Select[Any], window: Window) -> Select[int, floa
     )
 
 
-def _loaded_spools(org_id: str) -> Subquery:
-    """The spool loaded on each printer: its oldest non-archived one, the spool
-    cloud/orchestration/materials.py deducts from."""
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=col(Material.printer_id),
-            order_by=(col(Material.created_at), col(Material.id)),
-        )
-        .label("rank")
-    )
-    inner = (
-        select(
-            col(Material.printer_id).label("printer_id"),
-            col(Material.type).label("type"),
-            col(Material.color).label("color"),
-            col(Material.cost_per_kg).label("cost_per_kg"),
-            rank,
-        )
-        .where(
-            col(Material.org_id) == org_id,
-            col(Material.printer_id).is_not(None),
-            col(Material.status) != MaterialStatus.ARCHIVED.value,
-        )
-        .subquery("ranked_spools")
-    )
-    return select(inner).where(inner.c.rank == 1).subquery("loaded")
-
-
-def _type_prices(org_id: str) -> Subquery:
-    """The organization's mean price per kg of each material type (every priced spool)."""
-    key = norm(col(Material.type))
-    return (
-        select(key.label("type_key"), func.avg(col(Material.cost_per_kg)).label("cost_per_kg"))
-        .where(col(Material.org_id) == org_id, col(Material.cost_per_kg).is_not(None))
-        .group_by(key)
-        .subquery("type_prices")
-    )
-
-
-def print_facts(
+def print_spans(
     d: Dialect, org_id: str, window: Window, scope: Select[Any] | None = None
 ) -> Subquery:
     """One row per print touching the period: its interval in epoch seconds, outcome,
-    grams, attributed material type/colour and price per kg."""
-    loaded, prices = _loaded_spools(org_id), _type_prices(org_id)
-    job_type = col(Job.material_type)
-    # The loaded spool speaks for a print only when it is of the job's material (or the job
-    # named none): it is today's spool, and may have been swapped since.
-    spool_fits = or_(job_type.is_(None), norm(loaded.c.type) == norm(job_type))
-    type_label = func.coalesce(job_type, case((spool_fits, loaded.c.type)))
-    color_label = func.coalesce(col(Job.material_color), case((spool_fits, loaded.c.color)))
-    price = case(
-        (and_(spool_fits, loaded.c.cost_per_kg.is_not(None)), loaded.c.cost_per_kg),
-        else_=prices.c.cost_per_kg,
-    )
+    agent-reported duration and grams. Prints only: no join on the hot path."""
     start_s = d.epoch_s(col(PrintRun.started_at))
     end_s = case(
         (col(PrintRun.ended_at).is_not(None), d.epoch_s(col(PrintRun.ended_at))),
@@ -139,30 +63,28 @@ def print_facts(
     )
     ended_in = and_(col(PrintRun.ended_at) >= window.start, col(PrintRun.ended_at) < window.end)
     overlaps = and_(col(PrintRun.started_at) < window.end, end_s > window.start_s())
-    stmt = (
-        select(
-            col(PrintRun.printer_id).label("printer_id"),
-            col(PrintRun.status).label("status"),
-            col(PrintRun.ended_at).label("ended_at"),
-            start_s.label("start_s"),
-            end_s.label("end_s"),
-            col(PrintRun.duration_s).label("duration_s"),
-            col(PrintRun.filament_used_g).label("grams"),
-            norm(type_label).label("type_key"),
-            type_label.label("type"),
-            norm(color_label).label("color_key"),
-            color_label.label("color"),
-            price.label("cost_per_kg"),
-        )
-        .select_from(PrintRun)
-        .join(Job, col(Job.id) == col(PrintRun.job_id), isouter=True)
-        .join(loaded, loaded.c.printer_id == col(PrintRun.printer_id), isouter=True)
-        .join(prices, prices.c.type_key == norm(type_label), isouter=True)
-        .where(col(PrintRun.org_id) == org_id, or_(ended_in, overlaps))
-    )
+    conditions = [col(PrintRun.org_id) == org_id, or_(ended_in, overlaps)]
     if scope is not None:
-        stmt = stmt.where(col(PrintRun.printer_id).in_(scope.scalar_subquery()))
-    return stmt.subquery("print_facts")
+        conditions.append(col(PrintRun.printer_id).in_(scope.scalar_subquery()))
+    columns: tuple[Any, ...] = (
+        col(PrintRun.printer_id).label("printer_id"),
+        col(PrintRun.status).label("status"),
+        col(PrintRun.ended_at).label("ended_at"),
+        start_s.label("start_s"),
+        end_s.label("end_s"),
+        col(PrintRun.duration_s).label("duration_s"),
+        col(PrintRun.filament_used_g).label("grams"),
+    )
+    # A print touching the period ended in it, ended after it having started before its end,
+    # or has not ended: three ranges of ix_prints_org_ended (org_id, ended_at), so history
+    # before the period is never read.
+    ended = col(PrintRun.ended_at)
+    in_period = select(*columns).where(*conditions, ended >= window.start, ended < window.end)
+    after = select(*columns).where(
+        *conditions, ended >= window.end, col(PrintRun.started_at) < window.end
+    )
+    not_ended = select(*columns).where(*conditions, ended.is_(None))
+    return union_all(in_period, after, not_ended).subquery("print_spans")
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +108,7 @@ async def print_totals(
     session: AsyncSession, org_id: str, window: Window, scope: Select[Any]
 ) -> PrintTotals:
     d = dialect_of(session)
-    f = print_facts(d, org_id, window, scope)
+    f = print_spans(d, org_id, window, scope)
     ended_in = and_(f.c.ended_at >= window.start, f.c.ended_at < window.end)
     overlaps = and_(f.c.start_s < window.end_s(), f.c.end_s > window.start_s())
     clipped_s = d.greatest(
@@ -203,7 +125,6 @@ async def print_totals(
         _count_if(and_(ended_in, f.c.status == "cancelled")),
         _count_if(and_(ended_in, f.c.status == "refused")),
         func.coalesce(func.sum(case((ended_in, f.c.grams))), 0.0),
-        func.coalesce(func.sum(case((ended_in, f.c.grams * f.c.cost_per_kg / _GRAMS_PER_KG))), 0.0),
         func.avg(case((completed_in, duration_s))),
     )
     row = (await session.execute(stmt)).one()
@@ -215,6 +136,6 @@ async def print_totals(
         cancelled=int(row[4]),
         refused=int(row[5]),
         grams=float(row[6]),
-        cost=float(row[7]),
-        mean_completed_duration_s=None if row[8] is None else float(row[8]),
+        cost=await usage_cost(session, org_id, window, scope),
+        mean_completed_duration_s=None if row[7] is None else float(row[7]),
     )

@@ -13,14 +13,8 @@ from sqlmodel import col, select
 from cloud.analytics import jobs as job_queries
 from cloud.analytics import materials as material_queries
 from cloud.analytics.period import Period
-from cloud.analytics.prints import (
-    PrintTotals,
-    Window,
-    capacity,
-    dialect_of,
-    print_totals,
-    printers_in_scope,
-)
+from cloud.analytics.prints import PrintTotals, capacity, print_totals, printers_in_scope
+from cloud.analytics.sql import Window, dialect_of
 from cloud.db.models import Printer
 from cloud.db.types import utcnow
 from cloud.errors import not_found

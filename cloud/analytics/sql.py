@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Float, bindparam, func, type_coerce
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 _UNIX_EPOCH_JULIAN_DAY = 2440587.5
@@ -69,3 +70,26 @@ def norm(column: Any) -> ColumnElement[str]:
     (cloud/queue/planner.py).
     """
     return func.coalesce(func.lower(func.trim(column)), "")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A period as the queries bind it: datetimes for indexed filters, epoch seconds for
+    arithmetic."""
+
+    start: datetime
+    end: datetime
+    now: datetime
+
+    def start_s(self) -> ColumnElement[float]:
+        return seconds(self.start.timestamp(), "window_start_s")
+
+    def end_s(self) -> ColumnElement[float]:
+        return seconds(self.end.timestamp(), "window_end_s")
+
+    def now_s(self) -> ColumnElement[float]:
+        return seconds(self.now.timestamp(), "window_now_s")
+
+
+def dialect_of(session: AsyncSession) -> Dialect:
+    return Dialect(session.get_bind().dialect.name)
