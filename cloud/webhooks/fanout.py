@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -106,7 +106,8 @@ async def fan_out(session: AsyncSession, *, now: datetime, batch: int, grace_s: 
     if events:
         created = await _deliver(session, events, now)
         await session.execute(
-            insert(_M), [{"event_id": e.id, "created_at": e.created_at} for e in events]
+            _insert_ignoring(session, _M, ["event_id"]),
+            [{"event_id": e.id, "created_at": e.created_at} for e in events],
         )
     # A full batch may leave older unmarked events: advance only as far as this batch went.
     reached = events[-1].created_at if len(events) == batch else now
@@ -154,5 +155,14 @@ async def _deliver(session: AsyncSession, events: Sequence[Any], now: datetime) 
                 }
             )
     if deliveries:
-        await session.execute(insert(_D), deliveries)
+        # The unique (webhook, event) pair makes a second fan-out of one event a no-op rather
+        # than an error that would stop the cursor for good.
+        await session.execute(_insert_ignoring(session, _D, ["webhook_id", "event_id"]), deliveries)
     return len(deliveries)
+
+
+def _insert_ignoring(session: AsyncSession, table: Any, keys: list[str]) -> Any:
+    insert_fn = (
+        postgresql_insert if session.get_bind().dialect.name == "postgresql" else (sqlite_insert)
+    )
+    return insert_fn(table).on_conflict_do_nothing(index_elements=keys)

@@ -24,7 +24,6 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Final, Self
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.db.types import utcnow
@@ -36,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 _ERROR_PAUSE_S: Final = 1.0
 _RECORD_BATCH: Final = 200
+_RECORD_TRIES: Final = 5
 _STOP: Final = object()
 
 
@@ -115,7 +115,7 @@ class WebhookWorker:
             else:
                 async with self._write_lock:
                     await step()
-        except (SQLAlchemyError, OSError, TimeoutError):
+        except Exception:  # a database outage or a bug: log it, keep the loop alive
             logger.exception("webhook worker step failed; retrying in %.1f s", _ERROR_PAUSE_S)
             await asyncio.sleep(_ERROR_PAUSE_S)  # back-off pause after a failure, not a sync
             return False
@@ -219,7 +219,7 @@ class WebhookWorker:
                     stopping = True
                 else:
                     batch.append(item)
-            while batch:
+            for _try in range(_RECORD_TRIES if batch else 0):
 
                 async def step(outcomes: list[store.Outcome] = batch) -> None:
                     async with self._sessions() as session:
@@ -233,6 +233,11 @@ class WebhookWorker:
 
                 if await self._guarded(step):
                     break
+            else:
+                if batch:
+                    # Give up on these results rather than block every later one; their leases
+                    # expire and the messages are sent again (at least once, never lost).
+                    logger.error("dropped the results of %d webhook attempts", len(batch))
 
 
 def _drain(queue: asyncio.Queue[Any], limit: int) -> list[Any]:
