@@ -28,6 +28,7 @@ PRINTERS: tuple[tuple[str, Dialect, str, tuple[str, str]], ...] = (
     ("klipper-c", "klipper", "klipper", ("PLA", "White")),
 )
 JOBS_TIMEOUT_S = 300.0
+MOVE_S = 0.03
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +178,15 @@ async def _farm(
     async with contextlib.AsyncExitStack() as stack:
         for name, dialect, profile, (kind, color) in PRINTERS:
             sim = await stack.enter_async_context(
-                SimulatedPrinter(SimConfig(dialect=dialect, baud=250_000, heat_rate_c_per_s=150.0))
+                SimulatedPrinter(
+                    # Moves take time, as on a real printer, so the live view shows progress.
+                    SimConfig(
+                        dialect=dialect,
+                        baud=250_000,
+                        heat_rate_c_per_s=150.0,
+                        move_s_per_block=MOVE_S,
+                    )
+                )
             )
             printer = await _post(
                 api,
@@ -216,9 +225,11 @@ async def _farm(
                 log_level="WARNING",
             )
         )
-        agent_task = asyncio.create_task(agent.run(stop), name="agent")
+        # Every sample job is queued before the agent connects, so the queue's order (priority,
+        # then age, each on a printer with the right material) is what the view shows.
+        job_ids = []
+        agent_task: asyncio.Task[None] | None = None
         try:
-            job_ids = []
             for job in SAMPLE_JOBS:
                 created = await _post(
                     api,
@@ -232,6 +243,7 @@ async def _farm(
                 )
                 job_ids.append(created["id"])
             say(f"Jobs: {len(job_ids)} sample jobs queued")
+            agent_task = asyncio.create_task(agent.run(stop), name="agent")
             if options.headless:
                 return await _wait_for_jobs(api, job_ids, stop_demo)
             await _live_view(api, header, stop_demo)
@@ -239,8 +251,9 @@ async def _farm(
             return 0
         finally:
             stop.set()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(agent_task, 15)
+            if agent_task is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(agent_task, 15)
 
 
 async def _wait_for_jobs(api: httpx.AsyncClient, job_ids: list[str], stop: asyncio.Event) -> int:

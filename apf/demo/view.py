@@ -27,11 +27,12 @@ def render(header: list[str], printers: list[dict[str, Any]], jobs: list[dict[st
         )
     rows.append("")
     rows.append(f"{'JOB':<16}{'NAME':<14}{'PRIORITY':<10}{'MATERIAL':<10}{'STATUS':<11}PRINTER")
+    names = {p["id"]: p["name"] for p in printers}
     for j in jobs:
         material = (j.get("material") or {}).get("type") or "-"
         rows.append(
             f"{j['id'][:15]:<16}{j['name'][:13]:<14}{j['priority']:<10}{material:<10}"
-            f"{j['status']:<11}{j.get('printer_id') or '-'}"
+            f"{j['status']:<11}{names.get(j.get('printer_id') or '', '-')}"
         )
     rows.append("")
     rows.append("Ctrl-C stops the demo.")

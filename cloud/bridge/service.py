@@ -23,7 +23,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import DBAPIError
 
 from cloud.api.state import AppContext
-from cloud.bridge.inbound import EventIn, Refused, ReplyIn, StateIn, StatusIn, classify
+from cloud.bridge.inbound import (
+    EventIn,
+    Refused,
+    ReplyIn,
+    StateIn,
+    StatusIn,
+    TelemetryIn,
+    classify,
+)
 from cloud.bridge.mqtt import LinkSettings, MqttLink, NotConnectedError
 from cloud.bridge.ordering import EventOrder
 from cloud.orchestration.applier import Applier
@@ -64,7 +72,13 @@ def default_client_id() -> str:
 class Bridge:
     def __init__(self, app: AppContext, settings: BridgeSettings) -> None:
         self._app = app
-        kinds = (TopicKind.STATUS, TopicKind.PRINTER_STATE, TopicKind.EVENTS, TopicKind.REPLIES)
+        kinds = (
+            TopicKind.STATUS,
+            TopicKind.PRINTER_STATE,
+            TopicKind.TELEMETRY,
+            TopicKind.EVENTS,
+            TopicKind.REPLIES,
+        )
         self.link = MqttLink(
             LinkSettings(
                 url=settings.mqtt_url,
@@ -79,6 +93,7 @@ class Bridge:
         self.dispatcher = Dispatcher(app, self._publish)
         self.runner = QueueRunner(app)
         self._states: list[StateIn] = []
+        self._telemetry: list[TelemetryIn] = []
         self._states_ready = asyncio.Event()
         self._apply_lock = asyncio.Lock()
         self._kicked = asyncio.Event()
@@ -138,8 +153,9 @@ class Bridge:
                 await self._flush_states_safely()
                 async with self._apply_lock:
                     await _with_retries(self.applier.apply_reply, item)
-            case _:
-                pass  # telemetry is for dashboards; the cloud keeps the retained state
+            case TelemetryIn():
+                self._telemetry.append(item)
+                self._states_ready.set()
 
     async def _apply_events(self, items: list[EventIn]) -> None:
         for event in items:
@@ -158,7 +174,11 @@ class Bridge:
     async def _flush_states(self) -> None:
         async with self._apply_lock:
             batch, self._states = self._states, []
+            samples, self._telemetry = self._telemetry, []
             self._states_ready.clear()
+            # Telemetry first: a snapshot in the same batch is the more authoritative word.
+            if samples:
+                await self.applier.apply_telemetry(samples)
             if batch:
                 await self.applier.apply_states(batch)
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cloud.api.state import AppContext
-from cloud.bridge.inbound import EventIn, ReplyIn, StateIn, StatusIn
+from cloud.bridge.inbound import EventIn, ReplyIn, StateIn, StatusIn, TelemetryIn
 from cloud.db.models import Agent, Job, Printer, PrinterCommand
 from cloud.db.types import utcnow
 from cloud.orchestration import lifecycle
@@ -49,6 +49,15 @@ _UPDATE_PRINTER_STATE = (
         _PRINTERS.c.agent_id == bindparam("b_agent"),
     )
     .values(firmware=func.coalesce(bindparam("b_firmware"), _PRINTERS.c.firmware))
+)
+_UPDATE_PRINTER_TELEMETRY = (
+    update(_PRINTERS)
+    .where(
+        _PRINTERS.c.id == bindparam("b_id"),
+        _PRINTERS.c.org_id == bindparam("b_org"),
+        _PRINTERS.c.agent_id == bindparam("b_agent"),
+    )
+    .values(progress=func.coalesce(bindparam("b_progress"), _PRINTERS.c.progress))
 )
 _UPDATE_JOB_PROGRESS = update(_JOBS).where(
     _JOBS.c.id == bindparam("b_id"),
@@ -174,6 +183,44 @@ class Applier:
             await session.commit()
         if freed:
             self._on_change("printer idle")
+
+    async def apply_telemetry(self, items: Sequence[TelemetryIn]) -> None:
+        """Temperatures and progress between snapshots (the agent sends these at about 1 Hz
+        per printer and a snapshot only when something else changes); newest per printer."""
+        newest: dict[str, TelemetryIn] = {}
+        for item in items:
+            newest[item.telemetry.printer_id] = item
+        if not newest:
+            return
+        printer_rows: list[dict[str, Any]] = []
+        job_rows: list[dict[str, Any]] = []
+        for item in newest.values():
+            sample = item.telemetry
+            job = sample.job
+            printer_rows.append(
+                {
+                    "b_id": sample.printer_id,
+                    "b_org": item.org_id,
+                    "b_agent": item.agent_id,
+                    "hotend_c": sample.temperatures.hotend,
+                    "bed_c": sample.temperatures.bed,
+                    "b_progress": job.progress if job is not None else None,
+                }
+            )
+            if job is not None:
+                job_rows.append(
+                    {
+                        "b_id": job.job_id,
+                        "b_org": item.org_id,
+                        "progress": job.progress,
+                        "elapsed_time_s": round(job.elapsed_s),
+                    }
+                )
+        async with writing(self._app) as session:
+            await session.execute(_UPDATE_PRINTER_TELEMETRY, printer_rows)
+            if job_rows:
+                await session.execute(_UPDATE_JOB_PROGRESS, job_rows)
+            await session.commit()
 
     async def last_seq(self, agent_id: str) -> int:
         """The highest event sequence applied for this agent (0 if none)."""

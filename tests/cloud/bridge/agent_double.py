@@ -69,6 +69,19 @@ class AgentDouble:
             retain=True,
         )
 
+    async def telemetry(self, printer_id: str, job_id: str, progress: float) -> None:
+        message = wire.Telemetry(
+            printer_id=printer_id,
+            ts=now(),
+            temperatures=wire.Temperatures(hotend=215.5, bed=61.0),
+            job=wire.JobState(job_id=job_id, progress=progress, elapsed_s=12.0),
+        )
+        await self.client.publish(
+            wire.telemetry_topic(self.org_id, self.agent_id, printer_id),
+            wire.encode(message),
+            qos=0,
+        )
+
     def next_event(self, cls: Any, printer_id: str, **fields: Any) -> Any:
         self.seq += 1
         return cls(
