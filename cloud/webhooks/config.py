@@ -30,6 +30,10 @@ class WebhookConfig:
     #: On shutdown, in-flight attempts get this long to finish before they are abandoned
     #: (their lease is released, so the next process sends them at once).
     shutdown_timeout_s: float = 10.0
+    #: The delivery log and finished deliveries are kept this long (pending ones forever),
+    #: and pruned this often.
+    retention_s: float = 30 * 24 * 3600.0
+    prune_interval_s: float = 3600.0
     allow_private_urls: bool = False
     #: DNS resolver for the URL checks (None = the system's).
     resolver: Resolver | None = None

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.webhooks.messages import record_disabled, row_id
@@ -292,3 +292,16 @@ async def release(session: AsyncSession, *, owner: str) -> int:
     )
     await session.commit()
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def prune(session: AsyncSession, *, before: datetime) -> int:
+    """Forget attempts, and finished deliveries, older than `before` (committed here).
+
+    Pending deliveries are kept whatever their age: a held message is never dropped.
+    """
+    attempts = await session.execute(delete(_A).where(_A.c.attempted_at < before))
+    deliveries = await session.execute(
+        delete(_D).where(_D.c.status != PENDING, _D.c.updated_at < before)
+    )
+    await session.commit()
+    return int(attempts.rowcount) + int(deliveries.rowcount)  # type: ignore[attr-defined]

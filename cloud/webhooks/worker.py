@@ -19,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, Final, Self
 
@@ -121,6 +123,13 @@ class WebhookWorker:
             return False
         return True
 
+    async def _prune(self) -> None:
+        before = utcnow() - timedelta(seconds=self.config.retention_s)
+        async with self._sessions() as session:
+            pruned = await store.prune(session, before=before)
+        if pruned:
+            logger.info("pruned %d webhook log rows older than %s", pruned, before)
+
     async def _release(self) -> None:
         async with self._sessions() as session:
             released = await store.release(session, owner=self.owner)
@@ -137,7 +146,11 @@ class WebhookWorker:
         wake.clear()
 
     async def _fanout_loop(self) -> None:
+        next_prune = time.monotonic() + self.config.prune_interval_s
         while True:
+            if time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + self.config.prune_interval_s
+                await self._guarded(self._prune)
             wanted = False
             created = 0
 

@@ -3,6 +3,7 @@ policy at delivery time, and the worker started by the app's lifespan."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -189,3 +190,25 @@ async def test_the_app_lifespan_runs_the_worker(
     assert receiver.received[0].headers["webhook-id"] == event_id
     (delivery,) = await deliveries_of(api, hook["id"])
     assert delivery.status != PENDING  # recorded before the app finished shutting down
+
+
+async def test_old_log_rows_are_pruned_but_pending_messages_never(
+    api: Api, owner: OrgClient, receiver: WebhookReceiver, run_worker: WorkerFactory
+) -> None:
+    receiver.status_for = lambda path: 200 if path == "/ok" else 500
+    ok = await create_hook(owner, receiver.url("/ok"), ["job.*"])
+    bad = await create_hook(owner, receiver.url("/bad"), ["job.*"])
+    async with run_worker(fast_config(delays_s=(3600.0,))):
+        await emit(api, owner.org.org_id, EventType.JOB_CREATED)
+
+        async def both_tried() -> bool:
+            done = await attempts_of(api, ok["id"]), await attempts_of(api, bad["id"])
+            return all(len(rows) == 1 for rows in done)
+
+        await eventually(both_tried, what="one attempt each")
+    async with api.app.state["ctx"].sessions() as session:
+        pruned = await store.prune(session, before=utcnow() + timedelta(days=1))
+    assert pruned == 3  # two attempts and the succeeded delivery
+    assert await attempts_of(api, ok["id"]) == [] and await deliveries_of(api, ok["id"]) == []
+    (held,) = await deliveries_of(api, bad["id"])
+    assert held.status == PENDING and held.attempts == 1
