@@ -101,7 +101,8 @@ class WebhookWorker:
             await self._results.put(_STOP)
             if self._recorder is not None:
                 await asyncio.wait([self._recorder], timeout=self.config.shutdown_timeout_s)
-                self._recorder.cancel()
+                self._recorder.cancel()  # a no-op when it finished; else its results are lost
+                await asyncio.wait([self._recorder])  # and their leases are released below
             await self._guarded(self._release)
         finally:
             await self._sender.__aexit__(exc_type, exc, tb)
