@@ -40,6 +40,7 @@ class JobFilter:
     def __init__(
         self, org_id: str, *, scope: Select[Any] | None = None, printer_id: str | None = None
     ) -> None:
+        self.org_id = org_id
         self.conditions: list[ColumnElement[bool]] = [col(Job.org_id) == org_id]
         if printer_id is not None:
             self.conditions.append(col(Job.printer_id) == printer_id)
@@ -79,17 +80,26 @@ async def job_totals(session: AsyncSession, window: Window, jobs: JobFilter) -> 
         .where(_finished_in(window))
         .group_by(finished_day, col(Job.status))
     )
-    first_assigned = (
-        select(func.min(col(PrintRun.assigned_at)))
-        .where(col(PrintRun.job_id) == col(Job.id))
-        .scalar_subquery()
+    # Each job's first assignment, from one grouped pass over the prints (a print of a job
+    # created in the period was assigned after the period began), not a lookup per job.
+    first = (
+        select(
+            col(PrintRun.job_id).label("job_id"),
+            func.min(col(PrintRun.assigned_at)).label("assigned_at"),
+        )
+        .where(col(PrintRun.org_id) == jobs.org_id, col(PrintRun.assigned_at) >= window.start)
+        .group_by(col(PrintRun.job_id))
+        .subquery("first_assigned")
     )
     created_s = d.epoch_s(col(Job.created_at))
     waits = jobs.apply(
         select(
             func.avg(d.epoch_s(col(Job.started_at)) - created_s),
-            func.avg(d.epoch_s(first_assigned) - created_s),
-        ).where(_created_in(window))
+            func.avg(d.epoch_s(first.c.assigned_at) - created_s),
+        )
+        .select_from(Job)
+        .join(first, first.c.job_id == col(Job.id), isouter=True)
+        .where(_created_in(window))
     )
     duration = jobs.apply(
         select(func.avg(d.epoch_s(col(Job.completed_at)) - d.epoch_s(col(Job.started_at)))).where(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, bindparam, func, type_coerce
+from sqlalchemy import Float, bindparam, func, literal_column, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -49,9 +49,11 @@ class Dialect:
 
     def day(self, column: Any) -> ColumnElement[str]:
         """The UTC calendar day of a timestamp column as 'YYYY-MM-DD'."""
+        # The format is inlined, not bound: PostgreSQL must see the GROUP BY expression as
+        # the selected one, which two bind parameters would not be.
         if self.postgres:
-            return func.to_char(column, "YYYY-MM-DD")
-        return func.strftime("%Y-%m-%d", column)
+            return func.to_char(column, literal_column("'YYYY-MM-DD'"))
+        return func.strftime(literal_column("'%Y-%m-%d'"), column)
 
 
 def seconds(value: float, name: str) -> ColumnElement[float]:
