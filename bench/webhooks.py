@@ -22,6 +22,7 @@ import tempfile
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -59,37 +60,16 @@ def _receiver_main(conn: Connection) -> None:
 async def run(database_url: str | None, events: int, data_dir: Path, port: int) -> None:
     from cloud.db import migrate
     from cloud.db.engine import create_engine, session_factory
-    from cloud.services.admin import create_org
-    from cloud.services.events import record_event
     from cloud.settings import database_url_for
     from cloud.webhooks.config import WebhookConfig
-    from cloud.webhooks.tables import SUCCEEDED, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+    from cloud.webhooks.tables import SUCCEEDED, WebhookAttempt, WebhookDelivery
     from cloud.webhooks.worker import WebhookWorker
-    from shared.enums import EventType
-    from shared.webhook_signature import generate_secret
 
     engine = create_engine(database_url_for(database_url or "", str(data_dir)))
     sessions = session_factory(engine)
     try:
         await migrate.upgrade(engine)
-        async with sessions() as session:
-            org = await create_org(session, "Bench", owner_email="b@x.test", plan="enterprise")
-            for i in range(ENDPOINTS):
-                session.add(
-                    WebhookEndpoint(
-                        id=f"whk_bench{i:03d}",
-                        org_id=org.org_id,
-                        url=f"http://127.0.0.1:{port}/hook/{i}",
-                        events=["job.*"],
-                        secret=generate_secret(),
-                    )
-                )
-            await session.commit()
-        async with sessions() as session:
-            for i in range(events):
-                job = {"id": f"job_{i}", "name": f"part-{i}.gcode", "status": "completed"}
-                record_event(session, org.org_id, EventType.JOB_COMPLETED, job["id"], {"job": job})
-            await session.commit()
+        await _setup(sessions, events, port)
         total = events * ENDPOINTS
         config = WebhookConfig(allow_private_urls=True)
         started = time.perf_counter()
@@ -117,6 +97,34 @@ async def run(database_url: str | None, events: int, data_dir: Path, port: int) 
         print(f"  attempt latency p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms")
     finally:
         await engine.dispose()
+
+
+async def _setup(sessions: Any, events: int, port: int) -> None:
+    """An organization, 50 endpoints on the receiver, and `events` job events in the log."""
+    from cloud.services.admin import create_org
+    from cloud.services.events import record_event
+    from cloud.webhooks.tables import WebhookEndpoint
+    from shared.enums import EventType
+    from shared.webhook_signature import generate_secret
+
+    async with sessions() as session:
+        org = await create_org(session, "Bench", owner_email="b@x.test", plan="enterprise")
+        for i in range(ENDPOINTS):
+            session.add(
+                WebhookEndpoint(
+                    id=f"whk_bench{i:03d}",
+                    org_id=org.org_id,
+                    url=f"http://127.0.0.1:{port}/hook/{i}",
+                    events=["job.*"],
+                    secret=generate_secret(),
+                )
+            )
+        await session.commit()
+    async with sessions() as session:
+        for i in range(events):
+            job = {"id": f"job_{i}", "name": f"part-{i}.gcode", "status": "completed"}
+            record_event(session, org.org_id, EventType.JOB_COMPLETED, job["id"], {"job": job})
+        await session.commit()
 
 
 def main() -> None:

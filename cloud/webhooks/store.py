@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -98,15 +98,21 @@ async def claim(
     if not claimed_ids:
         await session.commit()
         return []
+    claimed = await _load(session, claimed_ids)
+    await session.commit()
+    return claimed
+
+
+async def _load(session: AsyncSession, ids: Sequence[str]) -> list[Claimed]:
     rows = await session.execute(
         select(
             _D.c.id, _D.c.org_id, _D.c.webhook_id, _D.c.event_id, _D.c.event_type,
             _D.c.body, _D.c.attempts, _D.c.created_at, _W.c.url, _W.c.secret,
         )
         .join(_W, _W.c.id == _D.c.webhook_id)
-        .where(_D.c.id.in_(claimed_ids))
+        .where(_D.c.id.in_(ids))
     )  # fmt: skip
-    claimed = [
+    return [
         Claimed(
             id=r.id,
             org_id=r.org_id,
@@ -121,8 +127,6 @@ async def claim(
         )
         for r in rows
     ]
-    await session.commit()
-    return claimed
 
 
 async def record(
@@ -147,34 +151,8 @@ async def record(
             )
         ).scalars()
     )
-    updates: list[dict[str, Any]] = []
-    attempts: list[dict[str, Any]] = []
-    successes: dict[str, datetime] = {}
-    failures: dict[str, datetime] = {}
-    exhausted: list[Claimed] = []
-    gone: list[str] = []
-    for outcome in outcomes:
-        c, r = outcome.claimed, outcome.result
-        attempt_no = c.attempts + 1
-        if c.id not in still_ours:
-            # The lease expired and another worker took over, or the endpoint was deleted.
-            logger.info("delivery %s: result of attempt %d dropped (lease lost)", c.id, attempt_no)
-            continue
-        status, next_at, label = _next_state(r, attempt_no, policy)
-        updates.append(
-            {"d_id": c.id, "d_status": status, "d_attempts": attempt_no, "d_next": next_at}
-        )
-        attempts.append(_attempt_row(c, r, attempt_no, label, next_at))
-        if r.success:
-            successes[c.webhook_id] = max(
-                r.attempted_at, successes.get(c.webhook_id, r.attempted_at)
-            )
-        else:
-            failures.setdefault(c.webhook_id, r.attempted_at)
-            if r.gone:
-                gone.append(c.webhook_id)
-            elif status == FAILED:
-                exhausted.append(c)
+    plan = _plan(outcomes, still_ours, policy)
+    updates, attempts = plan.updates, plan.attempts
     if updates:
         await session.execute(
             update(_D)
@@ -190,13 +168,51 @@ async def record(
             updates,
         )
         await session.execute(insert(_A), attempts)
-    await _update_endpoints(session, successes, failures, now)
-    for webhook_id in gone:
+    await _update_endpoints(session, plan.successes, plan.failures, now)
+    for webhook_id in plan.gone:
         await _disable(session, webhook_id, DISABLED_GONE, now)
-    for c in exhausted:
+    for c in plan.exhausted:
         await _disable(session, c.webhook_id, DISABLED_FAILING, now, failing_before=c.created_at)
     await session.commit()
     return len(updates)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What a batch of results changes: delivery rows, log rows, endpoint health."""
+
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    successes: dict[str, datetime] = field(default_factory=dict)
+    failures: dict[str, datetime] = field(default_factory=dict)
+    exhausted: list[Claimed] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+
+
+def _plan(outcomes: Sequence[Outcome], still_ours: set[str], policy: RetryPolicy) -> _Plan:
+    plan = _Plan()
+    for outcome in outcomes:
+        c, r = outcome.claimed, outcome.result
+        attempt_no = c.attempts + 1
+        if c.id not in still_ours:
+            # The lease expired and another worker took over, or the endpoint was deleted.
+            logger.info("delivery %s: result of attempt %d dropped (lease lost)", c.id, attempt_no)
+            continue
+        status, next_at, label = _next_state(r, attempt_no, policy)
+        plan.updates.append(
+            {"d_id": c.id, "d_status": status, "d_attempts": attempt_no, "d_next": next_at}
+        )
+        plan.attempts.append(_attempt_row(c, r, attempt_no, label, next_at))
+        if r.success:
+            latest = plan.successes.get(c.webhook_id, r.attempted_at)
+            plan.successes[c.webhook_id] = max(r.attempted_at, latest)
+            continue
+        plan.failures.setdefault(c.webhook_id, r.attempted_at)
+        if r.gone:
+            plan.gone.append(c.webhook_id)
+        elif status == FAILED:
+            plan.exhausted.append(c)
+    return plan
 
 
 def _next_state(

@@ -129,7 +129,14 @@ async def test_receiver_down_for_a_while_gets_everything_once_and_every_attempt_
         await eventually(all_succeeded, what="deliveries recorded as succeeded")
     successes = Counter(r.headers["webhook-id"] for r in receiver.received if r.status == 200)
     assert successes == Counter(dict.fromkeys(ids, 1))
-    attempts = await attempts_of(api, hook["id"])
+    await _check_history(api, owner, hook["id"], ids, receiver)
+
+
+async def _check_history(
+    api: Api, owner: OrgClient, webhook_id: str, ids: list[str], receiver: WebhookReceiver
+) -> None:
+    """Every attempt logged, in order, with outcomes, errors and next retries; the API agrees."""
+    attempts = await attempts_of(api, webhook_id)
     sent_503 = sum(r.status == 503 for r in receiver.received)
     assert len(attempts) == len(receiver.received) + sum(a.status_code is None for a in attempts)
     assert sum(a.status_code == 503 for a in attempts) == sent_503
@@ -140,13 +147,13 @@ async def test_receiver_down_for_a_while_gets_everything_once_and_every_attempt_
         assert all(a.next_retry_at is not None and a.error for a in mine[:-1])
         assert mine[-1].next_retry_at is None and mine[-1].error is None
     # The API's log says the same: every attempt, newest first, paginated.
-    page = (await owner.get(f"/v1/webhooks/{hook['id']}/deliveries?per_page=100")).json()
+    page = (await owner.get(f"/v1/webhooks/{webhook_id}/deliveries?per_page=100")).json()
     assert page["pagination"]["total"] == len(attempts)
     times = [a["attempted_at"] for a in page["data"]]
     assert times == sorted(times, reverse=True)
     refused = [a for a in page["data"] if a["status_code"] is None]
     assert refused and all(a["error"] == "connection failed" for a in refused)
-    failed_only = (await owner.get(f"/v1/webhooks/{hook['id']}/deliveries?success=false")).json()
+    failed_only = (await owner.get(f"/v1/webhooks/{webhook_id}/deliveries?success=false")).json()
     assert failed_only["pagination"]["total"] == len(attempts) - 5
     # Same webhook-id on every retry of one message, a fresh timestamp per attempt.
     for event_id in ids:
