@@ -52,6 +52,8 @@ class _Connection:
         self.writer = writer
         self.h11 = h11.Connection(h11.CLIENT)
         self.used = False
+        #: Whether any byte of an answer arrived in the current exchange.
+        self.answered = False
 
     def close(self) -> None:
         self.writer.close()
@@ -60,13 +62,12 @@ class _Connection:
     def reusable(self) -> bool:
         return self.h11.our_state is h11.DONE and self.h11.their_state is h11.DONE
 
-    async def exchange(
-        self, request: h11.Request, body: bytes, max_response_bytes: int
-    ) -> tuple[Answer, bool]:
-        """(answer, whether any answer byte arrived); raises on a broken exchange."""
+    async def exchange(self, request: h11.Request, body: bytes, max_response_bytes: int) -> Answer:
+        """The receiver's answer; raises on a broken exchange."""
         if self.used:
             self.h11.start_next_cycle()
         self.used = True
+        self.answered = False
         payload = self.h11.send(request) or b""
         payload += (self.h11.send(h11.Data(data=body)) or b"") + (
             self.h11.send(h11.EndOfMessage()) or b""
@@ -79,6 +80,7 @@ class _Connection:
             event = self.h11.next_event()
             if event is h11.NEED_DATA:
                 chunk = await self.reader.read(_READ_CHUNK)
+                self.answered = self.answered or bool(chunk)
                 self.h11.receive_data(chunk)  # b"" means EOF; h11 then raises or ends
                 continue
             if isinstance(event, h11.Response):
@@ -91,10 +93,10 @@ class _Connection:
                 if read > max_response_bytes:  # we need the status only: stop, do not reuse
                     assert answer is not None
                     self.close()
-                    return answer, True
+                    return answer
             elif isinstance(event, h11.EndOfMessage):
                 assert answer is not None
-                return answer, True
+                return answer
             elif isinstance(event, h11.ConnectionClosed):
                 raise HTTPExchangeError("the receiver closed the connection")
 
@@ -161,17 +163,19 @@ class LeanHTTPClient:
         connection = self._take_idle(key)
         if connection is not None:
             try:
-                answer, _ = await connection.exchange(request, body, max_response_bytes)
-            except (OSError, h11.ProtocolError, HTTPExchangeError):
-                # A keep-alive connection the receiver had closed while idle: nothing reached
-                # its handler, so a fresh connection may carry the request (httpcore does too).
+                answer = await connection.exchange(request, body, max_response_bytes)
+            except (OSError, h11.ProtocolError, HTTPExchangeError) as exc:
                 connection.close()
+                if connection.answered:  # the receiver did see this request: no resend
+                    raise HTTPExchangeError(_describe(exc)) from exc
+                # A keep-alive connection the receiver had closed while idle: no answer byte
+                # came back, so a fresh connection carries the request (httpcore does too).
             else:
                 self._keep(key, connection)
                 return answer
         connection = await self._connect(key, target)
         try:
-            answer, _ = await connection.exchange(request, body, max_response_bytes)
+            answer = await connection.exchange(request, body, max_response_bytes)
         except (OSError, h11.ProtocolError) as exc:
             connection.close()
             raise HTTPExchangeError(_describe(exc)) from exc

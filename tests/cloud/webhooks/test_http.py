@@ -4,6 +4,7 @@ and DNS answers that change between save and delivery."""
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -121,3 +122,34 @@ async def test_dns_that_turns_private_after_the_save_is_refused_at_delivery() ->
     )
     assert mixed.error and "instance-metadata" in mixed.error
     assert dns.calls == [("hooks.example.test", 8080)] * 2
+
+
+async def test_a_request_the_receiver_saw_is_not_resent_after_a_broken_answer() -> None:
+    """On a reused connection, an answer cut off midway means the request arrived: the
+    attempt fails (and is retried later on the schedule) instead of being sent again now."""
+    seen: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                seen.append(await reader.readexactly(length))
+                if len(seen) == 1:
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                else:
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+                    await writer.drain()
+                    break
+                await writer.drain()
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, sender() as s:
+        first = await s.send(f"http://127.0.0.1:{port}/in", SECRET, "m1", BODY)
+        second = await s.send(f"http://127.0.0.1:{port}/in", SECRET, "m2", BODY)
+    assert first.success
+    assert (second.status_code, second.error) == (None, "the receiver broke the HTTP exchange")
+    assert len(seen) == 2
