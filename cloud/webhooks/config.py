@@ -18,6 +18,9 @@ class WebhookConfig:
     request_timeout_s: float = 15.0
     #: Deliveries in flight at once per process (the semaphore of the dispatcher).
     max_in_flight: int = 64
+    #: …and per endpoint, so one slow or hanging receiver cannot hold every slot while the
+    #: other endpoints wait (head-of-line blocking).
+    max_in_flight_per_endpoint: int = 8
     #: How often an idle worker looks for new events and due retries.
     poll_interval_s: float = 0.5
     #: Events fanned out per transaction, and deliveries claimed per claim.

@@ -13,7 +13,7 @@ outcome of the worker that took over.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,9 +67,16 @@ def _unleased(now: datetime) -> Any:
 
 
 async def claim(
-    session: AsyncSession, *, owner: str, limit: int, now: datetime, lease_s: float
+    session: AsyncSession,
+    *,
+    owner: str,
+    limit: int,
+    now: datetime,
+    lease_s: float,
+    exclude: Collection[str] = (),
 ) -> list[Claimed]:
-    """Lease up to `limit` due deliveries of enabled endpoints (committed here)."""
+    """Lease up to `limit` due deliveries of enabled endpoints, except those of the endpoints
+    in `exclude` (the caller's busiest), committed here."""
     due = (
         select(_D.c.id)
         .join(_W, _W.c.id == _D.c.webhook_id)
@@ -78,6 +85,7 @@ async def claim(
             _D.c.next_attempt_at <= now,
             _unleased(now),
             _W.c.enabled.is_(True),
+            *([_D.c.webhook_id.not_in(exclude)] if exclude else []),
         )
         .order_by(_D.c.next_attempt_at)
         .limit(limit)
@@ -297,6 +305,16 @@ async def _disable(
     row = (await session.execute(select(_W).where(_W.c.id == webhook_id))).one()
     logger.warning("webhook %s of org %s disabled: %s", webhook_id, row.org_id, reason)
     record_disabled(session, row)
+
+
+async def release_ids(session: AsyncSession, *, owner: str, ids: Collection[str]) -> None:
+    """Give back leases taken but not used (their endpoint was at its concurrency cap)."""
+    await session.execute(
+        update(_D)
+        .where(_D.c.id.in_(ids), _D.c.lease_owner == owner)
+        .values(lease_owner=None, lease_until=None)
+    )
+    await session.commit()
 
 
 async def release(session: AsyncSession, *, owner: str) -> int:

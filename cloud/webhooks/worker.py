@@ -17,9 +17,11 @@ must not kill delivery for the rest of the process's life.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -62,6 +64,9 @@ class WebhookWorker:
         self._sender = Sender(self.config)
         self._results: asyncio.Queue[Any] = asyncio.Queue(maxsize=2 * self.config.max_in_flight)
         self._sends: set[asyncio.Task[None]] = set()
+        self._per_endpoint: Counter[str] = Counter()
+        #: Leases claimed beyond an endpoint's cap, given back by the next claim.
+        self._giving_back: list[str] = []
         self._slot_free = asyncio.Event()
         self._wake_fanout = asyncio.Event()
         self._wake_dispatch = asyncio.Event()
@@ -189,28 +194,50 @@ class WebhookWorker:
                 await self._slot_free.wait()
                 continue
             claimed: list[store.Claimed] = []
+            cap = self.config.max_in_flight_per_endpoint
+            busy = tuple(w for w, n in self._per_endpoint.items() if n >= cap)
 
-            async def step(limit: int = free) -> None:
+            async def step(limit: int = free, exclude: tuple[str, ...] = busy) -> None:
                 nonlocal claimed
                 async with self._sessions() as session:
+                    if self._giving_back:
+                        ids, self._giving_back = self._giving_back, []
+                        await store.release_ids(session, owner=self.owner, ids=ids)
                     claimed = await store.claim(
                         session,
                         owner=self.owner,
                         limit=min(limit, self.config.fanout_batch),
                         now=utcnow(),
                         lease_s=self.config.lease_s,
+                        exclude=exclude,
                     )
 
             await self._guarded(step)
-            for item in claimed:
-                task = asyncio.create_task(self._send(item), name=f"webhook-send-{item.id}")
-                self._sends.add(task)
-                task.add_done_callback(self._send_done)
-            if not claimed:
+            started = self._start_sends(claimed)
+            if not started:
                 await self._pause(self._wake_dispatch)
 
-    def _send_done(self, task: asyncio.Task[None]) -> None:
+    def _start_sends(self, claimed: list[store.Claimed]) -> int:
+        """Start a send per claimed delivery, up to each endpoint's cap; give back the rest."""
+        cap = self.config.max_in_flight_per_endpoint
+        extra: list[str] = []
+        for item in claimed:
+            if self._per_endpoint[item.webhook_id] >= cap:
+                extra.append(item.id)
+                continue
+            self._per_endpoint[item.webhook_id] += 1
+            task = asyncio.create_task(self._send(item), name=f"webhook-send-{item.id}")
+            self._sends.add(task)
+            task.add_done_callback(functools.partial(self._send_done, item.webhook_id))
+        if extra:
+            self._giving_back.extend(extra)
+        return len(claimed) - len(extra)
+
+    def _send_done(self, webhook_id: str, task: asyncio.Task[None]) -> None:
         self._sends.discard(task)
+        self._per_endpoint[webhook_id] -= 1
+        if self._per_endpoint[webhook_id] <= 0:
+            del self._per_endpoint[webhook_id]
         self._slot_free.set()
         if not task.cancelled() and task.exception() is not None:
             logger.error("webhook send task failed", exc_info=task.exception())

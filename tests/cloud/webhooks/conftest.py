@@ -25,14 +25,14 @@ POLL_S = 0.02
 
 def fast_config(delays_s: tuple[float, ...] = (0.05, 0.05, 0.05), **kw: Any) -> WebhookConfig:
     """Millisecond retries and polls, loopback allowed (the receiver is on 127.0.0.1)."""
-    return WebhookConfig(
-        retry=RetryPolicy(delays_s=delays_s, jitter=0.0),
-        poll_interval_s=POLL_S,
-        request_timeout_s=5.0,
-        shutdown_timeout_s=5.0,
-        allow_private_urls=kw.pop("allow_private_urls", True),
+    settings: dict[str, Any] = {
+        "poll_interval_s": POLL_S,
+        "request_timeout_s": 5.0,
+        "shutdown_timeout_s": 5.0,
+        "allow_private_urls": True,
         **kw,
-    )
+    }
+    return WebhookConfig(retry=RetryPolicy(delays_s=delays_s, jitter=0.0), **settings)
 
 
 @pytest.fixture

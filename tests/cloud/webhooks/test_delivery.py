@@ -11,6 +11,7 @@ from standardwebhooks import Webhook
 from cloud.webhooks.tables import PENDING, SUCCEEDED
 from shared.enums import EventType
 from tests.cloud.conftest import Api, OrgClient
+from tests.cloud.net.httpserver import LoopbackHTTPServer, Route
 from tests.cloud.webhooks.conftest import (
     WorkerFactory,
     attempts_of,
@@ -229,3 +230,27 @@ async def test_redirects_are_failures_and_not_followed(
         await eventually(exhausted, what="two failed attempts")
     assert [r.path for r in receiver.received] == ["/moved", "/moved"]
     assert {a.error for a in await attempts_of(api, hook["id"])} == {"HTTP 302"}
+
+
+async def test_a_hanging_endpoint_cannot_hold_every_slot(
+    api: Api, owner: OrgClient, receiver: WebhookReceiver, run_worker: WorkerFactory
+) -> None:
+    hanging = LoopbackHTTPServer({"/hook": Route(hang=True)})
+    async with hanging:
+        await create_hook(owner, f"{hanging.base}/hook", ["job.*"])
+        for i in range(6):  # queued first, so they are the oldest due when claims start
+            await emit(api, owner.org.org_id, EventType.JOB_CREATED, f"job_a{i}")
+        config = fast_config(
+            max_in_flight=4,
+            max_in_flight_per_endpoint=2,
+            request_timeout_s=30.0,
+            shutdown_timeout_s=0.2,
+        )
+        async with run_worker(config):
+            await hanging.request_seen.wait()
+            await create_hook(owner, receiver.url(), ["job.*"])
+            for i in range(6):
+                await emit(api, owner.org.org_id, EventType.JOB_STARTED, f"job_b{i}")
+            # Far less than the 30 s the hanging receiver holds each of its attempts.
+            await receiver.wait_for(lambda: len(receiver.received) == 6, timeout_s=10)
+            assert len(hanging.requests) == 2
