@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cloud.analytics.sql import Window, dialect_of
+from cloud.analytics.sql import Dialect, Window, dialect_of
 from cloud.db.models import Job
 from cloud.orchestration.tables import PrintRun
 from shared.enums import JobStatus
@@ -40,7 +40,6 @@ class JobFilter:
     def __init__(
         self, org_id: str, *, scope: Select[Any] | None = None, printer_id: str | None = None
     ) -> None:
-        self.org_id = org_id
         self.conditions: list[ColumnElement[bool]] = [col(Job.org_id) == org_id]
         if printer_id is not None:
             self.conditions.append(col(Job.printer_id) == printer_id)
@@ -74,23 +73,35 @@ async def job_totals(session: AsyncSession, window: Window, jobs: JobFilter) -> 
     created = jobs.apply(
         select(created_day, func.count()).where(_created_in(window)).group_by(created_day)
     )
-    finished_day = d.day(col(Job.completed_at))
-    finished = jobs.apply(
-        select(finished_day, col(Job.status), func.count())
-        .where(_finished_in(window))
-        .group_by(finished_day, col(Job.status))
+    status_rows = (await session.execute(by_status)).all()
+    wait_s, assign_wait_s = await _waits(session, d, window, jobs)
+    finished, mean_duration_s = await _finished(session, d, window, jobs)
+    return JobTotals(
+        by_status_priority=[(str(s), str(p), int(n)) for s, p, n in status_rows],
+        created_per_day={str(day): int(n) for day, n in (await session.execute(created)).all()},
+        finished_per_day=finished,
+        mean_wait_s=wait_s,
+        mean_assign_wait_s=assign_wait_s,
+        mean_duration_s=mean_duration_s,
     )
-    # Each job's first assignment, from one grouped pass over the prints (a print of a job
-    # created in the period was assigned after the period began), not a lookup per job.
-    first = (
+
+
+async def _waits(
+    session: AsyncSession, d: Dialect, window: Window, jobs: JobFilter
+) -> tuple[float | None, float | None]:
+    """Mean created → started and created → first assignment of the period's jobs."""
+    # Each job's first assignment in one grouped join driven by the jobs of the period
+    # (ix_jobs_org_created, then ix_prints_job), not a subquery per job.
+    first = jobs.apply(
         select(
-            col(PrintRun.job_id).label("job_id"),
+            col(Job.id).label("job_id"),
             func.min(col(PrintRun.assigned_at)).label("assigned_at"),
         )
-        .where(col(PrintRun.org_id) == jobs.org_id, col(PrintRun.assigned_at) >= window.start)
-        .group_by(col(PrintRun.job_id))
-        .subquery("first_assigned")
-    )
+        .select_from(Job)
+        .join(PrintRun, col(PrintRun.job_id) == col(Job.id))
+        .where(_created_in(window))
+        .group_by(col(Job.id))
+    ).subquery("first_assigned")
     created_s = d.epoch_s(col(Job.created_at))
     waits = jobs.apply(
         select(
@@ -101,24 +112,30 @@ async def job_totals(session: AsyncSession, window: Window, jobs: JobFilter) -> 
         .join(first, first.c.job_id == col(Job.id), isouter=True)
         .where(_created_in(window))
     )
-    duration = jobs.apply(
-        select(func.avg(d.epoch_s(col(Job.completed_at)) - d.epoch_s(col(Job.started_at)))).where(
-            _finished_in(window), col(Job.status) == JobStatus.COMPLETED.value
-        )
+    row = (await session.execute(waits)).one()
+    return _float(row[0]), _float(row[1])
+
+
+async def _finished(
+    session: AsyncSession, d: Dialect, window: Window, jobs: JobFilter
+) -> tuple[dict[tuple[str, str], int], float | None]:
+    """Jobs finished in the period per (day, final status), and the mean start → end of
+    those completed. One pass: `completed_at` has no index of its own."""
+    day = d.day(col(Job.completed_at))
+    duration_s = d.epoch_s(col(Job.completed_at)) - d.epoch_s(col(Job.started_at))
+    stmt = jobs.apply(
+        select(day, col(Job.status), func.count(), func.sum(duration_s), func.count(duration_s))
+        .where(_finished_in(window))
+        .group_by(day, col(Job.status))
     )
-    status_rows = (await session.execute(by_status)).all()
-    wait_row = (await session.execute(waits)).one()
-    return JobTotals(
-        by_status_priority=[(str(s), str(p), int(n)) for s, p, n in status_rows],
-        created_per_day={str(day): int(n) for day, n in (await session.execute(created)).all()},
-        finished_per_day={
-            (str(day), str(status)): int(n)
-            for day, status, n in (await session.execute(finished)).all()
-        },
-        mean_wait_s=_float(wait_row[0]),
-        mean_assign_wait_s=_float(wait_row[1]),
-        mean_duration_s=_float((await session.execute(duration)).scalar_one()),
-    )
+    per_day: dict[tuple[str, str], int] = {}
+    total_s, timed = 0.0, 0
+    for when, status, count, sum_s, count_s in (await session.execute(stmt)).all():
+        per_day[(str(when), str(status))] = int(count)
+        if status == JobStatus.COMPLETED.value and count_s:
+            total_s += float(sum_s)
+            timed += int(count_s)
+    return per_day, (total_s / timed if timed else None)
 
 
 def _float(value: Any) -> float | None:
