@@ -103,9 +103,13 @@ class WebhookWorker:
                     task.cancel()
                 if late:
                     await asyncio.wait(late)
-            await self._results.put(_STOP)
             if self._recorder is not None:
-                await asyncio.wait([self._recorder], timeout=self.config.shutdown_timeout_s)
+                try:
+                    async with asyncio.timeout(self.config.shutdown_timeout_s):
+                        await self._results.put(_STOP)
+                        await asyncio.wait([self._recorder])
+                except TimeoutError:
+                    logger.warning("webhook results not all recorded at shutdown")
                 self._recorder.cancel()  # a no-op when it finished; else its results are lost
                 await asyncio.wait([self._recorder])  # and their leases are released below
             await self._guarded(self._release)
