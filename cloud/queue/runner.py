@@ -175,14 +175,17 @@ class QueueRunner:
                     assigned_at=now,
                 )
             )
-            printer = await session.get(Printer, assignment.printer_id)
-            if printer is not None:
-                printer.current_job_id = assignment.job_id
             try:
+                # The flush is where a second active print on the printer collides with the
+                # unique index: another replica claimed the printer first.
+                await session.flush()
+                printer = await session.get(Printer, assignment.printer_id)
+                if printer is not None:
+                    printer.current_job_id = assignment.job_id
                 await session.commit()
             except IntegrityError:
-                # The printer got an active print from another replica first.
                 await session.rollback()
+                log.info("printer %s was claimed by another replica first", assignment.printer_id)
                 return False
         log.info(
             "job %s -> printer %s (copy %d)", assignment.job_id, assignment.printer_id, copy_index
