@@ -63,10 +63,6 @@ def seconds(value: float, name: str) -> ColumnElement[float]:
     return bindparam(name, value, type_=Float, unique=True)
 
 
-def epoch_of(moment: datetime) -> float:
-    return moment.timestamp()
-
-
 def norm(column: Any) -> ColumnElement[str]:
     """The grouping key of a material type or colour: trimmed, lower-case, '' for none.
 
