@@ -7,12 +7,27 @@ benchmarks run on uvicorn + uvloop, field-notes §5.6); figures in docs/api.md.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
+import re
 
 from cloud.settings import Settings
 
 _FACTORY = "cloud.server:app_from_environment"
 _SETTINGS_ENV = "APF_CLOUD_SETTINGS_JSON"
+_SIGNATURE = re.compile(r"(signature=)[^&\s]+")
+
+
+class RedactSignatures(logging.Filter):
+    """A signed download link works for anyone who has it until it expires: keep its
+    signature out of the access log (uvicorn logs every request's full path)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SIGNATURE.sub(r"\1…", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
 
 
 def app_from_environment() -> object:
@@ -22,6 +37,7 @@ def app_from_environment() -> object:
     from cloud.app import create_app
 
     settings = msgspec.json.decode(os.environ[_SETTINGS_ENV], type=Settings)
+    logging.getLogger("uvicorn.access").addFilter(RedactSignatures())
     return create_app(settings)
 
 
