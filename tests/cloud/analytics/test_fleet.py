@@ -3,6 +3,7 @@ every figure computed by hand, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.cloud.analytics.farm import PERIOD, PERIOD_S, J, P, at, printer, stored_file
@@ -160,3 +161,39 @@ async def test_printer_registered_mid_period(owner: OrgClient, in_db: SessionRun
     # m1 existed for 36 of the 48 h and printed 6 h of them; "later" came after the period.
     assert metrics["total_printers"] == 1
     assert metrics["utilization_rate"] == round(100 * 6 / 36, 1)
+
+
+async def test_time_still_to_come_is_not_available_time(
+    owner: OrgClient, in_db: SessionRunner
+) -> None:
+    """A period ending tomorrow: utilisation is over the elapsed part only, and a print
+    still running counts until now."""
+    org = owner.org.org_id
+    now = datetime.now(UTC)
+    start = datetime(now.year, now.month, now.day, tzinfo=UTC) - timedelta(days=1)
+    running_since = now - timedelta(hours=1)
+
+    async def seed(session: Any) -> None:
+        session.add(stored_file(org))
+        session.add(printer(org, "n1", None, created_at=start - timedelta(days=30)))
+        await session.flush()
+        session.add(J("jn", start, "printing", "normal", "n1", running_since).row(org))
+        await session.flush()
+        session.add(P("rn", "jn", "n1", "printing", running_since, None).row(org))
+
+    await in_db(seed)
+    period = {
+        "from": start.date().isoformat(),
+        "to": (start + timedelta(days=2)).date().isoformat(),
+    }
+    before = datetime.now(UTC)
+    metrics = (await fleet(owner, **period))["metrics"]
+    after = datetime.now(UTC)
+    assert metrics["active_printers"] == 1
+    # About an hour printed, up to the moment of the request.
+    printed_s = metrics["total_print_time"]
+    assert 3600 <= printed_s <= (after - running_since).total_seconds() + 1
+    # Over the elapsed part (1 to 2 days), not the whole 2 days.
+    low = 100 * 3600 / (after - start).total_seconds()
+    high = 100 * (printed_s + 1) / (before - start).total_seconds()
+    assert round(low, 1) - 0.1 <= metrics["utilization_rate"] <= round(high, 1) + 0.1
