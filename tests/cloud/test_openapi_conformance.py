@@ -60,10 +60,13 @@ schema = schemathesis.openapi.from_dict(_openapi_document())
 @settings(max_examples=5, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case: Any, server: RunningServer) -> None:
     body = case.body
-    if case.method == "POST" and isinstance(body, dict) and "file_url" in body:
-        # Never let a generated file_url reach the network: a loopback URL is refused by the
-        # SSRF guard before any connection (allow_private_urls is off here).
-        body["file_url"] = f"{server.base_url}/generated.gcode"
+    if isinstance(body, dict):
+        # Never let a generated URL reach the network, not even a DNS query for a generated
+        # host name: a loopback URL is refused by the SSRF guard before any connection
+        # (allow_private_urls is off here). `file_url` is a job's, `url` a webhook's.
+        for key in ("file_url", "url"):
+            if key in body:
+                body[key] = f"{server.base_url}/generated"
     excluded = []
     if isinstance(case.query, dict) and "fields" in case.query:
         # Sparse fieldsets return fewer properties than the full object schema lists.
