@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from alembic import context
 
-import cloud.ratelimit  # noqa: F401  (its counters table lives on the same metadata)
+# Tables defined outside cloud.db.models register on the same metadata when imported, so
+# autogenerate sees them (and does not propose dropping them).
+import cloud.orchestration.tables
+import cloud.ratelimit
+import cloud.webhooks.tables  # noqa: F401
 from cloud.db.models import metadata
 
 config = context.config

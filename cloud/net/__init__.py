@@ -3,8 +3,9 @@
 `resolve_public_url` checks a URL and resolves its host once; `guarded_client` is an httpx
 client that dials only those checked addresses (Host header, TLS SNI and certificate checks
 still use the original name); `fetch_to_file` downloads through it with a size limit, a
-total time budget and re-checked redirects. The webhook sender posts through
-`guarded_client` too. The policy is described in docs/security.md.
+total time budget and re-checked redirects. The webhook sender applies the same check and
+dials the checked addresses with its own h11 client (cloud/webhooks/http.py). The policy is
+described in docs/security.md.
 """
 
 from __future__ import annotations
