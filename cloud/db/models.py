@@ -116,6 +116,8 @@ class Job(SQLModel, table=True):
         Index("ix_jobs_org_status_created", "org_id", "status", "created_at"),
         Index("ix_jobs_org_created", "org_id", "created_at"),
         Index("ix_jobs_org_printer", "org_id", "printer_id"),
+        # Analytics counts jobs finished in a period.
+        Index("ix_jobs_org_completed", "org_id", "completed_at"),
         # The queue's order: most urgent first, then oldest (DESIGN.md "Queue").
         Index("ix_jobs_queue", "status", "priority_rank", "created_at"),
     )

@@ -41,6 +41,8 @@ class PrintRun(SQLModel, table=True):
             postgresql_where=text("status IN ('assigned', 'printing', 'paused')"),
         ),
         Index("ix_prints_org_ended", "org_id", "ended_at"),
+        # The per-printer analytics report.
+        Index("ix_prints_org_printer_ended", "org_id", "printer_id", "ended_at"),
         Index("ix_prints_job", "job_id"),
         Index("ix_prints_command", "command_id"),
     )
