@@ -63,7 +63,9 @@ def resolve_period(raw_from: str | None, raw_to: str | None, now: datetime) -> P
     now = now.astimezone(UTC).replace(microsecond=0)
     to_is_date = False
     if raw_to is None:
-        end = end_shown = now
+        # Shown to the second, counted to the end of that second: what finished a moment
+        # ago, earlier in the same second, is in the period.
+        end, end_shown = now + _ONE_SECOND, now
     else:
         end, to_is_date = _parse(raw_to, "to")
         end_shown = end
@@ -75,7 +77,7 @@ def resolve_period(raw_from: str | None, raw_to: str | None, now: datetime) -> P
             end_shown = end - _ONE_SECOND
     if raw_from is None:
         try:
-            start = end - DEFAULT_LENGTH
+            start = (end_shown if raw_to is None else end) - DEFAULT_LENGTH
         except OverflowError:
             start = datetime.min.replace(tzinfo=UTC)
     else:

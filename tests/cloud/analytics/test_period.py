@@ -17,8 +17,10 @@ NOW = datetime(2025, 10, 6, 15, 30, 12, 345678, tzinfo=UTC)
 
 def test_default_is_the_last_seven_days_to_now() -> None:
     period = resolve_period(None, None, NOW)
-    assert period.end == period.end_shown == datetime(2025, 10, 6, 15, 30, 12, tzinfo=UTC)
-    assert period.start == period.end - timedelta(days=7)
+    assert period.end_shown == datetime(2025, 10, 6, 15, 30, 12, tzinfo=UTC)
+    # Counted to the end of the current second: what finished a moment ago is in.
+    assert period.end == datetime(2025, 10, 6, 15, 30, 13, tzinfo=UTC)
+    assert period.start == period.end_shown - timedelta(days=7)
 
 
 def test_a_date_to_covers_the_whole_day() -> None:
@@ -34,7 +36,7 @@ def test_a_date_to_covers_the_whole_day() -> None:
 def test_from_alone_runs_to_now_and_offsets_become_utc() -> None:
     period = resolve_period("2025-10-01T08:00:00+02:00", None, NOW)
     assert period.start == datetime(2025, 10, 1, 6, tzinfo=UTC)
-    assert period.end == datetime(2025, 10, 6, 15, 30, 12, tzinfo=UTC)
+    assert period.end_shown == datetime(2025, 10, 6, 15, 30, 12, tzinfo=UTC)
     assert resolve_period(None, "2025-10-03T00:00:00Z", NOW).start == datetime(
         2025, 9, 26, tzinfo=UTC
     )
