@@ -54,6 +54,11 @@ def build_context(settings: Settings) -> AppContext:
         timeout_s=settings.db_timeout_s,
     )
     sessions = session_factory(engine)
+    # Background workers (the bridge, webhook delivery) get a pool of their own. On SQLite
+    # they take the in-process write lock and then a connection, while a request holds its
+    # connection and then waits for that lock: from one shared pool, enough waiting requests
+    # would leave the lock's holder no connection (a deadlock until the pool times out).
+    background_engine = create_engine(url, pool_size=4, timeout_s=settings.db_timeout_s)
     limiter: MemoryRateLimiter | SqlRateLimiter = (
         SqlRateLimiter(engine) if settings.rate_limit_backend == "database" else MemoryRateLimiter()
     )
@@ -61,6 +66,8 @@ def build_context(settings: Settings) -> AppContext:
         settings=settings,
         engine=engine,
         sessions=sessions,
+        background_engine=background_engine,
+        background_sessions=session_factory(background_engine),
         keys=KeyResolver(sessions),
         store=GcodeStore(settings.files_dir),
         limiter=limiter,
@@ -111,6 +118,8 @@ def create_app(
         if ctx.reader is not None:
             ctx.reader.dispose()
         await ctx.engine.dispose()
+        if ctx.background_engine is not None:
+            await ctx.background_engine.dispose()
 
     openapi = OpenAPIConfig(
         title="AutoPrintFarm API",
@@ -143,7 +152,7 @@ def create_app(
         logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="never"),
         state=_state(ctx, webhook_config),
         lifespan=[
-            webhook_lifespan(ctx.sessions, webhook_config, ctx.write_lock),
+            webhook_lifespan(ctx.background(), webhook_config, ctx.write_lock),
             bridge_lifespan(ctx),
         ],
         on_shutdown=[_dispose],

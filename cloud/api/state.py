@@ -35,3 +35,9 @@ class AppContext:
     # printer or spool changed, an action recorded). A no-op where no bridge runs.
     kick: Callable[[str], None] = _no_bridge
     bridge_running: bool = False
+    # The pool of background workers (see cloud.app.build_context); None: share `sessions`.
+    background_engine: AsyncEngine | None = None
+    background_sessions: async_sessionmaker[AsyncSession] | None = None
+
+    def background(self) -> async_sessionmaker[AsyncSession]:
+        return self.background_sessions or self.sessions

@@ -224,7 +224,7 @@ class Applier:
 
     async def last_seq(self, agent_id: str) -> int:
         """The highest event sequence applied for this agent (0 if none)."""
-        async with self._app.sessions() as session:
+        async with self._app.background()() as session:
             link = await session.get(AgentLink, agent_id)
             return link.last_seq if link is not None else 0
 

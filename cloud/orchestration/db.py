@@ -21,7 +21,9 @@ async def writing(app: AppContext) -> AsyncIterator[AsyncSession]:
     if lock is not None:
         await lock.acquire()
     try:
-        async with app.sessions() as session:
+        # The background pool: never competes with requests that wait for this lock while
+        # holding a connection of the request pool.
+        async with app.background()() as session:
             yield session
     finally:
         if lock is not None:

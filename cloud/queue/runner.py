@@ -62,7 +62,7 @@ class QueueRunner:
     async def _load(
         self,
     ) -> tuple[dict[str, list[tuple[FreePrinter, str]]], dict[str, list[QueuedJob]]]:
-        async with self._app.sessions() as session:
+        async with self._app.background()() as session:
             active_print = exists().where(
                 col(PrintRun.printer_id) == col(Printer.id),
                 col(PrintRun.status).in_(PRINT_ACTIVE),
