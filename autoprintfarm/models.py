@@ -110,8 +110,9 @@ class Period(_Model, frozen=True):
 
 
 class FleetMetrics(_Model, frozen=True):
-    """The spec's fleet figures. Rates are percentages; they are None when there is nothing
-    to divide by (no printer, no finished job) in the period."""
+    """The spec's fleet figures. Rates are percentages; the cloud reports 0.0 when there is
+    nothing to divide by (no printer, no finished print) in the period. None only when a
+    server leaves a figure out (e.g. a sparse response)."""
 
     total_printers: int = 0
     active_printers: int = 0
