@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 
 from agent.sim.config import Dialect
 
@@ -86,17 +87,12 @@ async def run_demo(options: DemoOptions) -> int:
             return await _farm(api, options, mqtt_url, header, stop)
 
 
-def _quiet_server_class() -> type:
-    import uvicorn
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the demo shuts the parts down in order."""
 
-    class QuietServer(uvicorn.Server):
-        """uvicorn without its own signal handlers: the demo shuts the parts down in order."""
-
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            yield
-
-    return QuietServer
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 @contextlib.asynccontextmanager
@@ -104,14 +100,11 @@ async def serve_cloud(
     data_dir: Path, port: int, mqtt_url: str, mqtt_port: int, *, database_url: str = ""
 ) -> AsyncIterator[tuple[str, str]]:
     """The cloud API with its bridge, on this event loop; yields (base URL, first API key)."""
-    import uvicorn
-
     from cloud.app import build_context, create_app
     from cloud.db import migrate
     from cloud.services.admin import create_org
     from cloud.settings import Settings
 
-    _QuietServer = _quiet_server_class()
     base_url = f"http://127.0.0.1:{port}"
     settings = Settings(
         data_dir=str(data_dir / "cloud"),

@@ -98,8 +98,6 @@ class Bridge:
         self._apply_lock = asyncio.Lock()
         self._kicked = asyncio.Event()
         self._order = EventOrder(hold_s=EVENT_HOLD_S)
-        # For tests and the demo: set after each worker pass.
-        self.passes = 0
 
     def kick(self, reason: str = "") -> None:
         """Ask the worker for a pass soon (cheap; safe to call from any coroutine)."""
@@ -231,7 +229,6 @@ class Bridge:
             except Exception:
                 # A database hiccup must not end the worker; the safety interval retries.
                 log.exception("bridge pass failed")
-            self.passes += 1
 
 
 T = TypeVar("T")

@@ -67,6 +67,15 @@ _UPDATE_JOB_PROGRESS = update(_JOBS).where(
 )
 
 
+def _job_progress_row(org_id: str, job: wire.JobState) -> dict[str, Any]:
+    return {
+        "b_id": job.job_id,
+        "b_org": org_id,
+        "progress": job.progress,
+        "elapsed_time_s": round(job.elapsed_s),
+    }
+
+
 def _effective_status(state: wire.PrinterState, agent_online: bool) -> PrinterStatus:
     if not (state.connected and agent_online):
         return PrinterStatus.OFFLINE
@@ -90,7 +99,7 @@ class Applier:
             agent = await self._agent(session, item.org_id, item.agent_id)
             if agent is None:
                 return
-            link = await _link(session, agent)
+            link = await ensure_agent_link(session, agent.id, agent.org_id)
             if status.session < link.session:
                 # A Will or birth from an older connection arriving late (MQTT allows one
                 # Will per connection; the session counter orders them).
@@ -167,14 +176,7 @@ class Applier:
                     }
                 )
                 if job is not None:
-                    job_rows.append(
-                        {
-                            "b_id": job.job_id,
-                            "b_org": item.org_id,
-                            "progress": job.progress,
-                            "elapsed_time_s": round(job.elapsed_s),
-                        }
-                    )
+                    job_rows.append(_job_progress_row(item.org_id, job))
             # The WHERE clause is the authorisation: a snapshot changes a printer only if the
             # printer is this agent's, in this organisation; anything else updates nothing.
             await session.execute(_UPDATE_PRINTER_STATE, printer_rows)
@@ -208,14 +210,7 @@ class Applier:
                 }
             )
             if job is not None:
-                job_rows.append(
-                    {
-                        "b_id": job.job_id,
-                        "b_org": item.org_id,
-                        "progress": job.progress,
-                        "elapsed_time_s": round(job.elapsed_s),
-                    }
-                )
+                job_rows.append(_job_progress_row(item.org_id, job))
         async with writing(self._app) as session:
             await session.execute(_UPDATE_PRINTER_TELEMETRY, printer_rows)
             if job_rows:
@@ -246,7 +241,7 @@ class Applier:
                 await session.rollback()
                 log.debug("event %s from %s already applied", event.event_id, agent.id)
                 return False
-            link = await _link(session, agent)
+            link = await ensure_agent_link(session, agent.id, agent.org_id)
             if event.seq > link.last_seq + 1 and link.last_seq > 0:
                 log.warning(
                     "agent %s: event sequence gap, %d follows %d (events %d-%d missing or late)",
@@ -319,7 +314,7 @@ class Applier:
         match event:
             case wire.JobStartedEvent():
                 await lifecycle.print_started(session, app, run, event.ts)
-                await _settle_command(session, run.command_id, ok=True)
+                await _settle_start(session, run.command_id)
                 return False
             case wire.JobPausedEvent():
                 await lifecycle.print_paused(session, run, paused=True)
@@ -416,10 +411,6 @@ class Applier:
         return agent
 
 
-async def _link(session: AsyncSession, agent: Agent) -> AgentLink:
-    return await ensure_agent_link(session, agent.id, agent.org_id)
-
-
 async def _online_agents(session: AsyncSession, agent_ids: set[str]) -> set[str]:
     stmt = select(col(AgentLink.agent_id)).where(
         col(AgentLink.agent_id).in_(agent_ids),
@@ -428,11 +419,11 @@ async def _online_agents(session: AsyncSession, agent_ids: set[str]) -> set[str]
     return set((await session.execute(stmt)).scalars())
 
 
-async def _settle_command(session: AsyncSession, command_id: str, *, ok: bool) -> None:
+async def _settle_start(session: AsyncSession, command_id: str) -> None:
     """A job.started proves the start command arrived, even if its reply was lost."""
     command = await session.get(PrinterCommand, command_id)
     if command is not None and command.status in ("pending", "sent"):
-        command.status = "ok" if ok else "failed"
+        command.status = "ok"
         command.updated_at = utcnow()
 
 

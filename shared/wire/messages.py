@@ -11,7 +11,7 @@ Timestamps are RFC 3339 / ISO 8601 in UTC.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from msgspec import Meta, Struct
 
@@ -250,38 +250,3 @@ class RawGcode(_Command, frozen=True, kw_only=True, tag="gcode"):
 
 
 Command = StartJob | PauseJob | ResumeJob | CancelJob | HomeAxes | Cooldown | RawGcode
-
-ConnectionKind = Literal["serial", "octoprint"]
-
-__all__ = [
-    "SCHEMA_VERSION",
-    "AgentStatus",
-    "CancelJob",
-    "Command",
-    "CommandReply",
-    "Connection",
-    "Cooldown",
-    "DesiredConfig",
-    "Event",
-    "HomeAxes",
-    "JobCancelledEvent",
-    "JobCompletedEvent",
-    "JobFailedEvent",
-    "JobPausedEvent",
-    "JobResumedEvent",
-    "JobStartedEvent",
-    "JobState",
-    "OctoPrintConnection",
-    "PauseJob",
-    "PrinterConfig",
-    "PrinterErrorEvent",
-    "PrinterOfflineEvent",
-    "PrinterOnlineEvent",
-    "PrinterState",
-    "RawGcode",
-    "ResumeJob",
-    "SerialConnection",
-    "StartJob",
-    "Telemetry",
-    "Temperatures",
-]

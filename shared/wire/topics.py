@@ -104,8 +104,10 @@ _AGENT_KINDS = {
         TopicKind.REPLIES,
     )
 }
-_PRINTER_KINDS = {TopicKind.PRINTER_STATE.value: TopicKind.PRINTER_STATE,
-                  TopicKind.TELEMETRY.value: TopicKind.TELEMETRY}
+_PRINTER_KINDS = {
+    TopicKind.PRINTER_STATE.value: TopicKind.PRINTER_STATE,
+    TopicKind.TELEMETRY.value: TopicKind.TELEMETRY,
+}
 
 
 def parse_topic(topic: str) -> ParsedTopic:
