@@ -19,6 +19,7 @@ from cloud.api.agents import AgentController
 from cloud.api.analytics import AnalyticsController
 from cloud.api.deps import DEPENDENCIES
 from cloud.api.files import FileController
+from cloud.api.idempotency import IdempotencyMiddleware
 from cloud.api.jobs import JobController
 from cloud.api.materials import MaterialController
 from cloud.api.middleware import ApiMiddleware
@@ -144,7 +145,8 @@ def create_app(
     return Litestar(
         route_handlers=handlers,
         dependencies=DEPENDENCIES,
-        middleware=[ApiMiddleware()],
+        # Outermost first: the idempotency layer needs the caller the API layer found.
+        middleware=[ApiMiddleware(), IdempotencyMiddleware()],
         exception_handlers={Exception: error_response, HTTPException: error_response},
         openapi_config=openapi if settings.docs_enabled else None,
         # The process (the `apf` command line) owns logging: Litestar must not reconfigure the

@@ -16,8 +16,8 @@ from cloud.api.listing import (
     reject_unknown_query,
     sparse,
 )
-from cloud.api.openapi import errors
-from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, Page, PerPage, Sort
+from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
+from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, IdempotencyKey, Page, PerPage, Sort
 from cloud.schemas.agents import AGENT_FIELDS, AgentCreate, AgentOut, AgentPage, AgentRegistered
 from cloud.services.agents import SORTABLE, AgentService
 
@@ -53,17 +53,26 @@ class AgentController(Controller):
     async def get_agent(self, svc: Svc, agent_id: FromPath[str]) -> AgentOut:
         return await AgentService(svc).get(agent_id)
 
-    @post("/", opt={"scope": "agents:write"}, responses=errors())
+    @post("/", opt={"scope": "agents:write"}, responses=errors(*IDEMPOTENCY_ERRORS))
     async def register_agent(
-        self, request: Request[Any, Any, Any], svc: Svc, data: JSONBody[AgentCreate]
+        self,
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        data: JSONBody[AgentCreate],
+        idempotency_key: IdempotencyKey = None,
     ) -> AgentRegistered:
         """Register an agent. The response carries its MQTT password and a ready
         configuration file, once: store them on the agent's machine."""
         return await AgentService(svc).register(data, app_context(request).settings)
 
     @post(
-        "/{agent_id:str}/revoke", opt={"scope": "agents:write"}, status_code=200, responses=errors()
+        "/{agent_id:str}/revoke",
+        opt={"scope": "agents:write"},
+        status_code=200,
+        responses=errors(*IDEMPOTENCY_ERRORS),
     )
-    async def revoke_agent(self, svc: Svc, agent_id: FromPath[str]) -> AgentOut:
+    async def revoke_agent(
+        self, svc: Svc, agent_id: FromPath[str], idempotency_key: IdempotencyKey = None
+    ) -> AgentOut:
         """Revoke an agent: it can no longer log in to the broker. Idempotent."""
         return await AgentService(svc).revoke(agent_id)

@@ -19,8 +19,16 @@ from cloud.api.listing import (
     sparse,
 )
 from cloud.api.multipart import MultipartUpload
-from cloud.api.openapi import errors
-from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, Page, PerPage, ShortQuery, Sort
+from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
+from cloud.api.params import (
+    JSON_BODY_MAX_BYTES,
+    Fields,
+    IdempotencyKey,
+    Page,
+    PerPage,
+    ShortQuery,
+    Sort,
+)
 from cloud.errors import invalid
 from cloud.schemas.jobs import JOB_FIELDS, JobOut, JobPage, JobPatch
 from cloud.services.context import ServiceContext
@@ -101,9 +109,15 @@ class JobController(Controller):
         responses=errors(
             (413, "file_invalid: the file is larger than the upload limit"),
             (422, "file_invalid: the G-code did not validate (see message)"),
+            *IDEMPOTENCY_ERRORS,
         ),
     )
-    async def create_job(self, request: Request[Any, Any, Any], svc: Svc) -> JobOut:
+    async def create_job(
+        self,
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JobOut:
         """Create a job from `file_url` (JSON) or an uploaded `file` (multipart/form-data).
         The file is validated and analysed: the job carries `estimated_duration` (s) and
         `material.estimated_usage` (g)."""

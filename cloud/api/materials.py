@@ -16,8 +16,16 @@ from cloud.api.listing import (
     reject_unknown_query,
     sparse,
 )
-from cloud.api.openapi import errors
-from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, Page, PerPage, ShortQuery, Sort
+from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
+from cloud.api.params import (
+    JSON_BODY_MAX_BYTES,
+    Fields,
+    IdempotencyKey,
+    Page,
+    PerPage,
+    ShortQuery,
+    Sort,
+)
 from cloud.schemas.materials import (
     MATERIAL_FIELDS,
     MaterialCreate,
@@ -65,8 +73,13 @@ class MaterialController(Controller):
     async def get_material(self, svc: Svc, material_id: FromPath[str]) -> MaterialOut:
         return await MaterialService(svc).get(material_id)
 
-    @post("/", opt={"scope": "materials:write"}, responses=errors())
-    async def create_material(self, svc: Svc, data: JSONBody[MaterialCreate]) -> MaterialOut:
+    @post("/", opt={"scope": "materials:write"}, responses=errors(*IDEMPOTENCY_ERRORS))
+    async def create_material(
+        self,
+        svc: Svc,
+        data: JSONBody[MaterialCreate],
+        idempotency_key: IdempotencyKey = None,
+    ) -> MaterialOut:
         """Add a spool; `remaining_weight` defaults to `spool_weight`. `status` follows the
         stock: `low` at or under `reorder_threshold`, `empty` at 0, or `archived`."""
         return await MaterialService(svc).create(data)

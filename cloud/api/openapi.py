@@ -15,11 +15,22 @@ _ERRORS = {
 }
 
 
+# What a POST carrying an `Idempotency-Key` may also answer (cloud/api/idempotency.py).
+IDEMPOTENCY_ERRORS = (
+    (409, "invalid_request: a request with this Idempotency-Key is still in flight"),
+    (422, "invalid_request: this Idempotency-Key was used for a different request"),
+)
+
+
 def errors(*extra: tuple[int, str]) -> dict[int, ResponseSpec]:
-    """The error responses of a handler: the common ones plus `extra` (status, description)."""
+    """The error responses of a handler: the common ones plus `extra` (status, description);
+    descriptions of one status are joined."""
+    described: dict[int, list[str]] = {}
+    for status, desc in (*_ERRORS.items(), *extra):
+        described.setdefault(status, []).append(desc)
     return {
         status: ResponseSpec(
-            data_container=ErrorEnvelope, description=desc, generate_examples=False
+            data_container=ErrorEnvelope, description="; ".join(descs), generate_examples=False
         )
-        for status, desc in (*_ERRORS.items(), *extra)
+        for status, descs in described.items()
     }

@@ -16,8 +16,8 @@ from cloud.api.listing import (
     reject_unknown_query,
     sparse,
 )
-from cloud.api.openapi import errors
-from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, Page, PerPage, Sort
+from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
+from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, IdempotencyKey, Page, PerPage, Sort
 from cloud.schemas.org import (
     USER_FIELDS,
     InvitationOut,
@@ -77,7 +77,9 @@ class UserController(Controller):
     async def get_user(self, svc: Svc, user_id: FromPath[str]) -> UserOut:
         return await UserService(svc).get(user_id)
 
-    @post("/invite", opt={"scope": "users:write"}, responses=errors())
-    async def invite_user(self, svc: Svc, data: JSONBody[InviteIn]) -> InvitationOut:
+    @post("/invite", opt={"scope": "users:write"}, responses=errors(*IDEMPOTENCY_ERRORS))
+    async def invite_user(
+        self, svc: Svc, data: JSONBody[InviteIn], idempotency_key: IdempotencyKey = None
+    ) -> InvitationOut:
         """Invite someone by email with a role; the returned token is shown once."""
         return await UserService(svc).invite(data)

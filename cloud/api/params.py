@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar.params import QueryParameter
+from litestar.params import Parameter, QueryParameter
 
 from cloud.api.listing import MAX_PER_PAGE
 
@@ -30,3 +30,15 @@ ShortQuery = Annotated[str | None, QueryParameter(max_length=100)]
 
 # JSON bodies are small; only job uploads may be large (the app-wide limit is theirs).
 JSON_BODY_MAX_BYTES = 1024 * 1024
+
+# Read by cloud.api.idempotency (a handler declares it so the OpenAPI document shows it).
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        required=False,
+        description="Makes the POST safe to retry: a retry with the same key and the same "
+        'request gets the first answer again (`Idempotent-Replayed: true`). An sf-string ("…") '
+        "or a bare token, 1-255 printable ASCII characters; a random UUID is best. Kept 24 h.",
+    ),
+]

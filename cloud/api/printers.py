@@ -16,8 +16,16 @@ from cloud.api.listing import (
     reject_unknown_query,
     sparse,
 )
-from cloud.api.openapi import errors
-from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, Page, PerPage, ShortQuery, Sort
+from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
+from cloud.api.params import (
+    JSON_BODY_MAX_BYTES,
+    Fields,
+    IdempotencyKey,
+    Page,
+    PerPage,
+    ShortQuery,
+    Sort,
+)
 from cloud.orchestration.commands import wait_for_command
 from cloud.schemas.printers import (
     PRINTER_FIELDS,
@@ -67,9 +75,13 @@ class PrinterController(Controller):
     async def get_printer(self, svc: Svc, printer_id: FromPath[str]) -> PrinterOut:
         return await PrinterService(svc).get(printer_id)
 
-    @post("/", opt={"scope": "printers:write"}, responses=errors())
+    @post("/", opt={"scope": "printers:write"}, responses=errors(*IDEMPOTENCY_ERRORS))
     async def create_printer(
-        self, request: Request[Any, Any, Any], svc: Svc, data: JSONBody[PrinterCreate]
+        self,
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        data: JSONBody[PrinterCreate],
+        idempotency_key: IdempotencyKey = None,
     ) -> PrinterOut:
         """Add a printer: OctoPrint (`connection_url` http(s)://… + `api_key`) or USB serial
         (`serial:///dev/ttyACM0?baud=115200&profile=marlin` + `agent_id`)."""
@@ -104,7 +116,7 @@ class PrinterController(Controller):
         "/{printer_id:str}/actions",
         opt={"scope": "printers:write"},
         status_code=202,
-        responses=errors((409, "printer_busy or printer_offline")),
+        responses=errors((409, "printer_busy or printer_offline"), *IDEMPOTENCY_ERRORS),
     )
     async def printer_action(
         self,
@@ -112,6 +124,7 @@ class PrinterController(Controller):
         svc: Svc,
         printer_id: FromPath[str],
         data: JSONBody[PrinterActionIn],
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[PrinterActionOut]:
         """Ask the printer's agent to pause, resume, cancel, home or cool down, and wait
         (up to 10 s) for its answer: 200 with `status: ok` once the agent has done it; 409

@@ -16,8 +16,8 @@ from cloud.api.listing import (
     reject_unknown_query,
     sparse,
 )
-from cloud.api.openapi import errors
-from cloud.api.params import Fields, Page, PerPage, ShortQuery, Sort
+from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
+from cloud.api.params import Fields, IdempotencyKey, Page, PerPage, ShortQuery, Sort
 from cloud.schemas.webhooks import (
     ATTEMPT_FIELDS,
     WEBHOOK_FIELDS,
@@ -68,9 +68,13 @@ class WebhookController(Controller):
         data = [sparse(w, wanted) for w in items]
         return WebhookPage(data=cast(list[WebhookOut], data), pagination=pagination(req, total))
 
-    @post("/", opt={"scope": "webhooks:write"}, responses=errors())
+    @post("/", opt={"scope": "webhooks:write"}, responses=errors(*IDEMPOTENCY_ERRORS))
     async def create_webhook(
-        self, request: Request[Any, Any, Any], svc: Svc, data: JSONBody[WebhookCreate]
+        self,
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        data: JSONBody[WebhookCreate],
+        idempotency_key: IdempotencyKey = None,
     ) -> WebhookCreated:
         """Subscribe a URL to events (`job.*`, `printer.*`, `material.*` or exact names).
         Without `secret` one is generated (`whsec_…`). The secret is in this answer only."""
@@ -104,10 +108,14 @@ class WebhookController(Controller):
         "/{webhook_id:str}/test",
         opt={"scope": "webhooks:write"},
         status_code=200,
-        responses=errors(),
+        responses=errors(*IDEMPOTENCY_ERRORS),
     )
     async def test_webhook(
-        self, request: Request[Any, Any, Any], svc: Svc, webhook_id: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        webhook_id: FromPath[str],
+        idempotency_key: IdempotencyKey = None,
     ) -> WebhookTestResult:
         """Send a signed `webhook.test` event now; answers with the receiver's status and
         latency. Not retried; logged with the deliveries."""

@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
+import cloud.idempotency.tables
 import cloud.orchestration.tables
 import cloud.ratelimit
 import cloud.webhooks.tables  # noqa: F401  (their tables join the same metadata)
