@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar.params import Parameter, QueryParameter
+from litestar.params import HeaderParameter, QueryParameter
 
 from cloud.api.listing import MAX_PER_PAGE
 
@@ -34,8 +34,8 @@ JSON_BODY_MAX_BYTES = 1024 * 1024
 # Read by cloud.api.idempotency (a handler declares it so the OpenAPI document shows it).
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         required=False,
         description="Makes the POST safe to retry: a retry with the same key and the same "
         'request gets the first answer again (`Idempotent-Replayed: true`). An sf-string ("…") '

@@ -7,13 +7,16 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from cloud.db.engine import create_engine, session_factory
 from cloud.db.types import utcnow
-from cloud.idempotency.store import IdempotencyStore
+from cloud.idempotency.keys import lookup_hash
+from cloud.idempotency.store import IN_FLIGHT_TIMEOUT, IdempotencyStore
 from cloud.idempotency.tables import idempotency_keys
-from tests.cloud.api.test_jobs import GCODE, upload
+from cloud.services.materials import MaterialService
+from tests.cloud.api.test_jobs import GCODE
 from tests.cloud.api.test_printers import OCTO, make_agent, make_printer, set_status
 from tests.cloud.conftest import Api, OrgClient, SessionRunner, assert_error
 
@@ -32,7 +35,8 @@ async def stored_rows(in_db: SessionRunner) -> list[Any]:
     async def run(session: Any) -> list[Any]:
         return list((await session.execute(sa.select(idempotency_keys))).all())
 
-    return await in_db(run)
+    rows: list[Any] = await in_db(run)
+    return rows
 
 
 async def test_retry_replays_the_first_answer_and_creates_once(owner: OrgClient) -> None:
@@ -246,3 +250,50 @@ async def test_one_claim_wins_across_processes(api: Api, owner: OrgClient) -> No
             await engine.dispose()
     assert sum(r is None for r in results) == 1
     assert all(r is None or r.status_code is None for r in results)
+
+
+async def test_a_server_error_is_not_stored(
+    owner: OrgClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = {"type": "PLA", "spool_weight": 1000, "remaining_weight": 1000}
+    real_create = MaterialService.create
+    calls = 0
+
+    async def failing_once(self: MaterialService, data: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug")
+        return await real_create(self, data)
+
+    monkeypatch.setattr(MaterialService, "create", failing_once)
+    first = await owner.post("/v1/materials", json=body, headers=keyed("k-5xx"))
+    assert_error(first, 500, "internal_error")
+    retry = await owner.post("/v1/materials", json=body, headers=keyed("k-5xx"))
+    assert retry.status_code == 201, retry.text
+    assert "idempotent-replayed" not in retry.headers
+    assert calls == 2
+
+
+async def test_a_claim_left_in_flight_by_a_dead_process_lapses(
+    owner: OrgClient, in_db: SessionRunner
+) -> None:
+    started = utcnow() - IN_FLIGHT_TIMEOUT - timedelta(seconds=1)
+
+    async def abandoned(session: Any) -> None:
+        await session.execute(
+            idempotency_keys.insert().values(
+                org_id=owner.org.org_id,
+                key_hash=lookup_hash(owner.org.org_id, "k-dead"),
+                method="POST",
+                path="/v1/printers",
+                created_at=started,
+                expires_at=started + timedelta(hours=24),
+            )
+        )
+
+    await in_db(abandoned)
+    r = await owner.post("/v1/printers", json=OCTO, headers=keyed("k-dead"))
+    assert r.status_code == 201, r.text
+    again = await owner.post("/v1/printers", json=OCTO, headers=keyed("k-dead"))
+    assert again.headers["idempotent-replayed"] == "true"
