@@ -30,6 +30,9 @@ PRINTERS: tuple[tuple[str, Dialect, str, tuple[str, str]], ...] = (
 )
 JOBS_TIMEOUT_S = 300.0
 MOVE_S = 0.03
+# Generous: the bridge and the webhook worker finish their database work before the API stops.
+API_SHUTDOWN_TIMEOUT_S = 30.0
+AGENT_SHUTDOWN_TIMEOUT_S = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +144,44 @@ async def serve_cloud(
         yield base_url, org.api_key
     finally:
         server.should_exit = True
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 10)
+        # Not wait_for: cancelling uvicorn mid-shutdown would orphan its lifespan task (the
+        # bridge and the webhook worker closing their database sessions), which the event
+        # loop's teardown then cancels halfway through returning a connection to its pool.
+        done, _ = await asyncio.wait({task}, timeout=API_SHUTDOWN_TIMEOUT_S)
+        if not done:
+            log.warning(
+                "the API server did not stop within %.0f s; still running: %s",
+                API_SHUTDOWN_TIMEOUT_S,
+                describe_pending_tasks(),
+            )
+            task.cancel()
+            await asyncio.wait({task})
+        elif (error := task.exception()) is not None:
+            log.error("the API server stopped with an error", exc_info=error)
+
+
+_ASYNCIO_DIR = str(Path(asyncio.__file__).parent)
+
+
+def describe_pending_tasks() -> str:
+    """Each unfinished task's name and the line it waits on: what a hung shutdown waits for."""
+    current = asyncio.current_task()
+    described = []
+    for pending in asyncio.all_tasks():
+        if pending is current:
+            continue
+        # Follow the chain of awaits down to the innermost coroutine outside asyncio itself:
+        # the line of ours (or of a library) that waits.
+        awaited: Any = pending.get_coro()
+        frame = None
+        while awaited is not None:
+            candidate = getattr(awaited, "cr_frame", None)
+            if candidate is not None and _ASYNCIO_DIR not in candidate.f_code.co_filename:
+                frame = candidate
+            awaited = getattr(awaited, "cr_await", None)
+        where = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame else "not started"
+        described.append(f"{pending.get_name()} at {where}")
+    return "; ".join(sorted(described)) or "none"
 
 
 async def _post(api: httpx.AsyncClient, url: str, **kwargs: Any) -> dict[str, Any]:
@@ -245,8 +284,17 @@ async def _farm(
         finally:
             stop.set()
             if agent_task is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(agent_task, 15)
+                done, _ = await asyncio.wait({agent_task}, timeout=AGENT_SHUTDOWN_TIMEOUT_S)
+                if not done:
+                    log.warning(
+                        "the agent did not stop within %.0f s; still running: %s",
+                        AGENT_SHUTDOWN_TIMEOUT_S,
+                        describe_pending_tasks(),
+                    )
+                    agent_task.cancel()
+                    await asyncio.wait({agent_task})
+                elif (error := agent_task.exception()) is not None:
+                    log.error("the agent stopped with an error", exc_info=error)
 
 
 async def _wait_for_jobs(api: httpx.AsyncClient, job_ids: list[str], stop: asyncio.Event) -> int:
