@@ -31,8 +31,9 @@ class Period:
         return (self.end - self.start).total_seconds()
 
 
-def _parse(raw: str, param: str) -> tuple[datetime, bool]:
-    """`raw` as an aware UTC datetime, and whether it was a bare date."""
+def parse_bound(raw: str, param: str) -> tuple[datetime, bool]:
+    """`raw` as an aware UTC datetime, and whether it was a bare date (also used by the
+    jobs list's `from`/`to`)."""
     text = raw.strip()
     if len(text) > _MAX_TEXT:
         raise invalid(f"'{param}' is too long for a date or datetime.", param=param)
@@ -67,7 +68,7 @@ def resolve_period(raw_from: str | None, raw_to: str | None, now: datetime) -> P
         # ago, earlier in the same second, is in the period.
         end, end_shown = now + _ONE_SECOND, now
     else:
-        end, to_is_date = _parse(raw_to, "to")
+        end, to_is_date = parse_bound(raw_to, "to")
         end_shown = end
         if to_is_date:
             try:
@@ -81,7 +82,7 @@ def resolve_period(raw_from: str | None, raw_to: str | None, now: datetime) -> P
         except OverflowError:
             start = datetime.min.replace(tzinfo=UTC)
     else:
-        start, _ = _parse(raw_from, "from")
+        start, _ = parse_bound(raw_from, "from")
     # A date `to` names a whole day: `from` must fall before that day ends.
     if start > end or (to_is_date and start >= end):
         raise invalid(

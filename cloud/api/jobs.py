@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from cloud.analytics.period import parse_bound
 from cloud.api.deps import Svc, app_context
 from cloud.api.jobs_body import JobCreateOperation, fields_from_form, read_json
 from cloud.api.listing import (
@@ -47,17 +48,35 @@ _LIST_QUERY = (
     "fields",
 )
 From = Annotated[
-    datetime | None, QueryParameter(name="from", description="Created at or after (ISO 8601)")
+    str | None,
+    QueryParameter(
+        name="from",
+        description="Created at or after: an ISO 8601 date (`2026-01-01`, from midnight UTC) "
+        "or a datetime with a zone (`2026-01-01T08:00:00Z`)",
+    ),
 ]
 To = Annotated[
-    datetime | None, QueryParameter(name="to", description="Created at or before (ISO 8601)")
+    str | None,
+    QueryParameter(
+        name="to",
+        description="Created at or before: an ISO 8601 date (`2026-01-31`, the whole day "
+        "included) or a datetime with a zone",
+    ),
 ]
+_LAST_MICROSECOND = timedelta(days=1, microseconds=-1)
 
 
-def _aware(value: datetime | None, param: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise invalid(f"'{param}' needs a time zone (e.g. 2025-10-01T00:00:00Z).", param=param)
-    return value
+def _bound(raw: str | None, param: str) -> datetime | None:
+    """The creation-time bound `raw` names; a date `to` is the end of that day (UTC)."""
+    if raw is None:
+        return None
+    value, is_date = parse_bound(raw, param)
+    if not (is_date and param == "to"):
+        return value
+    try:
+        return value + _LAST_MICROSECOND  # the filter is inclusive: created_at <= to
+    except OverflowError:
+        raise invalid(f"'{param}' is out of range.", param=param) from None
 
 
 class JobController(Controller):
@@ -90,8 +109,8 @@ class JobController(Controller):
             status=status,
             printer_id=printer_id,
             priority=priority,
-            created_from=_aware(created_from, "from"),
-            created_to=_aware(created_to, "to"),
+            created_from=_bound(created_from, "from"),
+            created_to=_bound(created_to, "to"),
         )
         data = [sparse(j, wanted) for j in items]
         return JobPage(data=cast(list[JobOut], data), pagination=pagination(req, total))

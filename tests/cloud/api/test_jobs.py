@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,37 @@ async def test_list_filters_and_sort(owner: OrgClient, in_db: SessionRunner) -> 
     assert r.json()["data"][1] == {"id": urgent["id"], "status": "printing"}
 
 
+async def test_list_from_to_take_dates_and_datetimes(
+    owner: OrgClient, in_db: SessionRunner
+) -> None:
+    created = {
+        "jan1": datetime(2026, 1, 1, 10, 0, tzinfo=UTC),
+        "jan2_late": datetime(2026, 1, 2, 23, 59, 59, 500_000, tzinfo=UTC),
+        "jan3": datetime(2026, 1, 3, 0, 0, tzinfo=UTC),
+    }
+    jobs = {name: (await make_job(owner))["id"] for name in created}
+
+    async def backdate(session: Any) -> None:
+        for name, at in created.items():
+            (await session.get(Job, jobs[name])).created_at = at
+
+    await in_db(backdate)
+
+    async def listed(**params: str) -> set[str]:
+        r = await owner.get("/v1/jobs", params=params)
+        assert r.status_code == 200, r.text
+        return {name for name, job_id in jobs.items() if job_id in ids(r)}
+
+    # A date `from` starts at its midnight (UTC); a date `to` includes its whole day.
+    assert await listed(**{"from": "2026-01-02"}) == {"jan2_late", "jan3"}
+    assert await listed(to="2026-01-02") == {"jan1", "jan2_late"}
+    assert await listed(**{"from": "2026-01-02", "to": "2026-01-02"}) == {"jan2_late"}
+    # A datetime is taken as given, in any zone.
+    assert await listed(to="2026-01-02T12:00:00Z") == {"jan1"}
+    assert await listed(**{"from": "2026-01-03T01:00:00+01:00"}) == {"jan3"}
+    assert await listed(to="2026-01-03T00:00:00Z") == set(created)
+
+
 @SQLITE_ONLY
 @pytest.mark.parametrize(
     "params,param",
@@ -204,6 +236,8 @@ async def test_list_filters_and_sort(owner: OrgClient, in_db: SessionRunner) -> 
         ({"priority": "asap"}, "priority"),
         ({"from": "yesterday"}, "from"),
         ({"to": "2025-01-01T00:00:00"}, "to"),
+        ({"to": "2025-13-01"}, "to"),
+        ({"from": "2025-01-01T25:00:00Z"}, "from"),
         ({"sort": "size"}, "sort"),
         ({"fields": "id,secret"}, "fields"),
         ({"printer": "prt_x"}, "printer"),
