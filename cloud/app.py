@@ -23,7 +23,7 @@ from cloud.api.idempotency import IdempotencyMiddleware
 from cloud.api.jobs import JobController
 from cloud.api.materials import MaterialController
 from cloud.api.middleware import ApiMiddleware
-from cloud.api.org import OrganizationController, UserController
+from cloud.api.org import InvitationController, OrganizationController, UserController
 from cloud.api.printers import PrinterController
 from cloud.api.state import AppContext
 from cloud.api.webhooks import WebhookController
@@ -137,6 +137,7 @@ def create_app(
         MaterialController,
         OrganizationController,
         UserController,
+        InvitationController,
         AgentController,
         FileController,
         AnalyticsController,

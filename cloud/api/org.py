@@ -1,13 +1,15 @@
-"""`/v1/organization` and `/v1/users`."""
+"""`/v1/organization`, `/v1/users` and accepting an invitation (`/v1/invitations/accept`)."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
 from litestar import Controller, Request, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.api.deps import Svc
+from cloud.api.deps import Svc, app_context
 from cloud.api.listing import (
     DEFAULT_PER_PAGE,
     page_request,
@@ -20,6 +22,8 @@ from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
 from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, IdempotencyKey, Page, PerPage, Sort
 from cloud.schemas.org import (
     USER_FIELDS,
+    InvitationAccepted,
+    InvitationAcceptIn,
     InvitationOut,
     InviteIn,
     OrganizationOut,
@@ -28,6 +32,7 @@ from cloud.schemas.org import (
     UserOut,
     UserPage,
 )
+from cloud.services.invitations import accept_invitation
 from cloud.services.org import USER_SORTABLE, OrganizationService, UserService
 
 
@@ -83,3 +88,27 @@ class UserController(Controller):
     ) -> InvitationOut:
         """Invite someone by email with a role; the returned token is shown once."""
         return await UserService(svc).invite(data)
+
+
+class InvitationController(Controller):
+    path = "/v1/invitations"
+    tags = ["users"]  # noqa: RUF012
+    request_max_body_size = JSON_BODY_MAX_BYTES
+
+    # No scope: the invitee has no API key yet; the invitation's token is the credential.
+    @post(
+        "/accept",
+        responses=errors(
+            (409, "invalid_request: the invitation was accepted already, or the email is a member")
+        ),
+    )
+    async def accept_invitation(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        data: JSONBody[InvitationAcceptIn],
+    ) -> InvitationAccepted:
+        """Accept an invitation with its `token` (no `Authorization` needed). Creates the
+        user with the invitation's role and returns its first API key, shown once. A token
+        works once and for 7 days; unknown → 404, expired → 400, used → 409."""
+        return await accept_invitation(db_session, app_context(request).write_lock, data)

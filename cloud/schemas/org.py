@@ -90,3 +90,25 @@ class InvitationOut(msgspec.Struct, kw_only=True):
     token: str
     created_at: datetime
     expires_at: datetime
+
+
+class InvitationAcceptIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What the invitee sends: the token from the invitation, and a display name."""
+
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    name: Annotated[str, msgspec.Meta(max_length=200)] = ""
+
+
+class ApiKeyCreated(msgspec.Struct, kw_only=True):
+    """A new API key; `key` is shown this once (only its hash is stored)."""
+
+    id: str
+    prefix: str
+    key: str
+    scopes: list[str]
+
+
+class InvitationAccepted(msgspec.Struct, kw_only=True):
+    organization_id: str
+    user: UserOut
+    api_key: ApiKeyCreated
