@@ -1,25 +1,34 @@
-"""List queries on SQLite in one worker-thread hop.
+"""List queries on SQLite, run on the event loop's own thread.
 
-aiosqlite runs every cursor operation (execute, fetch, close, rollback) as its own hop to its
-thread; under load each hop waits for the GIL, and a list page (query + count + session
-reset) spent ~10 ms per request just handing work over (measured with cProfile:
-`SimpleQueue.put_nowait` dominated, bench/api.py). Read-only list queries instead run
-start to finish on a plain sqlite3 connection in the default executor: one hop per page.
-WAL mode lets these readers run beside the writer (sqlite.org/wal.html).
+aiosqlite runs every cursor operation as its own hop to a worker thread, and even one hop
+per page (to the default executor) was slow under load: sqlite3 releases and retakes the GIL
+for every row it steps, and a worker thread retaking it from a busy event loop waits up to
+the interpreter's switch interval (5 ms) each time. With 50 clients a 100-row page cost
+~3 ms of server time, most of it waiting (py-spy on bench/api.py).
+
+A page query is an indexed, bounded read (at most 100 rows, well under a millisecond), so it
+runs inline on one plain sqlite3 connection held by the reader: no hop, no GIL hand-off.
+WAL mode lets it read beside the writer without waiting (sqlite.org/wal.html). The inline
+connection waits at most `INLINE_BUSY_MS` for a lock (WAL readers rarely wait at all, e.g.
+while another process recovers the WAL); past that the query is retried in a worker thread
+on a pooled connection with the full timeout, so the event loop never stalls on a lock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 from cloud.db.engine import sqlite_pragmas
 
 T = TypeVar("T")
+
+INLINE_BUSY_MS = 20
 
 
 class SqliteReader:
@@ -35,13 +44,39 @@ class SqliteReader:
             connect_args={"check_same_thread": False, "timeout": timeout_s},
         )
         event.listen(self._engine, "connect", sqlite_pragmas)
+        self._inline: Connection | None = None
 
     async def run(self, fn: Callable[[Connection], T]) -> T:
+        """`fn(connection)` inline; in a worker thread if the database is locked."""
+        try:
+            return self._run_inline(fn)
+        except exc.OperationalError as error:
+            if not _is_busy(error):
+                raise
         return await asyncio.wait_for(asyncio.to_thread(self._run, fn), self._timeout_s)
+
+    def _run_inline(self, fn: Callable[[Connection], T]) -> T:
+        conn = self._inline
+        if conn is None or conn.closed:
+            conn = self._inline = self._engine.connect()
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={INLINE_BUSY_MS}")
+        try:
+            return fn(conn)
+        finally:
+            # Reads only: ends any transaction so the next page sees the latest commit.
+            conn.rollback()
 
     def _run(self, fn: Callable[[Connection], T]) -> T:
         with self._engine.connect() as conn:
             return fn(conn)
 
     def dispose(self) -> None:
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         self._engine.dispose()
+
+
+def _is_busy(error: exc.OperationalError) -> bool:
+    orig = error.orig
+    return isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig)
