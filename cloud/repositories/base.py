@@ -44,21 +44,23 @@ class OrgRepository(Generic[M]):
         return result.scalar_one_or_none()
 
     async def page(
-        self, filters: Sequence[ColumnElement[bool]], req: PageRequest
+        self,
+        filters: Sequence[ColumnElement[bool]],
+        req: PageRequest,
+        columns: Sequence[ColumnElement[Any]] | None = None,
     ) -> tuple[Sequence[Row[Any]], int]:
         """One page of rows (Core rows: no ORM identity map on the hot list path) and the
-        total. The count is its own query: `count(*) OVER ()` would make SQLite materialise
-        every matching row before the LIMIT."""
+        total. `columns` (default: the whole table) picks what each row holds, e.g. the raw
+        values of `cloud.db.rows.raw_columns`. The count is its own query: `count(*) OVER ()`
+        would make SQLite materialise every matching row before the LIMIT."""
         where = [self._scoped(), *filters]
         order: list[Any] = []
         for key in req.sort:
             column = self.sort_columns[key.field]
             order.append(column.desc() if key.descending else column.asc())
         order.append(self.table.c.id.asc())
-        stmt = (
-            select(self.table).where(*where).order_by(*order).offset(req.offset)
-            .limit(req.per_page)
-        )  # fmt: skip
+        query = select(*columns) if columns else select(self.table)
+        stmt = query.where(*where).order_by(*order).offset(req.offset).limit(req.per_page)
         count_stmt = select(func.count()).select_from(self.table).where(*where)
         if self.reader is not None:
             return await self.reader.run(lambda conn: _page_sync(conn, stmt, count_stmt, req))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import ColumnElement, func, select
 from cloud.api.listing import PageRequest
 from cloud.api.state import AppContext
 from cloud.db.models import Job, Printer, PrinterCommand, StoredFileRow
+from cloud.db.rows import json_list, raw_columns, utc
 from cloud.db.types import utcnow
 from cloud.errors import ApiError, not_found
 from cloud.ids import IdPrefix, new_id
@@ -30,28 +32,59 @@ _ACTIVE = [s.value for s in JobStatus if not s.is_final]
 _ON_PRINTER = (JobStatus.ASSIGNED, JobStatus.PRINTING, JobStatus.PAUSED)
 
 
-def job_out(row: Any, app: AppContext) -> JobOut:
+# What a response needs, in the order `_job_from_values` unpacks.
+_OUT_COLUMNS = (
+    "id",
+    "name",
+    "status",
+    "priority",
+    "printer_id",
+    "progress",
+    "file_id",
+    "estimated_duration_s",
+    "elapsed_time_s",
+    "material_type",
+    "material_color",
+    "estimated_usage_g",
+    "copies",
+    "copies_done",
+    "tags",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "completed_at",
+    "failure_reason",
+)
+
+
+def job_out(job: Job, app: AppContext) -> JobOut:
+    return _job_from_values(tuple(getattr(job, name) for name in _OUT_COLUMNS), app)
+
+
+def _job_from_values(values: Sequence[Any], app: AppContext) -> JobOut:
+    """From `_OUT_COLUMNS` values, raw (a list row) or processed (an ORM object)."""
+    (id_, name, status, priority, printer_id, progress, file_id, duration, elapsed,
+     material_type, material_color, usage, copies, copies_done, tags, created_at, updated_at,
+     started_at, completed_at, failure_reason) = values  # fmt: skip
     return JobOut(
-        id=row.id,
-        name=row.name,
-        status=row.status,  # plain str: this runs per row of a list page
-        priority=row.priority,
-        printer_id=row.printer_id,
-        progress=row.progress,
-        file_url=file_url(app, row.file_id),
-        estimated_duration=row.estimated_duration_s,
-        elapsed_time=row.elapsed_time_s,
-        material=JobMaterial(
-            type=row.material_type, color=row.material_color, estimated_usage=row.estimated_usage_g
-        ),
-        copies=row.copies,
-        copies_completed=row.copies_done,
-        tags=list(row.tags or []),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        started_at=row.started_at,
-        completed_at=row.completed_at,
-        failure_reason=row.failure_reason,
+        id=id_,
+        name=name,
+        status=status,  # plain str: this runs per row of a list page
+        priority=priority,
+        printer_id=printer_id,
+        progress=progress,
+        file_url=file_url(app, file_id),
+        estimated_duration=duration,
+        elapsed_time=elapsed,
+        material=JobMaterial(type=material_type, color=material_color, estimated_usage=usage),
+        copies=copies,
+        copies_completed=copies_done,
+        tags=json_list(tags),
+        created_at=utc(created_at),
+        updated_at=utc(updated_at),
+        started_at=utc(started_at),
+        completed_at=utc(completed_at),
+        failure_reason=failure_reason,
     )
 
 
@@ -100,8 +133,9 @@ class JobService:
             filters.append(t.created_at >= created_from)
         if created_to is not None:
             filters.append(t.created_at <= created_to)
-        rows, total = await self.repo.page(filters, req)
-        return [job_out(r, self.app) for r in rows], total
+        columns = raw_columns(self.repo.table, _OUT_COLUMNS)
+        rows, total = await self.repo.page(filters, req, columns)
+        return [_job_from_values(r, self.app) for r in rows], total
 
     async def check_can_create(self, printer_id: str | None) -> None:
         """Checks that need no file, run before a download or upload is accepted."""

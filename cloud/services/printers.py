@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, func
 
 from cloud.api.listing import PageRequest
 from cloud.db.models import Printer, PrinterCommand
+from cloud.db.rows import json_list, raw_columns, utc
 from cloud.db.types import utcnow
 from cloud.errors import ApiError, invalid, not_found
 from cloud.ids import IdPrefix, new_id
@@ -34,28 +35,57 @@ _ACTIVE = (PrinterStatus.PRINTING.value, PrinterStatus.PAUSED.value)
 SORTABLE = ("name", "status", "group", "created_at", "updated_at")
 
 
-def printer_out(row: Any) -> PrinterOut:
-    """From an ORM object or a Core row (both expose columns as attributes)."""
-    # Plain values (no enum lookups, no URL parsing unless the URL carries credentials):
-    # this runs 100 times per list page. msgspec encodes a str where PrinterStatus is typed.
-    url = row.connection_url
+# What a response needs, in the order `_printer_from_values` unpacks.
+_OUT_COLUMNS = (
+    "id",
+    "name",
+    "status",
+    "model",
+    "firmware",
+    "hotend_c",
+    "bed_c",
+    "current_job_id",
+    "progress",
+    "group",
+    "tags",
+    "agent_id",
+    "connection_kind",
+    "connection_url",
+    "octoprint_api_key",
+    "created_at",
+    "updated_at",
+)
+
+
+def printer_out(printer: Printer) -> PrinterOut:
+    return _printer_from_values(tuple(getattr(printer, name) for name in _OUT_COLUMNS))
+
+
+def _printer_from_values(values: Sequence[Any]) -> PrinterOut:
+    """From `_OUT_COLUMNS` values, raw (a list row) or processed (an ORM object).
+
+    Plain values (no enum lookups, no URL parsing unless the URL carries credentials): this
+    runs 100 times per list page. msgspec encodes a str where PrinterStatus is typed.
+    """
+    (id_, name, status, model, firmware, hotend, bed, job, progress, group, tags, agent_id,
+     kind, url, api_key, created_at, updated_at) = values  # fmt: skip
     return PrinterOut(
-        id=row.id,
-        name=row.name,
-        status=row.status,
-        model=row.model,
-        firmware=row.firmware,
-        temperatures=Temperatures(hotend=row.hotend_c, bed=row.bed_c),
-        current_job=row.current_job_id,
-        progress=row.progress,
-        group=row.group,
-        tags=list(row.tags or []),
-        agent_id=row.agent_id,
-        connection_type=row.connection_kind,
+        id=id_,
+        name=name,
+        status=status,
+        model=model,
+        firmware=firmware,
+        temperatures=Temperatures(hotend=hotend, bed=bed),
+        current_job=job,
+        progress=progress,
+        group=group,
+        tags=json_list(tags),
+        agent_id=agent_id,
+        connection_type=kind,
         connection_url=display_url(url) if "@" in url else url,
-        has_api_key=row.octoprint_api_key is not None,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        has_api_key=api_key is not None,
+        created_at=utc(created_at),
+        updated_at=utc(updated_at),
     )
 
 
@@ -92,8 +122,9 @@ class PrinterService:
             filters.append(t.group == group)
         if tag is not None:
             filters.append(_has_tag(t.tags, tag, self.ctx.session.get_bind().dialect.name))
-        rows, total = await self.repo.page(filters, req)
-        return [printer_out(r) for r in rows], total
+        columns = raw_columns(self.repo.table, _OUT_COLUMNS)
+        rows, total = await self.repo.page(filters, req, columns)
+        return [_printer_from_values(r) for r in rows], total
 
     async def create(self, data: PrinterCreate) -> PrinterOut:
         org = await self.ctx.organization()
