@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, cast
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from cloud.analytics.period import parse_bound
@@ -164,7 +165,19 @@ class JobController(Controller):
         """Change name, priority or tags of a queued job."""
         return await JobService(svc, app_context(request)).patch(job_id, data)
 
-    @delete("/{job_id:str}", opt={"scope": "jobs:write"}, status_code=200, responses=errors())
+    @delete(
+        "/{job_id:str}",
+        opt={"scope": "jobs:write"},
+        status_code=200,
+        responses={
+            **errors(),
+            204: ResponseSpec(
+                data_container=None,
+                description="The queued (or finished) job was removed",
+                generate_examples=False,
+            ),
+        },
+    )
     async def delete_job(
         self, request: Request[Any, Any, Any], svc: Svc, job_id: FromPath[str]
     ) -> Response[JobOut | None]:

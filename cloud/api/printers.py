@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from cloud.api.deps import Svc, app_context
@@ -116,7 +117,15 @@ class PrinterController(Controller):
         "/{printer_id:str}/actions",
         opt={"scope": "printers:write"},
         status_code=202,
-        responses=errors((409, "printer_busy or printer_offline"), *IDEMPOTENCY_ERRORS),
+        responses={
+            **errors((409, "printer_busy or printer_offline"), *IDEMPOTENCY_ERRORS),
+            # 202 is the declared status; 200 when the agent answered in time.
+            200: ResponseSpec(
+                data_container=PrinterActionOut,
+                description="The agent has done it (`status: ok`)",
+                generate_examples=False,
+            ),
+        },
     )
     async def printer_action(
         self,
