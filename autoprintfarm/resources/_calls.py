@@ -78,10 +78,15 @@ def printer_create(
     return Call("POST", PRINTERS, json=payload, headers=idempotency(idempotency_key))
 
 
-def printer_action(printer_id: str, action: str) -> Call:
+def printer_action(printer_id: str, action: str, idempotency_key: str | None = None) -> Call:
     if action not in PRINTER_ACTIONS:
         raise ValueError(f"unknown action {action!r}; one of {', '.join(PRINTER_ACTIONS)}")
-    return Call("POST", path("v1", "printers", printer_id, "actions"), json={"action": action})
+    return Call(
+        "POST",
+        path("v1", "printers", printer_id, "actions"),
+        json={"action": action},
+        headers=idempotency(idempotency_key),
+    )
 
 
 # -- jobs -------------------------------------------------------------------------------

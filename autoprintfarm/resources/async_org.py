@@ -123,9 +123,16 @@ class Users(_Resource):
         call = Call("GET", path("v1", "users", user_id))
         return await self._client._request(call, m.User)
 
-    async def invite(self, *, email: str, role: str | None = None) -> m.Invitation:
+    async def invite(
+        self, *, email: str, role: str | None = None, idempotency_key: str | None = None
+    ) -> m.Invitation:
         """Invite someone by email; the answer's ``token`` is shown only this once."""
-        call = Call("POST", "/v1/users/invite", json=body(email=email, role=role))
+        call = Call(
+            "POST",
+            "/v1/users/invite",
+            json=body(email=email, role=role),
+            headers=c.idempotency(idempotency_key),
+        )
         return await self._client._request(call, m.Invitation)
 
 
@@ -146,10 +153,12 @@ class Agents(_Resource):
         call = Call("GET", path("v1", "agents", agent_id))
         return await self._client._request(call, m.Agent)
 
-    async def create(self, *, name: str) -> m.AgentRegistration:
+    async def create(self, *, name: str, idempotency_key: str | None = None) -> m.AgentRegistration:
         """Register an agent. The answer carries its MQTT password and a ready config file,
         shown only this once: store them on the agent's machine."""
-        call = Call("POST", "/v1/agents", json={"name": name})
+        call = Call(
+            "POST", "/v1/agents", json={"name": name}, headers=c.idempotency(idempotency_key)
+        )
         return await self._client._request(call, m.AgentRegistration)
 
     async def revoke(self, agent_id: str) -> m.Agent:

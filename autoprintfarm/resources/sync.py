@@ -94,9 +94,14 @@ class Printers(_Resource):
     def delete(self, printer_id: str) -> None:
         self._client._request_empty(Call("DELETE", path("v1", "printers", printer_id)))
 
-    def action(self, printer_id: str, action: str) -> m.PrinterCommand:
-        """Send ``pause``, ``resume``, ``cancel``, ``home`` or ``cooldown`` to the printer."""
-        return self._client._request(c.printer_action(printer_id, action), m.PrinterCommand)
+    def action(
+        self, printer_id: str, action: str, *, idempotency_key: str | None = None
+    ) -> m.PrinterCommand:
+        """Send ``pause``, ``resume``, ``cancel``, ``home`` or ``cooldown`` to the printer.
+        With ``idempotency_key``, a retry of the same action is answered without sending
+        it twice."""
+        call = c.printer_action(printer_id, action, idempotency_key)
+        return self._client._request(call, m.PrinterCommand)
 
     def pause(self, printer_id: str) -> m.PrinterCommand:
         return self.action(printer_id, "pause")

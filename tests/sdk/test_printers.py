@@ -184,3 +184,23 @@ def test_the_client_reads_the_rate_limit_headers(client: Client) -> None:
     client.printers.list()
     assert client.rate_limit is not None and first.remaining is not None
     assert client.rate_limit.remaining == first.remaining - 1
+
+
+def test_an_idempotency_key_makes_a_repeated_call_run_once(
+    client: Client, cloud: CloudProcess, org: Org
+) -> None:
+    first = _octoprint(client, "once", idempotency_key="sdk-create-1")
+    again = _octoprint(client, "once", idempotency_key="sdk-create-1")
+    assert again == first
+    assert [p.id for p in client.printers.list()] == [first.id]
+    with pytest.raises(InvalidRequestError) as reused:
+        _octoprint(client, "another", idempotency_key="sdk-create-1")
+    assert (reused.value.status_code, reused.value.param) == (422, "Idempotency-Key")
+
+    cloud.set_printer_state(first.id, status="printing", agent_id=cloud.create_agent(org.org_id))
+    paused = client.printers.action(first.id, "pause", idempotency_key="sdk-pause-1")
+    assert client.printers.action(first.id, "pause", idempotency_key="sdk-pause-1") == paused
+    invitation = client.users.invite(email="once@farm.test", idempotency_key="sdk-invite-1")
+    assert client.users.invite(email="once@farm.test", idempotency_key="sdk-invite-1") == invitation
+    agent = client.agents.create(name="pi-once", idempotency_key="sdk-agent-1")
+    assert client.agents.create(name="pi-once", idempotency_key="sdk-agent-1") == agent
