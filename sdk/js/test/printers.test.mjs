@@ -14,8 +14,8 @@ import { NO_CLOUD, fx, options } from '../testing/fixtures.mjs';
 
 describe('printers', { skip: NO_CLOUD }, () => {
   const client = () => new AutoPrintFarm(options('printers'));
-  const octoprint = (c, name, extra = {}) =>
-    c.printers.create({ name, connection_url: 'http://192.168.1.105', api_key: 'OctoPrint-API-Key', ...extra });
+  const octoprint = (c, name, extra = {}, opts = undefined) =>
+    c.printers.create({ name, connection_url: 'http://192.168.1.105', api_key: 'OctoPrint-API-Key', ...extra }, opts);
 
   test('create, get, update, delete', async () => {
     const c = client();
@@ -146,5 +146,22 @@ describe('printers', { skip: NO_CLOUD }, () => {
       return true;
     });
     await assert.rejects(c.printers.list({ per_page: 101 }), (err) => err.param === 'per_page');
+  });
+
+  test('an idempotencyKey makes a repeated create run once', async () => {
+    const c = client();
+    const key = `js-${Date.now()}-${Math.random()}`;
+    const first = await octoprint(c, 'js-once', {}, { idempotencyKey: key });
+    const again = await octoprint(c, 'js-once', {}, { idempotencyKey: key });
+    assert.deepEqual(again, first);
+    const named = await c.printers.list({ per_page: 100 });
+    assert.equal(named.data.filter((p) => p.name === 'js-once').length, 1);
+    await assert.rejects(octoprint(c, 'js-other', {}, { idempotencyKey: key }), (err) => {
+      assert.ok(err instanceof InvalidRequestError);
+      assert.equal(err.status, 422);
+      assert.equal(err.param, 'Idempotency-Key');
+      return true;
+    });
+    await c.printers.delete(first.id);
   });
 });
