@@ -11,6 +11,8 @@ from sqlmodel import SQLModel
 
 from cloud.api.listing import PageRequest
 from cloud.db.reader import SqliteReader
+from cloud.db.rows import raw_columns
+from cloud.repositories.statements import page_params, page_statements
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -47,27 +49,51 @@ class OrgRepository(Generic[M]):
         self,
         filters: Sequence[ColumnElement[bool]],
         req: PageRequest,
-        columns: Sequence[ColumnElement[Any]] | None = None,
+        *,
+        raw: tuple[str, ...] | None = None,
+        equal: Mapping[str, Any] | None = None,
     ) -> tuple[Sequence[Row[Any]], int]:
         """One page of rows (Core rows: no ORM identity map on the hot list path) and the
-        total. `columns` (default: the whole table) picks what each row holds, e.g. the raw
-        values of `cloud.db.rows.raw_columns`. The count is its own query: `count(*) OVER ()`
+        total. `raw` names the columns each row holds, as the driver returns them
+        (`cloud.db.rows`); default: the whole table, processed. `equal` maps columns to the
+        value they must equal; with no other `filters` the page runs as a prepared shape
+        (`cloud.repositories.statements`). The count is its own query: `count(*) OVER ()`
         would make SQLite materialise every matching row before the LIMIT."""
-        where = [self._scoped(), *filters]
+        equal = equal or {}
+        params: dict[str, Any] = {}
+        if filters:
+            stmt, count_stmt = self._build(filters, equal, req, raw)
+        else:
+            keys = tuple(sorted(equal))
+            sort = tuple((self.sort_columns[k.field].name, k.descending) for k in req.sort)
+            stmt, count_stmt = page_statements(self.table, raw, keys, sort)
+            params = page_params(self.org_id, equal, req.per_page, req.offset)
+        if self.reader is not None:
+            return await self.reader.run(
+                lambda conn: _page_sync(conn, stmt, count_stmt, params, req)
+            )
+        rows = (await self.session.execute(stmt, params)).all()
+        if req.offset == 0 and len(rows) < req.per_page:
+            return rows, len(rows)  # the whole result is on this page: no count needed
+        return rows, int(await self.session.scalar(count_stmt, params) or 0)
+
+    def _build(
+        self,
+        filters: Sequence[ColumnElement[bool]],
+        equal: Mapping[str, Any],
+        req: PageRequest,
+        raw: tuple[str, ...] | None,
+    ) -> tuple[Select[Any], Select[Any]]:
+        c = self.table.c
+        where = [self._scoped(), *filters, *(c[name] == value for name, value in equal.items())]
         order: list[Any] = []
         for key in req.sort:
             column = self.sort_columns[key.field]
             order.append(column.desc() if key.descending else column.asc())
-        order.append(self.table.c.id.asc())
-        query = select(*columns) if columns else select(self.table)
+        order.append(c.id.asc())
+        query = select(*raw_columns(self.table, raw)) if raw else select(self.table)
         stmt = query.where(*where).order_by(*order).offset(req.offset).limit(req.per_page)
-        count_stmt = select(func.count()).select_from(self.table).where(*where)
-        if self.reader is not None:
-            return await self.reader.run(lambda conn: _page_sync(conn, stmt, count_stmt, req))
-        rows = (await self.session.execute(stmt)).all()
-        if req.offset == 0 and len(rows) < req.per_page:
-            return rows, len(rows)  # the whole result is on this page: no count needed
-        return rows, int(await self.session.scalar(count_stmt) or 0)
+        return stmt, select(func.count()).select_from(self.table).where(*where)
 
     async def count(self, *filters: ColumnElement[bool]) -> int:
         stmt = select(func.count()).select_from(self.table).where(self._scoped(), *filters)
@@ -81,9 +107,13 @@ class OrgRepository(Generic[M]):
 
 
 def _page_sync(
-    conn: Connection, stmt: Select[Any], count_stmt: Select[Any], req: PageRequest
+    conn: Connection,
+    stmt: Select[Any],
+    count_stmt: Select[Any],
+    params: dict[str, Any],
+    req: PageRequest,
 ) -> tuple[Sequence[Row[Any]], int]:
-    rows = conn.execute(stmt).all()
+    rows = conn.execute(stmt, params).all()
     if req.offset == 0 and len(rows) < req.per_page:
         return rows, len(rows)
-    return rows, int(conn.execute(count_stmt).scalar() or 0)
+    return rows, int(conn.execute(count_stmt, params).scalar() or 0)

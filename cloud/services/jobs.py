@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, func, select
 from cloud.api.listing import PageRequest
 from cloud.api.state import AppContext
 from cloud.db.models import Job, Printer, PrinterCommand, StoredFileRow
-from cloud.db.rows import json_list, raw_columns, utc
+from cloud.db.rows import json_list, utc
 from cloud.db.types import utcnow
 from cloud.errors import ApiError, not_found
 from cloud.ids import IdPrefix, new_id
@@ -121,20 +121,20 @@ class JobService:
         created_from: datetime | None,
         created_to: datetime | None,
     ) -> tuple[list[JobOut], int]:
+        equal: dict[str, str] = {}
+        if status is not None:
+            equal["status"] = status.value
+        if printer_id is not None:
+            equal["printer_id"] = printer_id
+        if priority is not None:
+            equal["priority"] = priority.value
         t = self.repo.table.c
         filters: list[ColumnElement[bool]] = []
-        if status is not None:
-            filters.append(t.status == status.value)
-        if printer_id is not None:
-            filters.append(t.printer_id == printer_id)
-        if priority is not None:
-            filters.append(t.priority == priority.value)
         if created_from is not None:
             filters.append(t.created_at >= created_from)
         if created_to is not None:
             filters.append(t.created_at <= created_to)
-        columns = raw_columns(self.repo.table, _OUT_COLUMNS)
-        rows, total = await self.repo.page(filters, req, columns)
+        rows, total = await self.repo.page(filters, req, raw=_OUT_COLUMNS, equal=equal)
         return [_job_from_values(r, self.app) for r in rows], total
 
     async def check_can_create(self, printer_id: str | None) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, func
 
 from cloud.api.listing import PageRequest
 from cloud.db.models import Printer, PrinterCommand
-from cloud.db.rows import json_list, raw_columns, utc
+from cloud.db.rows import json_list, utc
 from cloud.db.types import utcnow
 from cloud.errors import ApiError, invalid, not_found
 from cloud.ids import IdPrefix, new_id
@@ -114,16 +114,16 @@ class PrinterService:
         group: str | None,
         tag: str | None,
     ) -> tuple[list[PrinterOut], int]:
-        t = self.repo.table.c
-        filters: list[ColumnElement[bool]] = []
+        equal: dict[str, str] = {}
         if status is not None:
-            filters.append(t.status == status.value)
+            equal["status"] = status.value
         if group is not None:
-            filters.append(t.group == group)
+            equal["group"] = group
+        filters: list[ColumnElement[bool]] = []
         if tag is not None:
+            t = self.repo.table.c
             filters.append(_has_tag(t.tags, tag, self.ctx.session.get_bind().dialect.name))
-        columns = raw_columns(self.repo.table, _OUT_COLUMNS)
-        rows, total = await self.repo.page(filters, req, columns)
+        rows, total = await self.repo.page(filters, req, raw=_OUT_COLUMNS, equal=equal)
         return [_printer_from_values(r) for r in rows], total
 
     async def create(self, data: PrinterCreate) -> PrinterOut:
