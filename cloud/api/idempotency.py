@@ -3,8 +3,9 @@
 It sits inside `ApiMiddleware` (it needs the caller's organization). For a POST with a key:
 
 - the first request claims the key, runs, and its response is stored when it is a success
-  (2xx) or a refusal of the request itself (400, 413, 422); any other answer (404, 409, a
-  quota, 5xx) releases the key, so a retry runs the request again once things changed;
+  (2xx) or a refusal of the request itself (400, 422); any other answer (404, 409, a
+  quota, 413, 5xx) releases the key, so a retry runs the request again once things changed
+  (a 413 is not kept: keeping it would mean reading the whole oversized body to hash it);
 - a retry with the same method, path and body gets the stored response again, marked
   `Idempotent-Replayed: true`;
 - the same key for another request is 422 `invalid_request` (param `Idempotency-Key`); the
@@ -42,7 +43,7 @@ from shared.enums import ErrorCode
 
 logger = logging.getLogger(__name__)
 
-_STORED_REFUSALS: Final = frozenset({400, 413, 422})
+_STORED_REFUSALS: Final = frozenset({400, 422})
 # Responses of creates and actions are small; a larger one is sent but not kept.
 _MAX_STORED_BODY: Final = 1024 * 1024
 _SWEEP_EVERY_S: Final = 600.0
