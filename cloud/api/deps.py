@@ -24,22 +24,22 @@ async def provide_session(request: Request[Any, Any, Any]) -> AsyncGenerator[Asy
         yield session
 
 
-async def provide_ctx(
-    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
-) -> AsyncGenerator[ServiceContext, None]:
+async def provide_ctx(request: Request[Any, Any, Any]) -> AsyncGenerator[ServiceContext, None]:
+    # One generator dependency, not two (session + context): Litestar closes several in a
+    # task group of their own, which cost more than a whole list query.
     principal = request.scope["state"].get("principal")
     if not isinstance(principal, Principal):  # a handler forgot opt={"scope": ...}
         raise RuntimeError(f"{request.url.path} has no scope declared")
     app = app_context(request)
     ctx = ServiceContext(
-        session=db_session, principal=principal, write_lock=app.write_lock, reader=app.reader
+        session=app.sessions(), principal=principal, write_lock=app.write_lock, reader=app.reader
     )
     try:
         yield ctx
     finally:
-        # A request that failed between its first flush and its commit still frees the lock
-        # (its session is rolled back when the session dependency closes it).
-        ctx.end_write()
+        # A request that failed between its first flush and its commit is rolled back and
+        # frees the lock here.
+        await ctx.close()
 
 
 Svc = NamedDependency[ServiceContext]
