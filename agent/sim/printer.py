@@ -12,8 +12,10 @@ import asyncio
 import contextlib
 import errno
 import logging
+import math
 import os
 import tty
+import weakref
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -65,8 +67,8 @@ class SimulatedPrinter:
         self._slave = -1
         self._reading = False
         self._writing = False
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at = 0.0
+        self._waker: _SharedWaker | None = None
+        self._timer_at: float | None = None  # this printer's pending wake-up, if any
         self._last_pump_s = -1.0
         self._batching = False
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
@@ -75,6 +77,7 @@ class SimulatedPrinter:
     # --- lifecycle ------------------------------------------------------------------------
     async def __aenter__(self) -> SimulatedPrinter:
         self._loop = asyncio.get_running_loop()
+        self._waker = _SharedWaker.for_loop(self._loop)
         self._master, self._slave = os.openpty()
         # Raw mode: no echo, no CR/LF translation; the host's client sets raw mode too.
         # Holding the slave open keeps the master readable while the host reconnects.
@@ -211,11 +214,15 @@ class SimulatedPrinter:
     def _read_batched(self, fw: Firmware, now: float) -> None:
         """Take what the host wrote since the last wake-up, with the reader switched off.
 
-        Its exact write time is unknown: it lies between the two wake-ups, so the middle
-        is used (off by at most half a granularity). That is still causal: the model ran
-        only one lookahead past the last wake-up, and these bytes arrive a lookahead after
-        a time no earlier than it."""
-        written_s = (self._last_pump_s + now) / 2
+        Its exact write time is unknown: it lies between the two wake-ups. It is dated at
+        the last one, the earliest causal time (the model ran only one lookahead past it,
+        and these bytes arrive a lookahead later). Host writes mostly answer output written
+        at that wake-up, so this is off by the host's answer time, at most one wake-up
+        interval. The middle of the interval, used before, dated a prompt answer half an
+        interval late, and with many printers in one process (intervals of 2-3 ms) that
+        alone cost send-ahead 10-25 % of the wire; timing the read instead dates the pty's
+        own delivery delay (a kernel worker, late on a loaded machine) as the host's."""
+        written_s = self._last_pump_s
         while fw.wants_bytes(_RX_BACKLOG_BYTES):
             data = self._read()
             if not data:
@@ -293,27 +300,25 @@ class SimulatedPrinter:
                     future.set_result(None)
 
     def _schedule(self, when_s: float) -> None:
-        assert self._loop is not None
+        assert self._waker is not None
         if when_s == float("inf"):
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+            if self._timer_at is not None:
+                self._waker.cancel(self)
+                self._timer_at = None
             return
         # Wake-ups, not lines, are what the simulator costs (each one runs cold after the
         # host had the CPU), so they are at least one wake granularity apart (default
         # 1 ms, a USB full-speed frame); events in between are handled together, exactly
         # timed inside the model, and output leaves up to half a granularity early or late.
         when_s = max(when_s, self._last_pump_s + self.config.wake_granularity_s)
-        if self._timer is not None:
-            # An early wake-up is harmless and cheaper than re-arming the timer.
-            if self._timer_at <= when_s + 1e-6:
-                return
-            self._timer.cancel()
+        # An early wake-up is harmless and cheaper than moving the pending one.
+        if self._timer_at is not None and self._timer_at <= when_s + 1e-6:
+            return
         self._timer_at = when_s
-        self._timer = self._loop.call_at(when_s, self._on_timer)
+        self._waker.schedule(self, when_s)
 
     def _on_timer(self) -> None:
-        self._timer = None
+        self._timer_at = None
         self._pump()
 
     def _set_reading(self, want: bool) -> None:
@@ -336,9 +341,9 @@ class SimulatedPrinter:
             self._record_dirty = True
 
     def _close_port(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self._timer_at is not None and self._waker is not None:
+            self._waker.cancel(self)
+            self._timer_at = None
         if self._master >= 0 and self._loop is not None:
             self._set_reading(False)
             if self._writing:
@@ -351,3 +356,68 @@ class SimulatedPrinter:
         self._master = self._slave = -1
         if self._record is not None:
             self._record.flush()
+
+
+class _SharedWaker:
+    """One timer for every simulated printer on an event loop.
+
+    asyncio sleeps in whole milliseconds (epoll), so each separate timer fires up to 1 ms
+    late, and with N printers each due a little after the last that adds up: 16 printers
+    in one `apf sim --count 16` process kept the host's oks waiting 0.6 ms on average.
+    Here one wake-up serves every printer due within half a millisecond of it (the same
+    slack the output already has), so N printers cost about one wake-up, not N.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._due: dict[SimulatedPrinter, float] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+
+    @classmethod
+    def for_loop(cls, loop: asyncio.AbstractEventLoop) -> _SharedWaker:
+        waker = _WAKERS.get(loop)
+        if waker is None:
+            waker = _WAKERS[loop] = cls(loop)
+        return waker
+
+    def schedule(self, printer: SimulatedPrinter, when_s: float) -> None:
+        self._due[printer] = when_s
+        if when_s < self._timer_at:
+            self._arm(when_s)
+
+    def cancel(self, printer: SimulatedPrinter) -> None:
+        self._due.pop(printer, None)
+        if not self._due and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self._timer_at = math.inf
+
+    def _arm(self, when_s: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = when_s
+        self._timer = self._loop.call_at(when_s, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._timer_at = math.inf
+        horizon_s = self._loop.time() + _SLACK_S
+        due = sorted(
+            (when_s, index, printer)
+            for index, (printer, when_s) in enumerate(self._due.items())
+            if when_s <= horizon_s
+        )
+        for _, _, printer in due:
+            del self._due[printer]
+        for _, _, printer in due:  # the most overdue first
+            printer._on_timer()  # may schedule itself again (and arm the timer)
+        if self._due:
+            earliest_s = min(self._due.values())
+            if earliest_s < self._timer_at:
+                self._arm(earliest_s)
+
+
+_WAKERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SharedWaker] = (
+    weakref.WeakKeyDictionary()
+)

@@ -4,11 +4,13 @@ latency cost what they should, a flow-controlled link loses nothing."""
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
+from agent.sim import SimConfig, SimulatedPrinter
 from agent.sim.link import RxPath, TxPath
-from tests.agent.sim.client import numbered
+from tests.agent.sim.client import PtyClient, numbered, stream
 from tests.agent.sim.conftest import SimFactory
 
 LINE = "G1 X100.125 Y100.125 E1.25"  # numbered and checksummed: 33-35 bytes
@@ -149,3 +151,28 @@ async def test_planner_back_pressure_and_m400(make_sim: SimFactory) -> None:
     assert all(" P0 " in ok for ok in oks[15:20])
     assert replies[15][0] - started >= 0.02 - 0.002  # waited for the first block
     assert replies[20][0] - started >= 20 * 0.02 - 0.002  # M400: all 20 moves done
+
+
+async def test_printers_on_one_loop_share_wake_ups_and_close_independently() -> None:
+    # `apf sim --count N` runs N printers on one loop with one shared timer; a printer that
+    # closes must not take the others' wake-ups with it, and timed output (an ok that waits
+    # for the wire and the latency) must still reach each client.
+    config = SimConfig(dialect="marlin", baud=115200, latency_s=0.002)
+    async with SimulatedPrinter(config) as first, SimulatedPrinter(config) as second:
+        clients = [PtyClient(first.pty_path), PtyClient(second.pty_path)]
+        try:
+            for client in clients:
+                client.write(numbered(1, LINE))
+            for client in clients:
+                assert await client.readline() == "ok"
+            # The second's ok is still on its way (wire and latency) when the first closes.
+            clients[1].write(numbered(2, LINE))
+            await first.__aexit__(None, None, None)
+            assert await clients[1].readline() == "ok"
+            assert await stream(clients[1], [LINE] * 4, first_n=3) == []
+        finally:
+            for client in clients[1:]:
+                client.close()
+            os.close(clients[0].fd)
+    assert second.executed == [LINE] * 6
+    assert first.executed == [LINE]
