@@ -1,8 +1,9 @@
 """Serial streaming benchmark: lines/s and host CPU per line against `apf sim` printers.
 
-Each simulated printer runs in its own process (`python -m apf sim …`), so the CPU time
-measured here (time.process_time of this process) is the host side only: driver, protocol,
-transport and event loop.
+The simulated printers run in other processes (`python -m apf sim --count N …`, N printers
+per process), so the CPU time measured here (time.process_time of this process) is the host
+side only: driver, protocol, transport and event loop. The simulators' own CPU over the same
+interval is read from /proc and reported beside it, so the machine's total is visible too.
 
     .venv/bin/python bench/serial_stream.py                 # every scenario
     .venv/bin/python bench/serial_stream.py --lines 1000 --max-printers 8
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import sys
 import tempfile
@@ -62,11 +64,14 @@ class Result:
 
 
 class SimProcess:
-    def __init__(self, baud: int | None, latency_ms: float) -> None:
-        self.args = ["--dialect", "marlin", "--latency-ms", str(latency_ms)]
+    """`apf sim --count N` in a child process: N printers sharing its wake-ups."""
+
+    def __init__(self, baud: int | None, latency_ms: float, count: int) -> None:
+        self.args = ["--dialect", "marlin", "--latency-ms", str(latency_ms), "--count", str(count)]
         self.args += ["--unthrottled"] if baud is None else ["--baud", str(baud)]
+        self.count = count
         self.proc: asyncio.subprocess.Process | None = None
-        self.pty_path = ""
+        self.pty_paths: list[str] = []
 
     async def __aenter__(self) -> SimProcess:
         self.proc = await asyncio.create_subprocess_exec(
@@ -79,9 +84,16 @@ class SimProcess:
             stderr=asyncio.subprocess.DEVNULL,
         )
         assert self.proc.stdout is not None
-        line = await asyncio.wait_for(self.proc.stdout.readline(), 20)
-        self.pty_path = line.decode().strip()
+        for _ in range(self.count):
+            line = await asyncio.wait_for(self.proc.stdout.readline(), 20)
+            self.pty_paths.append(line.decode().strip())
         return self
+
+    def cpu_s(self) -> float:
+        """User + system CPU the simulator process has used so far (Linux /proc)."""
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     async def __aexit__(self, *exc: object) -> None:
         if self.proc is not None and self.proc.returncode is None:
@@ -116,23 +128,40 @@ async def stream(pty_path: str, gcode: Path, lines: int, window: int | None) -> 
     return Result(lines, wall_s, isinstance(outcome[0], JobCompleted))
 
 
+@dataclass
+class Outcome:
+    results: list[Result]
+    host_cpu_s: float
+    sim_cpu_s: float
+
+
 async def scenario(
-    baud: int | None, window: int | None, lines: int, printers: int, folder: Path
-) -> tuple[list[Result], float]:
+    baud: int | None,
+    window: int | None,
+    lines: int,
+    printers: int,
+    folder: Path,
+    *,
+    sim_processes: int = 1,
+) -> Outcome:
     gcode = folder / f"bench-{lines}.gcode"
     if not gcode.exists():
         write_file(gcode, lines)
+    processes = max(1, min(sim_processes, printers))
+    counts = [printers // processes + (i < printers % processes) for i in range(processes)]
     async with contextlib.AsyncExitStack() as stack:
-        sims = [await stack.enter_async_context(SimProcess(baud, 1.0)) for _ in range(printers)]
+        sims = [await stack.enter_async_context(SimProcess(baud, 1.0, n)) for n in counts]
+        paths = [path for sim in sims for path in sim.pty_paths]
+        sim_start_s = sum(sim.cpu_s() for sim in sims)
         cpu_start_s = time.process_time()
-        results = await asyncio.gather(*(stream(s.pty_path, gcode, lines, window) for s in sims))
+        results = await asyncio.gather(*(stream(path, gcode, lines, window) for path in paths))
         cpu_s = time.process_time() - cpu_start_s
-    return list(results), cpu_s
+        sim_cpu_s = sum(sim.cpu_s() for sim in sims) - sim_start_s
+    return Outcome(list(results), cpu_s, sim_cpu_s)
 
 
-def describe(
-    baud: int | None, window: int | None, results: list[Result], cpu_s: float, line_b: float
-) -> str:
+def describe(baud: int | None, window: int | None, outcome: Outcome, line_b: float) -> str:
+    results, cpu_s = outcome.results, outcome.host_cpu_s
     rates = [r.lines / r.wall_s for r in results]
     total_lines = sum(r.lines for r in results)
     mode = "1 line in flight" if window == 1 else "send-ahead"
@@ -145,6 +174,7 @@ def describe(
     else:
         text += " " * 45
     text += f" | host CPU {1e6 * cpu_s / total_lines:6.1f} us/line"
+    text += f" | simulator CPU {1e6 * outcome.sim_cpu_s / total_lines:6.1f} us/line"
     if not all(r.ok for r in results):
         text += " | A JOB FAILED"
     return text
@@ -177,6 +207,9 @@ async def main() -> None:
     parser.add_argument("--lines", type=int, default=2000, help="lines per printer")
     parser.add_argument("--max-printers", type=int, default=32)
     parser.add_argument("--skip-single", action="store_true")
+    parser.add_argument(
+        "--sim-processes", type=int, default=1, help="simulator processes sharing the printers"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -185,18 +218,28 @@ async def main() -> None:
             for baud in (115200, 250000, None):
                 for window in (1, None):
                     lines = args.lines * (4 if baud is None else 1)
-                    results, cpu_s = await scenario(baud, window, lines, 1, folder)
+                    outcome = await scenario(baud, window, lines, 1, folder)
                     line_b = mean_wire_bytes(folder / f"bench-{lines}.gcode")
-                    print(describe(baud, window, results, cpu_s, line_b), flush=True)
-        line_b = mean_wire_bytes(folder / f"bench-{args.lines}.gcode")
+                    print(describe(baud, window, outcome, line_b), flush=True)
+        gcode = folder / f"bench-{args.lines}.gcode"
+        if not gcode.exists():
+            write_file(gcode, args.lines)
+        line_b = mean_wire_bytes(gcode)
         best = 0
         printers = 1
         while printers <= args.max_printers:
-            results, cpu_s = await scenario(250000, None, args.lines, printers, folder)
+            outcome = await scenario(
+                250000, None, args.lines, printers, folder, sim_processes=args.sim_processes
+            )
+            results = outcome.results
             rates = [r.lines / r.wall_s for r in results]
             worst = min(rates) / wire_limit_lines_s(250000, line_b)
-            print(f"{printers:3d} printers: " + describe(250000, None, results, cpu_s, line_b)
-                  + f" | all together {sum(rates):6.0f} lines/s", flush=True)
+            print(
+                f"{printers:3d} printers: "
+                + describe(250000, None, outcome, line_b)
+                + f" | all together {sum(rates):6.0f} lines/s",
+                flush=True,
+            )
             if worst >= 0.9 and all(r.ok for r in results):
                 best = printers
             elif worst < 0.5:
