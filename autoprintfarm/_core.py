@@ -9,7 +9,7 @@ import os
 import platform
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -143,6 +143,10 @@ def query(**values: Any) -> dict[str, str]:
 def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, datetime) and value.tzinfo is None:
+        # The API speaks UTC and refuses a timestamp without a zone; a naive datetime is
+        # taken as UTC (documented), the same reading the API gives its own timestamps.
+        return value.replace(tzinfo=UTC).isoformat()
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, list | tuple | set | frozenset):

@@ -109,6 +109,9 @@ def test_list_filters_and_walks_pages(client: Client, gcode_file: Path) -> None:
     since = datetime(2000, 1, 1, tzinfo=UTC)
     assert len(client.jobs.list(from_date=since, to_date="2999-01-01T00:00:00Z").data) == 5
     assert client.jobs.list(from_date="2999-01-01T00:00:00Z").data == []
+    # A datetime without a zone is read as UTC, not refused by the API.
+    assert len(client.jobs.list(from_date=datetime(2000, 1, 1)).data) == 5
+    assert client.jobs.list(to_date=datetime(2000, 1, 1)).data == []
     with pytest.raises(InvalidRequestError) as bad:
         client.jobs.list(priority="whenever")
     assert bad.value.param == "priority"
