@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Row, Select, func, select
@@ -15,6 +15,7 @@ from cloud.db.rows import raw_columns
 from cloud.repositories.statements import page_params, page_statements
 
 M = TypeVar("M", bound=SQLModel)
+T = TypeVar("T")
 
 
 class OrgRepository(Generic[M]):
@@ -98,6 +99,15 @@ class OrgRepository(Generic[M]):
     async def count(self, *filters: ColumnElement[bool]) -> int:
         stmt = select(func.count()).select_from(self.table).where(self._scoped(), *filters)
         return int(await self.session.scalar(stmt) or 0)
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """`fn(connection)`: reads for the checks before a write, in one pass. On SQLite they
+        run inline on the reader (aiosqlite would take three thread hops per statement) as
+        long as this session has begun no transaction, so there is nothing uncommitted it
+        could miss; otherwise, and on PostgreSQL, through the session."""
+        if self.reader is not None and not self.session.in_transaction():
+            return await self.reader.run(fn)
+        return await self.session.run_sync(lambda session: fn(session.connection()))
 
     def add(self, obj: M) -> None:
         self.session.add(obj)

@@ -66,7 +66,7 @@ class ServiceContext:
     async def organization(self) -> Organization:
         org = await self.session.get(Organization, self.org_id)
         if org is None:  # the key outlived its organization
-            raise ApiError(ErrorCode.INVALID_API_KEY, "The key's organization no longer exists.")
+            raise organization_gone()
         return org
 
     async def live_agent(self, agent_id: str, param: str = "agent_id") -> Agent:
@@ -74,3 +74,7 @@ class ServiceContext:
         if agent is None or agent.org_id != self.org_id or agent.revoked_at is not None:
             raise not_found("agent", agent_id, param=param)
         return agent
+
+
+def organization_gone() -> ApiError:
+    return ApiError(ErrorCode.INVALID_API_KEY, "The key's organization no longer exists.")

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.api.state import AppContext
 from cloud.db.models import StoredFileRow
-from cloud.errors import ApiError, invalid, not_found
+from cloud.errors import ApiError, invalid
 from cloud.files import FileInvalidError, FileTooLargeError, StoredFile, sign_download
 from cloud.net import OutboundURLError, UnsafeURLError
 from cloud.services import quotas
@@ -64,12 +64,6 @@ class FileService:
     @property
     def session(self) -> AsyncSession:
         return self.ctx.session
-
-    async def existing(self, file_id: str) -> StoredFileRow:
-        row = await self.session.get(StoredFileRow, file_id)
-        if row is None or row.org_id != self.ctx.org_id:
-            raise not_found("file", file_id, param="file_url")
-        return row
 
     async def from_url(self, url: str) -> StoredFileRow:
         s = self.app.settings

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from cloud.api.listing import PageRequest
 from cloud.api.state import AppContext
@@ -17,9 +17,10 @@ from cloud.db.types import utcnow
 from cloud.errors import ApiError, not_found
 from cloud.ids import IdPrefix, new_id
 from cloud.repositories.base import OrgRepository
+from cloud.repositories.jobs import CreationFacts, creation_facts, stored_file
 from cloud.schemas.jobs import JobCreate, JobFields, JobMaterial, JobOut, JobPatch
 from cloud.services import quotas
-from cloud.services.context import ServiceContext
+from cloud.services.context import ServiceContext, organization_gone
 from cloud.services.events import record_event
 from cloud.services.files import FileService, file_url, own_file_id
 from cloud.services.printers import COMMAND_TTL
@@ -27,7 +28,6 @@ from shared.enums import ErrorCode, EventType, JobStatus, PrinterAction, Priorit
 
 SORTABLE = ("created_at", "updated_at", "priority", "status", "name", "started_at", "completed_at")
 _COLUMNS = {"priority": "priority_rank"}
-_ACTIVE = [s.value for s in JobStatus if not s.is_final]
 # On a printer: cancelling must reach the agent, so DELETE turns into a cancel command.
 _ON_PRINTER = (JobStatus.ASSIGNED, JobStatus.PRINTING, JobStatus.PAUSED)
 
@@ -139,23 +139,26 @@ class JobService:
 
     async def check_can_create(self, printer_id: str | None) -> None:
         """Checks that need no file, run before a download or upload is accepted."""
-        org = await self.ctx.organization()
-        active = await self.repo.count(self.repo.table.c.status.in_(_ACTIVE))
-        quotas.check(
-            active, 1, quotas.plan_for(org.plan).active_jobs, "queued or running jobs", org.plan
+        org_id = self.ctx.org_id
+        _check_creation(
+            await self.repo.read(lambda conn: creation_facts(conn, org_id, printer_id)), printer_id
         )
-        if printer_id is not None:
-            printer = await self.ctx.session.get(Printer, printer_id)
-            if printer is None or printer.org_id != self.ctx.org_id:
-                raise not_found("printer", printer_id, param="printer_id")
 
     async def create_from_url(self, data: JobCreate) -> JobOut:
-        await self.check_can_create(data.printer_id)
+        org_id, printer_id = self.ctx.org_id, data.printer_id
         file_id = own_file_id(self.app, data.file_url)
-        if file_id is not None:
-            stored = await self.files.existing(file_id)
-        else:
+
+        def read(conn: Connection) -> tuple[CreationFacts, StoredFileRow | None]:
+            stored = stored_file(conn, org_id, file_id) if file_id is not None else None
+            return creation_facts(conn, org_id, printer_id), stored
+
+        # The checks and the reused file in one read, before the write (and its lock).
+        facts, stored = await self.repo.read(read)
+        _check_creation(facts, printer_id)
+        if file_id is None:
             stored = await self.files.from_url(data.file_url)
+        elif stored is None:
+            raise not_found("file", file_id, param="file_url")
         return await self.create(stored, data)
 
     async def create(self, stored: StoredFileRow, data: JobFields) -> JobOut:
@@ -266,6 +269,20 @@ class JobService:
             return False
         await self.ctx.session.delete(row)
         return True
+
+
+def _check_creation(facts: CreationFacts, printer_id: str | None) -> None:
+    if facts.plan is None:
+        raise organization_gone()
+    quotas.check(
+        facts.active_jobs,
+        1,
+        quotas.plan_for(facts.plan).active_jobs,
+        "queued or running jobs",
+        facts.plan,
+    )
+    if not facts.printer_found:
+        raise not_found("printer", str(printer_id), param="printer_id")
 
 
 def _round(value: Any) -> float | None:
