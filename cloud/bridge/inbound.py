@@ -80,7 +80,7 @@ def classify(topic: str, payload: bytes) -> Inbound | Refused:
                 return EventIn(org, agent, wire.decode_event(payload))
             case TopicKind.REPLIES:
                 return ReplyIn(org, agent, wire.decode_reply(payload))
-            case TopicKind.CONFIG | TopicKind.COMMANDS:
+            case TopicKind.CONFIG | TopicKind.COMMANDS | TopicKind.ACKS:
                 return Refused(topic, "the cloud publishes this topic; it does not consume it")
     except wire.WireDecodeError as exc:
         return Refused(topic, str(exc))

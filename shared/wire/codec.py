@@ -17,6 +17,7 @@ from shared.wire.messages import (
     CommandReply,
     DesiredConfig,
     Event,
+    EventAck,
     PrinterState,
     Telemetry,
 )
@@ -66,3 +67,4 @@ decode_event: _Decoder[Event] = _Decoder("event", Event)
 decode_reply: _Decoder[CommandReply] = _Decoder("reply", CommandReply)
 decode_config: _Decoder[DesiredConfig] = _Decoder("config", DesiredConfig)
 decode_command: _Decoder[Command] = _Decoder("command", Command)
+decode_ack: _Decoder[EventAck] = _Decoder("ack", EventAck)

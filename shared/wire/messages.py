@@ -206,6 +206,23 @@ class DesiredConfig(_Wire, frozen=True, kw_only=True):
     agent_id: Id
     revision: Annotated[int, Meta(ge=0)]
     printers: list[PrinterConfig] = []
+    # True from a cloud that publishes `EventAck`s: the agent then keeps each event until
+    # the cloud says it applied it. Absent (an older cloud): the agent deletes an event once
+    # the broker acknowledged it, as before, so an old cloud never makes the outbox grow.
+    event_acks: bool = False
+
+
+class EventAck(_Wire, frozen=True, kw_only=True):
+    """Retained on ``acks``: how far the cloud has applied this agent's ``events``.
+
+    ``applied_seq`` = N means every event with ``seq`` <= N is applied (or was given up as
+    never coming, docs/mqtt.md); it never goes down, so the agent may delete those events.
+    ``resend`` asks the agent to publish its unacknowledged events again now rather than at
+    its next retry: the cloud reconnected, or it holds an event behind a missing one.
+    """
+
+    applied_seq: Annotated[int, Meta(ge=0)]
+    resend: bool = False
 
 
 class _Command(_Wire, frozen=True, kw_only=True, tag_field="command"):

@@ -30,6 +30,7 @@ class TopicKind(StrEnum):
     CONFIG = "config"
     COMMANDS = "commands"
     REPLIES = "replies"
+    ACKS = "acks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,10 @@ def replies_topic(org_id: str, agent_id: str) -> str:
     return f"{agent_root(org_id, agent_id)}/replies"
 
 
+def acks_topic(org_id: str, agent_id: str) -> str:
+    return f"{agent_root(org_id, agent_id)}/acks"
+
+
 def printer_state_topic(org_id: str, agent_id: str, printer_id: str) -> str:
     return f"{agent_root(org_id, agent_id)}/printers/{check_id(printer_id, 'printer_id')}/state"
 
@@ -102,6 +107,7 @@ _AGENT_KINDS = {
         TopicKind.CONFIG,
         TopicKind.COMMANDS,
         TopicKind.REPLIES,
+        TopicKind.ACKS,
     )
 }
 _PRINTER_KINDS = {

@@ -27,6 +27,7 @@ def test_the_doc_has_an_example_for_every_topic_payload() -> None:
         "config",
         "command",
         "reply",
+        "ack",
     }
 
 

@@ -95,6 +95,8 @@ SAMPLES = [
             size_bytes=10,
         ),
     ),
+    (wire.decode_ack, wire.EventAck(applied_seq=42, resend=True)),
+    (wire.decode_config, DesiredConfig(agent_id="agt_1", revision=5, event_acks=True)),
     (
         wire.decode_command,
         RawGcode(
@@ -179,6 +181,7 @@ def test_topic_builders_and_parser_agree() -> None:
         (wire.config_topic("org_1", "agt_1"), TopicKind.CONFIG, None),
         (wire.commands_topic("org_1", "agt_1"), TopicKind.COMMANDS, None),
         (wire.replies_topic("org_1", "agt_1"), TopicKind.REPLIES, None),
+        (wire.acks_topic("org_1", "agt_1"), TopicKind.ACKS, None),
         (wire.printer_state_topic("org_1", "agt_1", "prt_9"), TopicKind.PRINTER_STATE, "prt_9"),
         (wire.telemetry_topic("org_1", "agt_1", "prt_9"), TopicKind.TELEMETRY, "prt_9"),
     ]
@@ -229,3 +232,12 @@ def test_subscriptions_match_every_agent_and_can_be_shared() -> None:
         wire.subscription(TopicKind.STATUS, shared_group="cloud")
         == "$share/cloud/apf/+/agents/+/status"
     )
+
+
+def test_an_older_clouds_config_says_nothing_of_acks_and_an_ack_cannot_go_negative() -> None:
+    # What a cloud before event acknowledgements publishes: no "event_acks" field.
+    old = b'{"schema_version": 1, "agent_id": "agt_1", "revision": 3, "printers": []}'
+    assert wire.decode_config(old).event_acks is False
+    assert wire.decode_ack(b'{"schema_version": 1, "applied_seq": 7}').resend is False
+    with pytest.raises(WireDecodeError, match="applied_seq"):
+        wire.decode_ack(b'{"schema_version": 1, "applied_seq": -1}')
