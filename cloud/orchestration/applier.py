@@ -239,7 +239,9 @@ class Applier:
                 await session.flush()
             except IntegrityError:
                 await session.rollback()
-                log.debug("event %s from %s already applied", event.event_id, agent.id)
+                # Not agent.id: the rollback expired the instance, and reloading it here would
+                # be I/O outside the async driver (MissingGreenlet), failing the duplicate.
+                log.debug("event %s from %s already applied", event.event_id, item.agent_id)
                 return False
             link = await ensure_agent_link(session, agent.id, agent.org_id)
             if event.seq > link.last_seq + 1 and link.last_seq > 0:
