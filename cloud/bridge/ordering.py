@@ -38,7 +38,9 @@ class EventOrder:
     def offer(self, item: EventIn, now_s: float) -> list[EventIn]:
         """Take one event; return the events now ready to apply, in order."""
         agent = item.agent_id
-        self._held.setdefault(agent, {})[item.event.seq] = _Held(item, now_s)
+        held = self._held.setdefault(agent, {})
+        # A copy of an event already held (the agent re-sent it) keeps the first one's wait.
+        held.setdefault(item.event.seq, _Held(item, now_s))
         return self._ready(agent, now_s)
 
     def applied(self, item: EventIn) -> None:
@@ -54,6 +56,13 @@ class EventOrder:
 
     def waiting_agents(self) -> list[str]:
         return list(self._held)
+
+    def oldest_wait_s(self, agent_id: str, now_s: float) -> float:
+        """How long this agent's longest-held event has waited (0 if none is held)."""
+        held = self._held.get(agent_id)
+        if not held:
+            return 0.0
+        return now_s - min(entry.since_s for entry in held.values())
 
     def held_count(self) -> int:
         return sum(len(h) for h in self._held.values())

@@ -7,6 +7,12 @@ overtaken by an older snapshot. Whatever may let work progress (an idle printer,
 back online, a new job) "kicks" the worker, which plans the queue and sends due commands
 and configs; an APScheduler interval kicks it too, as a safety net for anything missed
 (a change made by another replica, a command to re-send).
+
+Every event applied (or recognised as a duplicate) makes its agent owed an acknowledgement
+(`AckSender`, coalesced): the agent keeps an event until the cloud says it is applied.
+After every (re)connect each known agent is told again, with ``resend``: while the bridge was
+away the broker may have dropped what the agents sent (amqtt keeps no QoS 1 messages for an
+absent session), and an agent whose events were applied meanwhile learns it.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import DBAPIError
 
 from cloud.api.state import AppContext
+from cloud.bridge.acks import AckSender
 from cloud.bridge.inbound import (
     EventIn,
     Refused,
@@ -34,10 +41,12 @@ from cloud.bridge.inbound import (
 )
 from cloud.bridge.mqtt import LinkSettings, MqttLink, NotConnectedError
 from cloud.bridge.ordering import EventOrder
+from cloud.orchestration import acks
 from cloud.orchestration.applier import Applier
 from cloud.orchestration.dispatch import Dispatcher
 from cloud.queue.runner import QueueRunner
 from shared.backoff import Backoff
+from shared.enums import AgentState
 from shared.wire import TopicKind, subscription
 
 log = logging.getLogger(__name__)
@@ -51,6 +60,12 @@ SAFETY_INTERVAL_S = 2.0
 # How long an event waits for a missing earlier one (see cloud.bridge.ordering).
 EVENT_HOLD_S = 2.0
 EVENT_HOLD_CHECK_S = 0.25
+# An event held this long behind a missing one makes the bridge ask the agent to re-send
+# (well within the hold, so the missing event can still be applied in order); at most once
+# per hold period per agent, since with shared subscriptions a short hold is routine.
+EVENT_RESEND_ASK_S = 0.5
+# Acknowledgements to agents are coalesced over this window.
+ACK_WINDOW_S = 0.05
 # A database error while applying is retried this many times, with backoff, before the
 # message is given up (and logged): a brief outage or lock must not lose an event.
 APPLY_ATTEMPTS = 5
@@ -98,6 +113,8 @@ class Bridge:
         self._apply_lock = asyncio.Lock()
         self._kicked = asyncio.Event()
         self._order = EventOrder(hold_s=EVENT_HOLD_S)
+        self.acks = AckSender(app, self._publish_ack, window_s=ACK_WINDOW_S)
+        self._resend_asked_at: dict[str, float] = {}
 
     def kick(self, reason: str = "") -> None:
         """Ask the worker for a pass soon (cheap; safe to call from any coroutine)."""
@@ -122,6 +139,7 @@ class Bridge:
                 group.create_task(self._state_flusher(), name="bridge-state-flusher")
                 group.create_task(self._worker(), name="bridge-worker")
                 group.create_task(self._held_events(), name="bridge-held-events")
+                group.create_task(self.acks.run(), name="bridge-acks")
         finally:
             scheduler.shutdown(wait=False)
 
@@ -141,6 +159,8 @@ class Bridge:
                 await self._flush_states_safely()
                 async with self._apply_lock:
                     await _with_retries(self.applier.apply_status, item)
+                if item.status.state is AgentState.ONLINE:
+                    self.acks.owe(item.agent_id)
             case EventIn():
                 await self._flush_states_safely()
                 if not self._order.knows(item.agent_id):
@@ -160,6 +180,8 @@ class Bridge:
             async with self._apply_lock:
                 await _with_retries(self.applier.apply_event, event)
             self._order.applied(event)
+            # A duplicate too: the agent re-sent it because it has not heard of it yet.
+            self.acks.owe(event.agent_id)
 
     async def _flush_states_safely(self) -> None:
         # Snapshots are retained and re-sent by the agent's heartbeat; failing to store a
@@ -198,6 +220,7 @@ class Bridge:
                     self._order.learn(agent_id, await self.applier.last_seq(agent_id))
             except Exception:
                 log.exception("reading applied sequence numbers failed")
+            self._ask_for_missing_events(loop.time())
             due = self._order.expired(loop.time())
             if due:
                 try:
@@ -205,7 +228,23 @@ class Bridge:
                 except Exception:
                     log.exception("applying held events failed")
 
+    def _ask_for_missing_events(self, now_s: float) -> None:
+        for agent_id in self._order.waiting_agents():
+            waited_s = self._order.oldest_wait_s(agent_id, now_s)
+            asked_s = self._resend_asked_at.get(agent_id)
+            if waited_s < EVENT_RESEND_ASK_S or (
+                asked_s is not None and now_s - asked_s < EVENT_HOLD_S
+            ):
+                continue
+            log.info("agent %s: event held for a missing one; asking it to re-send", agent_id)
+            self._resend_asked_at[agent_id] = now_s
+            self.acks.owe(agent_id, resend=True)
+
     # --- outbound ------------------------------------------------------------------------
+
+    async def _publish_ack(self, topic: str, payload: bytes) -> None:
+        # Retained: an agent that connects later (or again) learns the latest at once.
+        await self.link.publish(topic, payload, qos=1, retain=True)
 
     async def _publish(self, topic: str, payload: bytes, retain: bool) -> None:
         await self.link.publish(topic, payload, qos=1, retain=retain)
@@ -213,6 +252,8 @@ class Bridge:
     async def _on_connected(self) -> None:
         self.dispatcher.forget_published()
         self.kick("connected")
+        for agent_id in await acks.known_agents(self._app):
+            self.acks.owe(agent_id, resend=True)
 
     async def _worker(self) -> None:
         while True:

@@ -135,7 +135,7 @@ class Dispatcher:
         if self._published.get(agent.id) == digest:
             return None
         config = wire.DesiredConfig(
-            agent_id=agent.id, revision=link.config_revision, printers=entries
+            agent_id=agent.id, revision=link.config_revision, printers=entries, event_acks=True
         )
         return agent.org_id, config, digest
 

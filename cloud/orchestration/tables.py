@@ -5,7 +5,9 @@
   and utilisation are computed from it.
 - `agent_links`: what the cloud knows of each agent's connection: its session counter (a
   stale Last Will is recognised by a lower session), the highest event sequence applied,
-  and the revision and hash of its desired config.
+  the sequence every event up to which is applied (``applied_through_seq``, what the cloud
+  acknowledges to the agent, cloud/orchestration/acks.py), and the revision and hash of its
+  desired config.
 - `applied_agent_events`: the id of every agent event applied, so a redelivered event
   (QoS 1 is at-least-once, and an agent replays its outbox after a reconnect) is applied
   once. The primary key makes two replicas racing on one event collide instead of both
@@ -74,6 +76,8 @@ class AgentLink(SQLModel, table=True):
     state: str = Field(default="offline", max_length=16)
     session: int = Field(default=0, sa_type=BigInteger)
     last_seq: int = Field(default=0, sa_type=BigInteger)
+    # Every event with seq <= this is applied or given up on; only ever raised.
+    applied_through_seq: int = Field(default=0, sa_type=BigInteger)
     # When the current online session began: a command sent before it may not have arrived.
     online_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The desired-config revision grows whenever the content (hashed) changes.
@@ -84,6 +88,8 @@ class AgentLink(SQLModel, table=True):
 
 class AppliedAgentEvent(SQLModel, table=True):
     __tablename__ = "applied_agent_events"
+    # The acknowledgement walks an agent's events upward from its applied-through sequence.
+    __table_args__ = (Index("ix_applied_agent_events_agent_seq", "agent_id", "seq"),)
 
     agent_id: str = Field(primary_key=True, max_length=32)
     event_id: str = Field(primary_key=True, max_length=64)
@@ -109,6 +115,7 @@ async def ensure_agent_link(session: AsyncSession, agent_id: str, org_id: str) -
             state="offline",
             session=0,
             last_seq=0,
+            applied_through_seq=0,
             config_revision=0,
             config_hash="",
             updated_at=utcnow(),

@@ -33,10 +33,11 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 15
 
 
 @contextlib.asynccontextmanager
-async def running_bridge(owner: OrgClient, broker: TestBroker) -> AsyncIterator[Bridge]:
+async def running_bridge(
+    owner: OrgClient, broker: TestBroker, *, client_id: str = "cloud-under-test"
+) -> AsyncIterator[Bridge]:
     bridge = Bridge(
-        owner.api.app.state["ctx"],
-        BridgeSettings(mqtt_url=broker.url, client_id="cloud-under-test"),
+        owner.api.app.state["ctx"], BridgeSettings(mqtt_url=broker.url, client_id=client_id)
     )
     ctx = owner.api.app.state["ctx"]
     ctx.kick, ctx.bridge_running = bridge.kick, True  # as the app's lifespan does

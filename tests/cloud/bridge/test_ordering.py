@@ -65,3 +65,15 @@ def test_agents_are_independent() -> None:
     order.learn("agt_2", 1)
     assert order.offer(ev(3, "agt_1"), 0.0) == []
     assert seqs(order.offer(ev(2, "agt_2"), 0.0)) == [2]
+
+
+def test_a_re_sent_copy_of_a_held_event_keeps_the_first_wait() -> None:
+    order = EventOrder(hold_s=2.0)
+    order.learn("agt_1", 1)
+    assert order.offer(ev(3), now_s=10.0) == []
+    assert order.oldest_wait_s("agt_1", 10.5) == 0.5
+    # The agent re-sends 3 (it was asked to, while 2 is missing): the hold is not extended.
+    assert order.offer(ev(3), now_s=11.0) == []
+    assert order.oldest_wait_s("agt_1", 11.5) == 1.5
+    assert seqs(order.expired(12.0)) == [3]
+    assert order.oldest_wait_s("agt_1", 12.0) == 0.0

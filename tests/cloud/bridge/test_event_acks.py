@@ -1,0 +1,169 @@
+"""Event acknowledgements end to end: the real bridge, the real agent, a real broker.
+
+The broker dropping what it took while the bridge was away is what amqtt does with QoS 1
+messages for an absent session (DESIGN.md); here the bridge comes back under a new client
+id, so on Mosquitto too nothing queued for the old session reaches it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+from sqlalchemy import select
+from sqlmodel import col
+
+from agent.config import AgentConfig, MqttSettings
+from agent.runtime.agent import Agent
+from agent.sync.outbox import RowKind
+from cloud.db.models import Event
+from cloud.orchestration.tables import AgentLink
+from shared import wire
+from tests.agent.runtime.cloud import now
+from tests.agent.runtime.harness import running_agent
+from tests.cloud.bridge.test_bridge import eventually, running_bridge
+from tests.cloud.conftest import OrgClient, SessionRunner
+from tests.support.broker import TestBroker
+
+
+async def register(owner: OrgClient) -> tuple[str, str]:
+    r = await owner.post("/v1/agents", json={"name": "pi-acks"})
+    assert r.status_code == 201, r.text
+    agent_id = r.json()["agent"]["id"]
+    r = await owner.post(
+        "/v1/printers",
+        json={
+            "name": "mk4-acks",
+            # No such port: the agent's supervisor keeps retrying; the events are the test's.
+            "connection_url": "serial:///nonexistent/ttyACM9?profile=prusa",
+            "agent_id": agent_id,
+        },
+    )
+    assert r.status_code == 201, r.text
+    return agent_id, r.json()["id"]
+
+
+def agent_config(owner: OrgClient, agent_id: str, broker: TestBroker, data: Path) -> AgentConfig:
+    return AgentConfig(
+        agent_id=agent_id,
+        org_id=owner.org.org_id,
+        data_dir=str(data),
+        mqtt=MqttSettings(url=broker.url),
+    )
+
+
+async def emit(agent: Agent, printer_id: str, message: str) -> wire.Event:
+    def build(seq: int, event_id: str) -> wire.Event:
+        return wire.PrinterErrorEvent(
+            event_id=event_id, seq=seq, ts=now(), printer_id=printer_id, message=message
+        )
+
+    return await agent.reporter.event(build, RowKind.EVENT)
+
+
+async def error_messages(in_db: SessionRunner) -> list[str]:
+    """The printer.error events the cloud recorded (once per event applied), in order."""
+
+    async def run(session: Any) -> list[str]:
+        stmt = select(Event).where(col(Event.type) == "printer.error")
+        rows = (await session.execute(stmt.order_by(col(Event.created_at)))).scalars()
+        return [str(e.payload["message"]) for e in rows if str(e.payload["message"])[:1] == "m"]
+
+    return list(await in_db(run))
+
+
+async def applied_through(in_db: SessionRunner, agent_id: str) -> int:
+    async def run(session: Any) -> int:
+        link = await session.get(AgentLink, agent_id)
+        return int(link.applied_through_seq)
+
+    return int(await in_db(run))
+
+
+async def test_events_the_broker_dropped_while_the_bridge_was_away_are_sent_again(
+    owner: OrgClient, mqtt_broker: TestBroker, in_db: SessionRunner, tmp_path: Path
+) -> None:
+    agent_id, printer_id = await register(owner)
+    config = agent_config(owner, agent_id, mqtt_broker, tmp_path / "agent")
+    async with running_agent(config) as agent:
+        outbox = agent.outbox
+
+        async def empty() -> bool:
+            return await outbox.count() == 0
+
+        async with running_bridge(owner, mqtt_broker, client_id="cloud-a"):
+
+            async def keeps() -> bool:
+                return outbox.keep_until_acked
+
+            await eventually(keeps)  # the new cloud's config says it acknowledges
+            await emit(agent, printer_id, "m1")
+            await eventually(empty)  # applied, acknowledged, deleted
+
+        await emit(agent, printer_id, "m2")
+        await emit(agent, printer_id, "m3")
+
+        async def sent_but_kept() -> bool:
+            return not await outbox.unsent() and await outbox.count() == 2
+
+        # The broker took both (PUBACK) while no cloud listened: they must stay.
+        await eventually(sent_but_kept)
+        assert await error_messages(in_db) == ["m1"]
+
+        async with running_bridge(owner, mqtt_broker, client_id="cloud-b"):
+            # The returning bridge asks every agent to re-send; both arrive and are applied.
+            await eventually(empty)
+            assert await error_messages(in_db) == ["m1", "m2", "m3"]
+            assert outbox.acked_seq == await applied_through(in_db, agent_id)
+
+
+async def test_a_restarted_agent_re_sends_and_a_duplicate_is_applied_once(
+    owner: OrgClient, mqtt_broker: TestBroker, in_db: SessionRunner, tmp_path: Path
+) -> None:
+    agent_id, printer_id = await register(owner)
+    config = agent_config(owner, agent_id, mqtt_broker, tmp_path / "agent")
+    async with (
+        running_bridge(owner, mqtt_broker, client_id="cloud-a"),
+        running_agent(config) as agent,
+    ):
+
+        async def keeps() -> bool:
+            return agent.outbox.keep_until_acked
+
+        await eventually(keeps)
+    # The bridge is gone; the agent runs again, sends, and stops with its events unacked.
+    async with running_agent(config) as agent:
+        first = await emit(agent, printer_id, "m1")
+        await emit(agent, printer_id, "m2")
+
+        async def sent_but_kept() -> bool:
+            return not await agent.outbox.unsent() and await agent.outbox.count() == 2
+
+        await eventually(sent_but_kept)
+
+    async with running_bridge(owner, mqtt_broker, client_id="cloud-b"):
+        async with running_agent(config) as agent:
+
+            async def empty() -> bool:
+                return await agent.outbox.count() == 0
+
+            await eventually(empty)
+        assert await error_messages(in_db) == ["m1", "m2"]
+
+        # The same event again (as after a lost ack): not applied twice, and acknowledged,
+        # retained, to whoever subscribes next.
+        async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as client:
+            await client.publish(
+                wire.events_topic(owner.org.org_id, agent_id), wire.encode(first), qos=1
+            )
+            acks_topic = wire.acks_topic(owner.org.org_id, agent_id)
+            await client.subscribe(acks_topic, qos=1)
+            async for message in client.messages:
+                if message.topic.value != acks_topic:
+                    continue  # amqtt 0.12 also hands over retained messages of other topics
+                assert isinstance(message.payload, bytes)
+                ack = wire.decode_ack(message.payload)
+                assert message.retain and ack.applied_seq >= 2
+                break
+        assert await error_messages(in_db) == ["m1", "m2"]
