@@ -38,11 +38,14 @@ from shared.version import __version__
 from shared.wire import (
     AgentStatus,
     DesiredConfig,
+    EventAck,
     PrinterConfig,
     PrinterState,
     WireDecodeError,
+    acks_topic,
     commands_topic,
     config_topic,
+    decode_ack,
     decode_config,
     encode,
     events_topic,
@@ -93,11 +96,12 @@ class Agent:
         )
         self._commands_topic = commands_topic(org, agent)
         self._config_topic = config_topic(org, agent)
+        self._acks_topic = acks_topic(org, agent)
         self.link = MqttLink(
             broker_endpoint(cfg.mqtt),
             client_id=cfg.mqtt_client_id,
             status_topic=status_topic(org, agent),
-            subscriptions=[self._config_topic, self._commands_topic],
+            subscriptions=[self._config_topic, self._commands_topic, self._acks_topic],
             next_session=lambda: store.next_counter(SESSION_KEY),
             status_payload=self._status_payload,
             on_message=self._on_message,
@@ -247,9 +251,10 @@ class Agent:
     # --- MQTT in ---------------------------------------------------------------------
 
     def _on_connected(self, session: int) -> None:
-        # Re-sync after every (re)connect: retained states again, then the outbox.
+        # Re-sync after every (re)connect: retained states again, then the outbox, from its
+        # oldest row: what was sent on the last connection may never have reached the cloud.
         self.reporter.connected()
-        self.outbox.added.set()
+        self.outbox.resend("reconnected")
 
     async def _on_message(self, topic: str, payload: bytes) -> None:
         try:
@@ -257,6 +262,8 @@ class Agent:
                 await self.dispatcher.handle(payload)
             elif topic == self._config_topic:
                 await self._desired_config(payload)
+            elif topic == self._acks_topic:
+                await self._event_ack(payload)
             else:
                 log.debug("ignored a message on %s", topic)
         except Exception:
@@ -283,16 +290,31 @@ class Agent:
             return
         await self.ledger.save_desired_config(payload)
         self._desired = desired
+        self.outbox.set_keep_until_acked(desired.event_acks)
         log.info(
             "desired config revision %d: %d printer(s)", desired.revision, len(desired.printers)
         )
         self._reconcile.set()
+
+    async def _event_ack(self, payload: bytes) -> None:
+        if not payload:
+            return  # a cleared retained message
+        try:
+            ack: EventAck = decode_ack(payload)
+        except WireDecodeError as exc:
+            log.warning("ignored a malformed event acknowledgement: %s", exc.reason)
+            return
+        deleted = await self.outbox.acknowledge(ack.applied_seq, asyncio.get_running_loop().time())
+        log.debug("the cloud applied events up to #%d (%d deleted)", ack.applied_seq, deleted)
+        if ack.resend:
+            self.outbox.resend("the cloud asked")
 
     async def _load_desired(self) -> None:
         raw = await self.ledger.desired_config()
         if raw:
             try:
                 self._desired = decode_config(raw)
+                self.outbox.set_keep_until_acked(self._desired.event_acks)
             except WireDecodeError as exc:
                 log.warning("the saved desired config is unreadable: %s", exc.reason)
 

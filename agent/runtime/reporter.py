@@ -4,7 +4,8 @@
   (re)connect and as a slow heartbeat; only the newest matters, so nothing is queued;
 - ``printers/{id}/telemetry`` (QoS 0): published when the link is up; while it is down one
   sample per printer per ``offline_telemetry_interval_s`` goes to the outbox (dropped first);
-- events and replies: always through the durable outbox, drained in order by `run_outbox`.
+- events and replies: always through the durable outbox, drained in order by `run_outbox`,
+  which also sends again the events the cloud has not acknowledged in time.
 """
 
 from __future__ import annotations
@@ -167,6 +168,7 @@ class Reporter:
     async def run_outbox(self) -> None:
         """Drain the outbox whenever the link is up and there is something to send."""
         publish: Callable[[str, bytes, int], Awaitable[None]] = self._link.publish
+        loop = asyncio.get_running_loop()
         while True:
             await self._link.connected.wait()
             try:
@@ -178,7 +180,10 @@ class Reporter:
                 if self._link.connected.is_set():
                     await asyncio.sleep(RETRY_AFTER_FAILURE_S)  # backoff, not sync
                 continue
-            await wait_any(self._outbox.added, self._link_lost())
+            # Also wake when sent events have waited too long for the cloud's ack.
+            due_in_s = self._outbox.resend_due_in(loop.time())
+            await wait_any(self._outbox.added, self._link_lost(), timeout_s=due_in_s)
+            self._outbox.resend_if_due(loop.time())
 
     def _link_lost(self) -> asyncio.Event:
         return self._link.lost_event

@@ -1,10 +1,21 @@
-"""The durable outbox: what the agent has to tell the cloud, kept until the broker acks it.
+"""The durable outbox: what the agent has to tell the cloud, kept until it is delivered.
 
 Every event is written (with its per-agent ``seq``, allocated in the same transaction) before
-anything tries to publish it, and the row is deleted only after the broker's PUBACK. The pump
-publishes one row at a time in ``id`` order, so after a reconnect or a restart the replay is
-in order and a later event can never overtake an earlier one; a row whose PUBACK was lost is
-sent again and the cloud drops the duplicate by ``event_id`` (docs/mqtt.md).
+anything tries to publish it. The pump publishes rows in ``id`` order, so after a reconnect
+or a restart the replay is in order and a later event can never overtake an earlier one;
+a row sent twice is harmless, the cloud drops the duplicate by ``event_id`` (docs/mqtt.md).
+
+When is a row delivered? A broker's PUBACK only says the broker took it: amqtt does not
+keep QoS 1 messages for an absent subscriber, so an event published while the cloud's
+bridge was away is lost there (DESIGN.md, "MQTT contract"). So, once the cloud's retained
+config says it sends acknowledgements (``event_acks``), an event row stays after its PUBACK
+(it is only marked sent) until an `EventAck` with ``applied_seq`` >= its seq arrives. Rows
+sent but not acknowledged go out again, in order, after every reconnect, when the cloud
+asks (``resend``), and after `ack_wait_s` without an acknowledgement (doubling up to
+`ack_wait_cap_s` while none comes). The "sent" mark lives in memory only: after a restart
+every row left is sent again. Replies and telemetry carry no seq and go on the PUBACK, as
+do events while the cloud has not said it acknowledges (an older cloud), so an old cloud
+never makes the outbox grow.
 
 Bounded: past ``max_rows`` the oldest telemetry samples go first, then replies (the cloud
 re-sends an unanswered command and the ledger answers it again), then printer events. Job
@@ -23,12 +34,17 @@ from enum import StrEnum
 
 import aiosqlite
 
-from agent.sync.store import Store, next_counter_in
+from agent.sync.store import Store, next_counter_in, set_meta_in
 from shared.wire import Event, encode
 
 log = logging.getLogger(__name__)
 
 SEQ_KEY = "event_seq"
+# How long a sent event waits for the cloud's acknowledgement before it is sent again; the
+# wait doubles (up to the cap) while no acknowledgement comes, so a cloud that is down is
+# not flooded. The cloud answers a batch within milliseconds when it is up.
+ACK_WAIT_S = 5.0
+ACK_WAIT_CAP_S = 120.0
 
 
 class RowKind(StrEnum):
@@ -61,12 +77,32 @@ def new_event_id() -> str:
 
 
 class Outbox:
-    def __init__(self, store: Store, *, events_topic: str, max_rows: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        events_topic: str,
+        max_rows: int,
+        ack_wait_s: float = ACK_WAIT_S,
+        ack_wait_cap_s: float = ACK_WAIT_CAP_S,
+    ) -> None:
         self._store = store
         self._events_topic = events_topic
         self._max_rows = max_rows
-        # Set whenever a row is added, so the pump wakes without polling.
+        # Set whenever a row is added (or must be sent again), so the pump wakes without
+        # polling.
         self.added = asyncio.Event()
+        # Off until the cloud's config says it acknowledges events (see the module doc).
+        self._keep_until_acked = False
+        # Rows up to this id went out in the current round; `resend` starts a new round.
+        self._sent_through_id = 0
+        self._highest_sent_seq = 0
+        self.acked_seq = 0
+        self._ack_wait_base_s = ack_wait_s
+        self._ack_wait_cap_s = ack_wait_cap_s
+        self._ack_wait_s = ack_wait_s
+        # Monotonic time at which sent, unacknowledged events are sent again (None: none).
+        self._resend_at: float | None = None
 
     async def add_event(
         self, build: EventFactory, kind: RowKind, *, also: ExtraWrite | None = None
@@ -134,21 +170,101 @@ class Outbox:
         rows = await self._store.read(
             "SELECT id, kind, topic, qos, payload, seq FROM outbox ORDER BY id LIMIT ?", (limit,)
         )
-        return [
-            OutboxRow(
-                id=int(str(r[0])),
-                kind=RowKind(str(r[1])),
-                topic=str(r[2]),
-                qos=int(str(r[3])),
-                payload=bytes(r[4]) if isinstance(r[4], bytes | bytearray) else b"",
-                seq=None if r[5] is None else int(str(r[5])),
-            )
-            for r in rows
-        ]
+        return [_row(r) for r in rows]
+
+    async def unsent(self, limit: int = 100) -> list[OutboxRow]:
+        """The rows not yet sent in the current round, oldest first."""
+        rows = await self._store.read(
+            "SELECT id, kind, topic, qos, payload, seq FROM outbox "
+            "WHERE id > ? ORDER BY id LIMIT ?",
+            (self._sent_through_id, limit),
+        )
+        return [_row(r) for r in rows]
 
     async def remove(self, row_id: int) -> None:
         async with self._store.transaction() as db:
             await db.execute("DELETE FROM outbox WHERE id = ?", (row_id,))
+
+    # --- delivery state ------------------------------------------------------------------
+
+    @property
+    def keep_until_acked(self) -> bool:
+        return self._keep_until_acked
+
+    def set_keep_until_acked(self, keep: bool) -> None:
+        """Follow the cloud's ``event_acks``; on turning it off, kept rows go out once more
+        and are deleted on their PUBACK (a downgraded cloud will never acknowledge them)."""
+        if keep == self._keep_until_acked:
+            return
+        self._keep_until_acked = keep
+        log.info("outbox: events are kept until %s", "the cloud applied them" if keep else "sent")
+        if not keep:
+            self.resend("the cloud no longer acknowledges events")
+
+    async def sent(self, row: OutboxRow, now_s: float) -> None:
+        """The broker acknowledged `row`: delete it, or keep it until the cloud applies it."""
+        self._sent_through_id = max(self._sent_through_id, row.id)
+        if self._keep_until_acked and row.seq is not None and row.seq > self.acked_seq:
+            self._highest_sent_seq = max(self._highest_sent_seq, row.seq)
+            if self._resend_at is None:
+                self._resend_at = now_s + self._ack_wait_s
+            return
+        await self.remove(row.id)
+
+    async def acknowledge(self, applied_seq: int, now_s: float) -> int:
+        """The cloud applied every event up to `applied_seq`: delete them; returns how many.
+
+        An acknowledgement beyond the last seq this database allocated cannot be about its
+        events: the database was replaced (a wiped SD card) while the cloud remembers the
+        agent. The seq counter jumps past it, so new events follow what the cloud has seen,
+        and nothing is deleted on its word.
+        """
+        async with self._store.transaction() as db:
+            rows = list(
+                await db.execute_fetchall("SELECT value FROM meta WHERE key = ?", (SEQ_KEY,))
+            )
+            allocated = int(rows[0][0]) if rows else 0
+            if applied_seq > allocated:
+                log.warning(
+                    "the cloud acknowledged event %d but this database numbered only %d: "
+                    "continuing the numbering after it",
+                    applied_seq,
+                    allocated,
+                )
+                await set_meta_in(db, SEQ_KEY, str(applied_seq))
+                return 0
+            cursor = await db.execute(
+                "DELETE FROM outbox WHERE seq IS NOT NULL AND seq <= ?", (applied_seq,)
+            )
+            deleted = max(cursor.rowcount, 0)
+        if applied_seq > self.acked_seq:
+            self.acked_seq = applied_seq
+            # Progress: the next wait starts from the base again.
+            self._ack_wait_s = self._ack_wait_base_s
+            outstanding = self._highest_sent_seq > applied_seq
+            self._resend_at = now_s + self._ack_wait_s if outstanding else None
+        return deleted
+
+    def resend(self, reason: str) -> None:
+        """Send every row left again, from the oldest (a reconnect, or the cloud asked)."""
+        if self._sent_through_id:
+            log.info("outbox: sending unacknowledged events again (%s)", reason)
+        self._sent_through_id = 0
+        self._highest_sent_seq = 0
+        self._resend_at = None
+        self.added.set()
+
+    def resend_due_in(self, now_s: float) -> float | None:
+        """Seconds until sent events wait too long for their acknowledgement (None: none)."""
+        return None if self._resend_at is None else max(0.0, self._resend_at - now_s)
+
+    def resend_if_due(self, now_s: float) -> bool:
+        if self._resend_at is None or now_s < self._resend_at:
+            return False
+        waited_s = self._ack_wait_s
+        self._ack_wait_s = min(self._ack_wait_cap_s, self._ack_wait_s * 2)
+        self.resend(f"no acknowledgement from the cloud within {waited_s:.0f} s")
+        return True
 
     async def count(self, kind: RowKind | None = None) -> int:
         if kind is None:
@@ -168,18 +284,31 @@ Publish = Callable[[str, bytes, int], Awaitable[None]]
 
 
 async def drain(outbox: Outbox, publish: Publish, *, batch: int = 100) -> int:
-    """Publish every row in order, deleting each once acked; returns how many were sent.
+    """Publish every unsent row in order, each after the previous one's PUBACK; returns how
+    many were sent. `Outbox.sent` then deletes the row or keeps it for the cloud's ack.
 
     Stops at the first failure (raises `PublishFailed`), leaving that row and all later ones
     for the next attempt, so order is kept.
     """
     sent = 0
+    loop = asyncio.get_running_loop()
     while True:
         outbox.added.clear()
-        rows = await outbox.peek(batch)
+        rows = await outbox.unsent(batch)
         if not rows:
             return sent
         for row in rows:
             await publish(row.topic, row.payload, row.qos)
-            await outbox.remove(row.id)
+            await outbox.sent(row, loop.time())
             sent += 1
+
+
+def _row(r: tuple[object, ...]) -> OutboxRow:
+    return OutboxRow(
+        id=int(str(r[0])),
+        kind=RowKind(str(r[1])),
+        topic=str(r[2]),
+        qos=int(str(r[3])),
+        payload=bytes(r[4]) if isinstance(r[4], bytes | bytearray) else b"",
+        seq=None if r[5] is None else int(str(r[5])),
+    )
