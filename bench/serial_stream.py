@@ -10,7 +10,9 @@ interval is read from /proc and reported beside it, so the machine's total is vi
 
 Scenarios: one line in flight (OctoPrint's ackMax = 1) vs send-ahead, at a simulated 115200
 and 250000 baud with 1 ms latency each way and unthrottled; then N printers at 250000 baud
-from this one process, doubling N while every printer keeps >= 90 % of its wire limit.
+from this one process, doubling N while every printer keeps >= 90 % of its wire limit and
+then narrowing the gap between the last count that did and the first that did not
+(`--printers 16 24` runs just those counts).
 Lines are 28-character moves, about 38 bytes on the wire with "N<n> " and "*<cs>"; each
 wire limit printed is computed from the file's measured mean bytes per line.
 """
@@ -25,6 +27,7 @@ import random
 import sys
 import tempfile
 import time
+import tty
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,6 +163,55 @@ async def scenario(
     return Outcome(list(results), cpu_s, sim_cpu_s)
 
 
+async def minimal_host(baud: int, lines: int) -> str:
+    """The floor under the host's CPU per line: the least an asyncio host can do per ok.
+
+    A few lines of Python per wake-up (read, count oks, write the next lines, 4 in flight
+    as the Marlin profile's window allows) against the same simulator; whatever the real
+    driver costs above this is its own code.
+    """
+    from agent.serial.encoding import numbered_line
+
+    async with SimProcess(baud, 1.0, 1) as sim:
+        fd = os.open(sim.pty_paths[0], os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        tty.setraw(fd)
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        state = {"sent": 0, "acked": 0}
+        tail = [b""]
+
+        def send_more() -> None:
+            out = []
+            while state["sent"] - state["acked"] < 4 and state["sent"] < lines:
+                state["sent"] += 1
+                out.append(numbered_line(state["sent"], b"G1 X123.456 Y123.456 E1.23456"))
+            if out:
+                os.write(fd, b"".join(out))
+
+        def readable() -> None:
+            *complete, tail[0] = (tail[0] + os.read(fd, 65536)).split(b"\n")
+            state["acked"] += sum(1 for line in complete if line[:2] == b"ok")
+            send_more()
+            if state["acked"] >= lines and not done.done():
+                done.set_result(None)
+
+        os.write(fd, b"N0 M110 N0*125\n")  # numbering from 1; its ok is counted as line 0
+        state["acked"] = -1
+        loop.add_reader(fd, readable)
+        try:
+            start_s, cpu_start_s = time.perf_counter(), time.process_time()
+            send_more()
+            await asyncio.wait_for(done, 600)
+            cpu_s, wall_s = time.process_time() - cpu_start_s, time.perf_counter() - start_s
+        finally:
+            loop.remove_reader(fd)
+            os.close(fd)
+    return (
+        f"{baud:>7} baud | minimal host (floor) | {lines / wall_s:7.0f} lines/s"
+        f" | host CPU {1e6 * cpu_s / lines:6.1f} us/line"
+    )
+
+
 def describe(baud: int | None, window: int | None, outcome: Outcome, line_b: float) -> str:
     results, cpu_s = outcome.results, outcome.host_cpu_s
     rates = [r.lines / r.wall_s for r in results]
@@ -206,6 +258,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=2000, help="lines per printer")
     parser.add_argument("--max-printers", type=int, default=32)
+    parser.add_argument(
+        "--printers", type=int, nargs="+", help="these printer counts instead of the search"
+    )
     parser.add_argument("--skip-single", action="store_true")
     parser.add_argument(
         "--sim-processes", type=int, default=1, help="simulator processes sharing the printers"
@@ -215,6 +270,8 @@ async def main() -> None:
         folder = Path(tmp)
         print(protocol_only(100_000), flush=True)
         if not args.skip_single:
+            for rate in (115200, 250000):
+                print(await minimal_host(rate, args.lines), flush=True)
             for baud in (115200, 250000, None):
                 for window in (1, None):
                     lines = args.lines * (4 if baud is None else 1)
@@ -225,26 +282,43 @@ async def main() -> None:
         if not gcode.exists():
             write_file(gcode, args.lines)
         line_b = mean_wire_bytes(gcode)
-        best = 0
-        printers = 1
-        while printers <= args.max_printers:
+
+        async def keeps_up(printers: int) -> bool:
+            """Run N printers at 250000 baud; True when every one kept >= 90 % of the wire."""
             outcome = await scenario(
                 250000, None, args.lines, printers, folder, sim_processes=args.sim_processes
             )
-            results = outcome.results
-            rates = [r.lines / r.wall_s for r in results]
-            worst = min(rates) / wire_limit_lines_s(250000, line_b)
+            rates = [r.lines / r.wall_s for r in outcome.results]
             print(
                 f"{printers:3d} printers: "
                 + describe(250000, None, outcome, line_b)
                 + f" | all together {sum(rates):6.0f} lines/s",
                 flush=True,
             )
-            if worst >= 0.9 and all(r.ok for r in results):
+            worst = min(rates) / wire_limit_lines_s(250000, line_b)
+            return worst >= 0.9 and all(r.ok for r in outcome.results)
+
+        best = 0
+        if args.printers:
+            for printers in args.printers:
+                if await keeps_up(printers):
+                    best = max(best, printers)
+        else:
+            # Double until a count falls short, then halve the gap to the last good one.
+            failed: int | None = None
+            printers = 1
+            while printers <= args.max_printers:
+                if not await keeps_up(printers):
+                    failed = printers
+                    break
                 best = printers
-            elif worst < 0.5:
-                break  # far past the limit; more printers only take longer
-            printers *= 2
+                printers *= 2
+            while failed is not None and failed - best > max(1, best // 8):
+                middle = (best + failed) // 2
+                if await keeps_up(middle):
+                    best = middle
+                else:
+                    failed = middle
         print(f"largest N with every printer >= 90 % of the 250000-baud wire limit: {best}")
 
 
