@@ -105,7 +105,9 @@ class SimProcess:
                 await asyncio.wait_for(self.proc.wait(), 10)
 
 
-async def stream(pty_path: str, gcode: Path, lines: int, window: int | None) -> Result:
+async def stream(
+    pty_path: str, gcode: Path, lines: int, window: int | None, start: asyncio.Barrier
+) -> Result:
     ready, finished = asyncio.Event(), asyncio.Event()
     outcome: list[DriverEvent] = []
 
@@ -120,6 +122,7 @@ async def stream(pty_path: str, gcode: Path, lines: int, window: int | None) -> 
     runner = asyncio.create_task(driver.run(), name="bench-driver")
     try:
         await asyncio.wait_for(ready.wait(), 20)
+        await start.wait()  # every printer starts its job at the same moment
         start_s = time.perf_counter()
         await driver.start_job("bench", gcode)
         await asyncio.wait_for(finished.wait(), 600)
@@ -155,9 +158,12 @@ async def scenario(
     async with contextlib.AsyncExitStack() as stack:
         sims = [await stack.enter_async_context(SimProcess(baud, 1.0, n)) for n in counts]
         paths = [path for sim in sims for path in sim.pty_paths]
+        start = asyncio.Barrier(len(paths) + 1)
+        streams = [asyncio.create_task(stream(p, gcode, lines, window, start)) for p in paths]
+        await asyncio.wait_for(start.wait(), 60)  # every driver connected and identified
         sim_start_s = sum(sim.cpu_s() for sim in sims)
         cpu_start_s = time.process_time()
-        results = await asyncio.gather(*(stream(path, gcode, lines, window) for path in paths))
+        results = await asyncio.gather(*streams)
         cpu_s = time.process_time() - cpu_start_s
         sim_cpu_s = sum(sim.cpu_s() for sim in sims) - sim_start_s
     return Outcome(list(results), cpu_s, sim_cpu_s)
