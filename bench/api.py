@@ -3,6 +3,9 @@
     .venv/bin/python bench/api.py                       # SQLite, 5 s per endpoint
     .venv/bin/python bench/api.py --duration-s 10 --database-url postgresql://...
 
+On PostgreSQL the URL only names the server: the bench creates a database of its own
+(`apf_bench_<random>`) beside the one named, runs there, and drops it at the end.
+
 With 1,000 printers and 10,000 jobs stored (2,000 of them queued), one `apf cloud serve`
 worker (uvicorn + uvloop + httptools, the production server) in its own process serves both
 the real endpoints and `/bench/bare`, a handler that returns pre-encoded JSON of exactly the
@@ -16,15 +19,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import functools
 import json
 import multiprocessing
+import secrets
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 from litestar import Response, get, post
@@ -293,6 +300,30 @@ async def _measure(port: int, key: str, file_url: str, duration_s: float) -> lis
     return results
 
 
+@contextlib.contextmanager
+def _scratch_database(server_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of `server_url`, dropped afterwards
+    (so the bench never writes into a database someone else uses). SQLite: unchanged."""
+    if not server_url.startswith(("postgresql://", "postgres://")):
+        yield server_url
+        return
+    import asyncpg
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(server_url, timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close(timeout=10)
+
+    name = f"apf_bench_{secrets.token_hex(6)}"
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration-s", type=float, default=5.0)
@@ -301,11 +332,14 @@ def main() -> None:
 
     from cloud.settings import Settings
 
-    with tempfile.TemporaryDirectory(prefix="apf-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="apf-bench-") as tmp,
+        _scratch_database(args.database_url) as database_url,
+    ):
         port = _free_port()
         settings = Settings(
             data_dir=tmp,
-            database_url=args.database_url,
+            database_url=database_url,
             port=port,
             public_url=f"http://127.0.0.1:{port}",
             rate_limit_per_minute=1_000_000_000,
