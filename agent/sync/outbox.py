@@ -203,13 +203,16 @@ class Outbox:
 
     async def sent(self, row: OutboxRow, now_s: float) -> None:
         """The broker acknowledged `row`: delete it, or keep it until the cloud applies it."""
-        self._sent_through_id = max(self._sent_through_id, row.id)
         if self._keep_until_acked and row.seq is not None and row.seq > self.acked_seq:
+            self._sent_through_id = max(self._sent_through_id, row.id)
             self._highest_sent_seq = max(self._highest_sent_seq, row.seq)
             if self._resend_at is None:
                 self._resend_at = now_s + self._ack_wait_s
             return
         await self.remove(row.id)
+        # Only once it is gone: if the delete is interrupted (the pump cancelled at shutdown),
+        # the row must still count as unsent, or the final drain would skip it.
+        self._sent_through_id = max(self._sent_through_id, row.id)
 
     async def acknowledge(self, applied_seq: int, now_s: float) -> int:
         """The cloud applied every event up to `applied_seq`: delete them; returns how many.
