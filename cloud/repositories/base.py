@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Row, Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import SQLModel
 
 from cloud.api.listing import PageRequest
@@ -73,6 +73,16 @@ class OrgRepository(Generic[M]):
             return await self.reader.run(
                 lambda conn: _page_sync(conn, stmt, count_stmt, params, req)
             )
+        engine = self.session.bind
+        if isinstance(engine, AsyncEngine) and not self.session.in_transaction():
+            # Nothing uncommitted to see: a connection of its own in autocommit spares the
+            # BEGIN and ROLLBACK round trips (PostgreSQL: 5 -> 3 per page). Like the SQLite
+            # reader, each statement sees the latest commit.
+            async with engine.connect() as conn:
+                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                return await autocommit.run_sync(
+                    lambda sync: _page_sync(sync, stmt, count_stmt, params, req)
+                )
         rows = (await self.session.execute(stmt, params)).all()
         if req.offset == 0 and len(rows) < req.per_page:
             return rows, len(rows)  # the whole result is on this page: no count needed
