@@ -165,9 +165,21 @@ async def _seed(settings: Any) -> tuple[str, str]:
             await session.execute(Printer.__table__.insert(), printers)  # type: ignore[attr-defined]
             await session.execute(Job.__table__.insert(), jobs)  # type: ignore[attr-defined]
             await session.commit()
+        await _settle(engine)
         return org.api_key, stored.file_id
     finally:
         await engine.dispose()
+
+
+async def _settle(engine: Any) -> None:
+    """Statistics and visibility map as autovacuum would leave them on a database in use:
+    right after a bulk load PostgreSQL has neither, so it misplans the list queries (a full
+    sort instead of an index walk: 4x slower) and counts from the heap. SQLite: no-op."""
+    if engine.dialect.name != "postgresql":
+        return
+    async with engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.exec_driver_sql("VACUUM ANALYZE")
 
 
 # -- load generator ---------------------------------------------------------------------------
