@@ -220,9 +220,9 @@ class SimulatedPrinter:
         at that wake-up, so this is off by the host's answer time, at most one wake-up
         interval. The middle of the interval, used before, dated a prompt answer half an
         interval late, and with many printers in one process (longer intervals) that alone
-        cost send-ahead about 15 % of the wire with 16 printers. Reading each write as it comes (reader
-        always on) measured worse still, 75 % with one printer: the read time carries
-        whatever the pty and the scheduler add."""
+        cost send-ahead about 15 % of the wire with 16 printers. Reading each write as it
+        comes (reader always on) measured worse still, 75 % with one printer: the read time
+        carries whatever the pty and the scheduler add."""
         written_s = self._last_pump_s
         while fw.wants_bytes(_RX_BACKLOG_BYTES):
             data = self._read()
