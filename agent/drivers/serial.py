@@ -117,8 +117,12 @@ class SerialDriver:
             raise ConnectionLostError(str(exc)) from exc
         protocol = self._new_protocol(self._profile or get_profile("marlin"))
         link = SerialLink(
-            port, protocol, self._on_event,
-            before_send=self._feed, on_tick=self._on_tick, on_close=self._on_close,
+            port,
+            protocol,
+            self._on_event,
+            before_send=self._feed,
+            on_tick=self._on_tick,
+            on_close=self._on_close,
         )
         self._set_status(PrinterStatus.BUSY, f"connecting to {self._port_path}")
         try:
@@ -266,8 +270,10 @@ class SerialDriver:
         link = self._link
         # No polls while identifying: the protocol is swapped after M115, and an M105 still
         # out then would be answered to the new one.
-        if link is None or self._autoreport or self._status in (
-            PrinterStatus.OFFLINE, PrinterStatus.BUSY
+        if (
+            link is None
+            or self._autoreport
+            or self._status in (PrinterStatus.OFFLINE, PrinterStatus.BUSY)
         ):
             return
         if now_s >= self._next_poll_s and self._profile is not None:

@@ -68,8 +68,19 @@ class Timeouts(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Commands that legitimately take minutes (OctoPrint's longRunningCommands).
     long_command_s: PositiveFloat = 900.0
     long_commands: list[str] = msgspec.field(
-        default_factory=lambda: ["G4", "G28", "G29", "G30", "G32", "M109", "M190", "M191",
-                                 "M400", "M226", "M600"]
+        default_factory=lambda: [
+            "G4",
+            "G28",
+            "G29",
+            "G30",
+            "G32",
+            "M109",
+            "M190",
+            "M191",
+            "M400",
+            "M226",
+            "M600",
+        ]
     )
     # How long the M115 identification may take after the port opens.
     detect_s: PositiveFloat = 10.0

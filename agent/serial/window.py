@@ -50,8 +50,7 @@ class SendWindow:
     def fits(self, size: int) -> bool:
         entries = self.entries
         return not entries or (
-            len(entries) < self.lines
-            and self.bytes - entries[0][1] + size <= self.budget_bytes
+            len(entries) < self.lines and self.bytes - entries[0][1] + size <= self.budget_bytes
         )
 
     def fits_bytes(self, size: int) -> bool:
