@@ -7,6 +7,7 @@ time; a revocation through this process drops the entry at once.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from datetime import timedelta
@@ -30,9 +31,17 @@ class KeyResolver:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        # Lookups under way, by key hash: when an entry expires under load, every request
+        # of that key in flight would otherwise query the database at once (a p99 spike
+        # every CACHE_TTL_S in bench/api.py); they share one lookup instead.
+        self._loading: dict[str, asyncio.Future[Principal]] = {}
+        # Bumped by `forget`: a lookup that started before it must not refill the cache.
+        self._generation = 0
 
     def forget(self, key_id: str | None = None) -> None:
         """Drop cached principals (all, or those of one key)."""
+        self._generation += 1
+        self._loading.clear()
         if key_id is None:
             self._cache.clear()
             return
@@ -46,12 +55,28 @@ class KeyResolver:
         now = time.monotonic()
         if hit is not None and now - hit[0] < CACHE_TTL_S:
             return hit[1]
-        principal = await self._load(digest)
-        self._cache[digest] = (now, principal)
-        self._cache.move_to_end(digest)
-        while len(self._cache) > _CACHE_MAX:
-            self._cache.popitem(last=False)
+        generation = self._generation
+        # Shielded: a caller that goes away must not cancel the lookup the others wait for.
+        principal = await asyncio.shield(self._lookup(digest))
+        if generation == self._generation:
+            self._cache[digest] = (now, principal)
+            self._cache.move_to_end(digest)
+            while len(self._cache) > _CACHE_MAX:
+                self._cache.popitem(last=False)
         return principal
+
+    def _lookup(self, digest: str) -> asyncio.Future[Principal]:
+        """The lookup of `digest` under way, or a new one."""
+        loading = self._loading.get(digest)
+        if loading is None:
+            loading = self._loading[digest] = asyncio.ensure_future(self._load(digest))
+
+            def done(finished: asyncio.Future[Principal]) -> None:
+                if self._loading.get(digest) is finished:
+                    del self._loading[digest]
+
+            loading.add_done_callback(done)
+        return loading
 
     async def _load(self, digest: str) -> Principal:
         async with self._sessions() as session:

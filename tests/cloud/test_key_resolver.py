@@ -1,0 +1,60 @@
+"""`KeyResolver`: requests that miss the cache together share one lookup; `forget` wins."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, update
+
+from cloud.db.models import ApiKey
+from cloud.db.types import utcnow
+from cloud.errors import ApiError
+from cloud.services.auth import KeyResolver
+from tests.cloud.conftest import Api
+
+
+@pytest.fixture
+def key_lookups(api: Api) -> Iterator[list[str]]:
+    """Statements that read the api_keys table, as the database receives them."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "api_keys" in statement:
+            seen.append(statement)
+
+    engine = api.app.state["ctx"].engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_concurrent_misses_share_one_lookup(api: Api, key_lookups: list[str]) -> None:
+    org = await api.new_org()
+    resolver = KeyResolver(api.app.state["ctx"].sessions)
+    header = f"Bearer {org.api_key}"
+    principals = await asyncio.gather(*(resolver.resolve(header) for _ in range(20)))
+    assert {p.org_id for p in principals} == {org.org_id}
+    assert len(key_lookups) == 1
+    await resolver.resolve(header)  # cached
+    assert len(key_lookups) == 1
+
+
+async def test_forget_makes_the_next_request_look_again(api: Api, key_lookups: list[str]) -> None:
+    org = await api.new_org()
+    ctx = api.app.state["ctx"]
+    resolver = KeyResolver(ctx.sessions)
+    header = f"Bearer {org.api_key}"
+    await resolver.resolve(header)
+    async with ctx.sessions() as session:
+        await session.execute(update(ApiKey).values(revoked_at=utcnow()))
+        await session.commit()
+    await resolver.resolve(header)  # still cached: revoked elsewhere, within the TTL
+    resolver.forget()
+    with pytest.raises(ApiError):
+        await resolver.resolve(header)
+    assert len(key_lookups) == 2
