@@ -12,7 +12,7 @@ from sqlmodel import SQLModel
 from cloud.api.listing import PageRequest
 from cloud.db.reader import SqliteReader
 from cloud.db.rows import raw_columns
-from cloud.repositories.statements import page_params, page_statements
+from cloud.repositories.statements import DriverSql, page_params, page_statements
 
 M = TypeVar("M", bound=SQLModel)
 T = TypeVar("T")
@@ -54,22 +54,30 @@ class OrgRepository(Generic[M]):
         raw: tuple[str, ...] | None = None,
         equal: Mapping[str, Any] | None = None,
     ) -> tuple[Sequence[Row[Any]], int]:
-        """One page of rows (Core rows: no ORM identity map on the hot list path) and the
-        total. `raw` names the columns each row holds, as the driver returns them
-        (`cloud.db.rows`); default: the whole table, processed. `equal` maps columns to the
-        value they must equal; with no other `filters` the page runs as a prepared shape
-        (`cloud.repositories.statements`). The count is its own query: `count(*) OVER ()`
-        would make SQLite materialise every matching row before the LIMIT."""
+        """One page of rows (Core rows, no ORM identity map on the hot list path; plain
+        tuples for a `raw` shape on SQLite) and the total. `raw` names the columns each row
+        holds, as the driver returns them (`cloud.db.rows`); default: the whole table,
+        processed. `equal` maps columns to the value they must equal; with no other
+        `filters` the page runs as a prepared shape (`cloud.repositories.statements`). The
+        count is its own query: `count(*) OVER ()` would make SQLite materialise every
+        matching row before the LIMIT."""
         equal = equal or {}
         params: dict[str, Any] = {}
+        driver: tuple[DriverSql, DriverSql] | None = None
         if filters:
             stmt, count_stmt = self._build(filters, equal, req, raw)
         else:
             keys = tuple(sorted(equal))
             sort = tuple((self.sort_columns[k.field].name, k.descending) for k in req.sort)
-            stmt, count_stmt = page_statements(self.table, raw, keys, sort)
+            shape = page_statements(self.table, raw, keys, sort)
+            stmt, count_stmt, driver = shape.page, shape.count, shape.sqlite
             params = page_params(self.org_id, equal, req.per_page, req.offset)
         if self.reader is not None:
+            if driver is not None:
+                page_sql, count_sql = driver
+                return await self.reader.run(
+                    lambda conn: _page_on_driver(conn, page_sql, count_sql, params, req)
+                )
             return await self.reader.run(
                 lambda conn: _page_sync(conn, stmt, count_stmt, params, req)
             )
@@ -137,3 +145,19 @@ def _page_sync(
     if req.offset == 0 and len(rows) < req.per_page:
         return rows, len(rows)
     return rows, int(conn.execute(count_stmt, params).scalar() or 0)
+
+
+def _page_on_driver(
+    conn: Connection,
+    page_sql: DriverSql,
+    count_sql: DriverSql,
+    params: dict[str, Any],
+    req: PageRequest,
+) -> tuple[Sequence[Any], int]:
+    """`_page_sync` on the sqlite3 connection itself: raw columns need no processing."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    rows = driver.execute(page_sql.text, page_sql.args(params)).fetchall()
+    if req.offset == 0 and len(rows) < req.per_page:
+        return rows, len(rows)
+    return rows, int(driver.execute(count_sql.text, count_sql.args(params)).fetchone()[0])
