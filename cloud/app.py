@@ -63,20 +63,23 @@ def build_context(settings: Settings) -> AppContext:
     limiter: MemoryRateLimiter | SqlRateLimiter = (
         SqlRateLimiter(engine) if settings.rate_limit_backend == "database" else MemoryRateLimiter()
     )
+    reader = (
+        SqliteReader(url, pool_size=settings.db_pool_size, timeout_s=settings.db_timeout_s)
+        if sqlite
+        else None
+    )
     return AppContext(
         settings=settings,
         engine=engine,
         sessions=sessions,
         background_engine=background_engine,
         background_sessions=session_factory(background_engine),
-        keys=KeyResolver(sessions),
+        keys=KeyResolver(sessions, reader),
         store=GcodeStore(settings.files_dir),
         limiter=limiter,
         signing_key=signing_key(settings),
         write_lock=asyncio.Lock() if sqlite else None,
-        reader=SqliteReader(url, pool_size=settings.db_pool_size, timeout_s=settings.db_timeout_s)
-        if sqlite
-        else None,
+        reader=reader,
     )
 
 

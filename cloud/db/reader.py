@@ -46,6 +46,10 @@ class SqliteReader:
         event.listen(self._engine, "connect", sqlite_pragmas)
         self._inline: Connection | None = None
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     async def run(self, fn: Callable[[Connection], T]) -> T:
         """`fn(connection)` inline; in a worker thread if the database is locked."""
         try:

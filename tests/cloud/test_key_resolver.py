@@ -25,17 +25,26 @@ def key_lookups(api: Api) -> Iterator[list[str]]:
         if statement.lstrip().upper().startswith("SELECT") and "api_keys" in statement:
             seen.append(statement)
 
-    engine = api.app.state["ctx"].engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
+    ctx = api.app.state["ctx"]
+    engines = [ctx.engine.sync_engine, *([ctx.reader.engine] if ctx.reader else [])]
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+def resolver_of(api: Api) -> KeyResolver:
+    """A fresh resolver (empty cache) reading the way the app's does."""
+    ctx = api.app.state["ctx"]
+    return KeyResolver(ctx.sessions, ctx.reader)
 
 
 async def test_concurrent_misses_share_one_lookup(api: Api, key_lookups: list[str]) -> None:
     org = await api.new_org()
-    resolver = KeyResolver(api.app.state["ctx"].sessions)
+    resolver = resolver_of(api)
     header = f"Bearer {org.api_key}"
     principals = await asyncio.gather(*(resolver.resolve(header) for _ in range(20)))
     assert {p.org_id for p in principals} == {org.org_id}
@@ -47,7 +56,7 @@ async def test_concurrent_misses_share_one_lookup(api: Api, key_lookups: list[st
 async def test_forget_makes_the_next_request_look_again(api: Api, key_lookups: list[str]) -> None:
     org = await api.new_org()
     ctx = api.app.state["ctx"]
-    resolver = KeyResolver(ctx.sessions)
+    resolver = resolver_of(api)
     header = f"Bearer {org.api_key}"
     await resolver.resolve(header)
     async with ctx.sessions() as session:
@@ -58,3 +67,14 @@ async def test_forget_makes_the_next_request_look_again(api: Api, key_lookups: l
     with pytest.raises(ApiError):
         await resolver.resolve(header)
     assert len(key_lookups) == 2
+
+
+async def test_use_is_recorded_off_the_request_path(api: Api) -> None:
+    org = await api.new_org()
+    ctx = api.app.state["ctx"]
+    resolver = resolver_of(api)
+    await resolver.resolve(f"Bearer {org.api_key}")
+    await resolver.drain()
+    async with ctx.sessions() as session:
+        key = await session.get(ApiKey, org.key_id)
+    assert key is not None and key.last_used_at is not None
