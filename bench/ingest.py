@@ -1,13 +1,17 @@
 """Benchmark: printer state messages per second taken in by the cloud bridge, beside a bare
 paho-mqtt subscriber on the same broker in the same run (target: bridge >= 50 % of bare).
 
-    .venv/bin/python bench/ingest.py [--messages 20000] [--printers 200]
+    .venv/bin/python bench/ingest.py [--messages 20000] [--printers 200] [--events 2000]
 
 Starts its own Mosquitto (or amqtt) on a free loopback port and a SQLite database in a temp
 folder; registers one agent with N printers; publishes the same burst of retained QoS 1
 state snapshots twice: once to a bare paho subscriber, once to the bridge. The bridge's
 rate counts a message as taken in once its batch is committed to the database (snapshots
 of one printer inside a batch are coalesced to the newest, which is the design).
+
+With ``--events N`` it then publishes N events of that agent (seq 1…N) to the same bridge
+and times them until the database says all are applied through N (what the agent is
+acknowledged), and counts the acknowledgements published (coalesced: far fewer than N).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import asyncio
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +34,7 @@ from cloud.bridge.service import Bridge, BridgeSettings
 from cloud.db import migrate
 from cloud.db.models import Agent, Printer
 from cloud.ids import IdPrefix, new_id
+from cloud.orchestration.tables import AgentLink
 from cloud.services.admin import create_org
 from cloud.settings import Settings
 from shared import wire
@@ -92,9 +98,31 @@ def bare_rate(host: str, port: int, messages: list[tuple[str, bytes]]) -> float:
     return got / elapsed
 
 
+def event_payloads(org_id: str, agent_id: str, printer_id: str, n: int) -> list[tuple[str, bytes]]:
+    topic = wire.events_topic(org_id, agent_id)
+    return [
+        (
+            topic,
+            wire.encode(
+                wire.PrinterOnlineEvent(
+                    event_id=f"bench{seq}", seq=seq, ts=datetime.now(UTC), printer_id=printer_id
+                )
+            ),
+        )
+        for seq in range(1, n + 1)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class EventFigures:
+    per_s: float
+    elapsed_s: float
+    acks: int
+
+
 async def bridge_rate(
-    broker: TestBroker, data_dir: Path, n_messages: int, n_printers: int
-) -> tuple[float, float]:
+    broker: TestBroker, data_dir: Path, n_messages: int, n_printers: int, n_events: int = 0
+) -> tuple[float, float, EventFigures | None]:
     url, host, port = broker.url, broker.host, broker.port
     settings = Settings(data_dir=str(data_dir))
     ctx = build_context(settings)
@@ -145,16 +173,31 @@ async def bridge_rate(
     await asyncio.to_thread(publish_all, host, port, messages)
     await asyncio.wait_for(done.wait(), 300)
     elapsed = time.perf_counter() - first[0]
+    events = None
+    if n_events:
+        acks_before = bridge.acks.published
+        started = time.perf_counter()
+        batch = event_payloads(org.org_id, agent.id, printer_ids[0], n_events)
+        await asyncio.to_thread(publish_all, host, port, batch)
+        while True:  # a benchmark may poll: the figure is the time until the database agrees
+            async with ctx.sessions() as session:
+                link = await session.get(AgentLink, agent.id)
+                if link is not None and link.applied_through_seq >= n_events:
+                    break
+            await asyncio.sleep(0.02)
+        events_s = time.perf_counter() - started
+        events = EventFigures(n_events / events_s, events_s, bridge.acks.published - acks_before)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await ctx.engine.dispose()
-    return taken / elapsed, elapsed
+    return taken / elapsed, elapsed, events
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--printers", type=int, default=200)
+    parser.add_argument("--events", type=int, default=0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         # Mosquitto queues at most 1000 QoS 1 messages per client by default and drops the
@@ -164,8 +207,8 @@ def main() -> None:
         try:
             messages_for_bare = payloads("org_bench", "agt_bench", ["prt_x"], args.messages)
             bare = bare_rate(broker.host, broker.port, messages_for_bare)
-            bridged, elapsed = asyncio.run(
-                bridge_rate(broker, Path(tmp) / "data", args.messages, args.printers)
+            bridged, elapsed, events = asyncio.run(
+                bridge_rate(broker, Path(tmp) / "data", args.messages, args.printers, args.events)
             )
         finally:
             broker.stop()
@@ -175,6 +218,11 @@ def main() -> None:
         f"cloud bridge (SQLite): {bridged:,.0f} msg/s ({elapsed:.2f} s) = "
         f"{100 * bridged / bare:.0f} % of bare"
     )
+    if events is not None:
+        print(
+            f"events applied and acknowledged: {events.per_s:,.0f} events/s "
+            f"({args.events} in {events.elapsed_s:.2f} s), {events.acks} ack publishes"
+        )
 
 
 if __name__ == "__main__":

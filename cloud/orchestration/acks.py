@@ -60,10 +60,11 @@ async def advance(app: AppContext, agent_id: str) -> tuple[str, int] | None:
     """Raise the agent's applied-through sequence as far as its applied events allow.
 
     Returns (org id, the stored value) to acknowledge, or None for an agent the cloud does
-    not know.
+    not know. Reads outside the write lock (on SQLite the applier queues on it); only the
+    conditional UPDATE, when there is something to raise, takes it.
     """
     now = utcnow()
-    async with writing(app) as session:
+    async with app.background()() as session:
         link = await session.get(AgentLink, agent_id)
         if link is None:
             return None
@@ -79,17 +80,19 @@ async def advance(app: AppContext, agent_id: str) -> tuple[str, int] | None:
                 .limit(WALK_LIMIT)
             )
         ).all()
-        raised = applied_through(through, ((r[0], r[1]) for r in rows), now, GAP_GIVE_UP)
-        if raised > through:
-            await session.execute(
-                update(AgentLink)
-                .where(
-                    col(AgentLink.agent_id) == agent_id,
-                    col(AgentLink.applied_through_seq) < raised,
-                )
-                .values(applied_through_seq=raised)
+    raised = applied_through(through, ((r[0], r[1]) for r in rows), now, GAP_GIVE_UP)
+    if raised == through:
+        return org_id, through
+    async with writing(app) as session:
+        await session.execute(
+            update(AgentLink)
+            .where(
+                col(AgentLink.agent_id) == agent_id,
+                col(AgentLink.applied_through_seq) < raised,
             )
-            await session.commit()
+            .values(applied_through_seq=raised)
+        )
+        await session.commit()
         # Read back: another replica may have raised it further meanwhile.
         stored = (
             await session.execute(
