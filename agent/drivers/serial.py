@@ -7,7 +7,6 @@ turn what the printer says into `Driver` events. Quirks stay in the profile data
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from agent.drivers.base import (
     TelemetryUpdated,
     Temperatures,
 )
+from agent.drivers.serial_replies import CommandReplies, temperatures
 from agent.serial import events as ev
 from agent.serial.encoding import command_problem
 from agent.serial.job import FileFeeder, FileLineError
@@ -80,8 +80,7 @@ class SerialDriver:
         self._link: SerialLink | None = None
         self._job: FileFeeder | None = None
         self._paused_at_s: float | None = None
-        self._pending: dict[int, asyncio.Future[list[str]]] = {}
-        self._replies: list[list[str]] = []
+        self._commands_out = CommandReplies()
         self._autoreport = False
         self._next_poll_s = 0.0
         self._last_telemetry_s = 0.0
@@ -238,27 +237,10 @@ class SerialDriver:
         link = self._require_link()
         if not allow_busy and self._status in (PrinterStatus.OFFLINE, PrinterStatus.ERROR):
             raise PrinterOfflineError(self._message or f"printer is {self._status.value}")
-        if not commands:
-            return []
-        tickets = [link.protocol.send(command) for command in commands]
-        future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
-        replies: list[str] = []
-        self._pending[tickets[-1]] = future
-        self._replies.append(replies)
-        link.flush()
-        try:
-            async with asyncio.timeout(timeout_s):
-                await future
-        finally:
-            self._pending.pop(tickets[-1], None)
-            self._replies.remove(replies)
-        return replies
+        return await self._commands_out.run(link, commands, timeout_s)
 
     def _on_close(self, reason: str) -> None:
-        for future in self._pending.values():
-            if not future.done():
-                future.set_exception(PrinterOfflineError(reason))
-        self._pending.clear()
+        self._commands_out.fail_all(reason)
         self._lost(reason)
 
     def _lost(self, reason: str) -> None:
@@ -287,9 +269,9 @@ class SerialDriver:
             self._check_done()
             self._telemetry()
         elif isinstance(event, ev.Ok):
-            self._on_ok(event)
+            self._commands_out.ok(event.ticket, event.text)
         elif isinstance(event, ev.Temperature):
-            self._temps = _temperatures(event.readings)
+            self._temps = temperatures(event.readings)
             self._telemetry()
         elif isinstance(event, ev.FirmwareInfo):
             self._firmware = event.name or None
@@ -303,18 +285,9 @@ class SerialDriver:
             self._on_host_action(event)
         elif isinstance(event, ev.Message | ev.Busy):
             text = event.text if isinstance(event, ev.Message) else f"busy: {event.reason}"
-            for replies in self._replies:
-                replies.append(text)
+            self._commands_out.text(text)
         elif isinstance(event, ev.Resend):
             log.debug("%s: resend from line %d (%s)", self._port_path, event.line, event.reason)
-
-    def _on_ok(self, event: ev.Ok) -> None:
-        if event.text:
-            for replies in self._replies:
-                replies.append(event.text)
-        future = self._pending.pop(event.ticket, None)
-        if future is not None and not future.done():
-            future.set_result([])
 
     def _on_reset(self) -> None:
         # Marlin prints "start" when it boots; a print in progress is gone (OctoPrint
@@ -325,8 +298,7 @@ class SerialDriver:
             self._set_status(PrinterStatus.IDLE, "printer reset itself")
 
     def _on_firmware_error(self, event: ev.FirmwareError) -> None:
-        for replies in self._replies:
-            replies.append(f"Error: {event.message}")
+        self._commands_out.text(f"Error: {event.message}")
         if not event.fatal:
             log.warning("%s: printer error: %s", self._port_path, event.message)
             return
@@ -464,19 +436,3 @@ class SerialDriver:
         if self._profile is None:
             raise PrinterOfflineError("printer not identified yet")
         return self._profile
-
-
-def _temperatures(readings: dict[str, tuple[float, float | None]]) -> Temperatures:
-    hotend = readings.get("T") or readings.get("T0")
-    bed = readings.get("B")
-    chamber = readings.get("C")
-    extra = {k: v for k, v in readings.items() if k[0] == "T" and k not in ("T", "T0")}
-    return Temperatures(
-        hotend_c=hotend[0] if hotend else None,
-        hotend_target_c=hotend[1] if hotend else None,
-        bed_c=bed[0] if bed else None,
-        bed_target_c=bed[1] if bed else None,
-        chamber_c=chamber[0] if chamber else None,
-        chamber_target_c=chamber[1] if chamber else None,
-        extra_tools={k: (v[0], v[1]) for k, v in extra.items()},
-    )
