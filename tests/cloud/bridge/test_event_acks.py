@@ -7,6 +7,8 @@ id, so on Mosquitto too nothing queued for the old session reaches it.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from cloud.orchestration.tables import AgentLink
 from shared import wire
 from tests.agent.runtime.cloud import now
 from tests.agent.runtime.harness import running_agent
+from tests.cloud.bridge.agent_double import agent_double
 from tests.cloud.bridge.test_bridge import eventually, running_bridge
 from tests.cloud.conftest import OrgClient, SessionRunner
 from tests.support.broker import TestBroker
@@ -167,3 +170,44 @@ async def test_a_restarted_agent_re_sends_and_a_duplicate_is_applied_once(
                 assert message.retain and ack.applied_seq >= 2
                 break
         assert await error_messages(in_db) == ["m1", "m2"]
+
+
+async def test_an_event_held_behind_a_missing_one_asks_the_agent_to_re_send(
+    owner: OrgClient, mqtt_broker: TestBroker, in_db: SessionRunner
+) -> None:
+    agent_id, printer_id = await register(owner)
+    org_id = owner.org.org_id
+    acks_topic = wire.acks_topic(org_id, agent_id)
+    async with (
+        running_bridge(owner, mqtt_broker),
+        agent_double(mqtt_broker, org_id, agent_id) as agent,
+        aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as watcher,
+    ):
+        await watcher.subscribe(acks_topic, qos=1)
+
+        async def next_ack(wanted: Callable[[wire.EventAck], bool]) -> wire.EventAck:
+            async for message in watcher.messages:
+                if message.topic.value == acks_topic and isinstance(message.payload, bytes):
+                    ack = wire.decode_ack(message.payload)
+                    if wanted(ack):
+                        return ack
+            raise AssertionError("the watcher's connection ended")
+
+        def error(message: str) -> wire.Event:
+            event: wire.Event = agent.next_event(
+                wire.PrinterErrorEvent, printer_id, message=message
+            )
+            return event
+
+        m1, m2, m3 = error("m1"), error("m2"), error("m3")
+        await agent.send_event(m1)
+        assert (await next_ack(lambda a: a.applied_seq == 1)).resend is False
+        # m2 is lost on the way: m3 waits, and the bridge asks for what is missing.
+        await agent.send_event(m3)
+        asked = await asyncio.wait_for(next_ack(lambda a: a.resend), 10)
+        assert asked.applied_seq == 1
+        await agent.send_event(m2)
+        await agent.send_event(m3)  # a re-send repeats everything not acknowledged
+        await asyncio.wait_for(next_ack(lambda a: a.applied_seq == 3), 10)
+        # Applied once each, and in order although m3 came first.
+        assert await error_messages(in_db) == ["m1", "m2", "m3"]
