@@ -9,8 +9,10 @@ acknowledging past the gap would let the agent delete the missing event, which i
 
 A gap can be permanent, though: the agent's bounded outbox drops printer events when full,
 and such an event never comes. So a gap is given up once the event just after it was
-applied `GAP_GIVE_UP_S` ago: an agent that still had the missing event has re-sent it by
-then (it re-sends unacknowledged events on a timer, and when the bridge asks).
+applied `GAP_GIVE_UP` ago *and* the agent has been online for that long without a break:
+an agent that still had the missing event has re-sent it by then (it re-sends everything
+unacknowledged on every connect, when the bridge asks, and on a timer). An agent that is
+away is never given up on, or its retained ack would delete the event it still holds.
 
 Read from the database, never from memory: with several replicas on a shared subscription
 any one may have applied any event. The stored value is only ever raised (a conditional
@@ -32,6 +34,7 @@ from cloud.db.models import Agent
 from cloud.db.types import utcnow
 from cloud.orchestration.db import writing
 from cloud.orchestration.tables import AgentLink, AppliedAgentEvent
+from shared.enums import AgentState
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +44,18 @@ WALK_LIMIT = 5000
 
 
 def applied_through(
-    through: int, applied: Iterable[tuple[int, datetime]], now: datetime, give_up: timedelta
+    through: int,
+    applied: Iterable[tuple[int, datetime]],
+    now: datetime,
+    give_up: timedelta | None,
 ) -> int:
     """Walk `applied` (seq, applied_at), ascending seqs above `through`, as far as it is
-    contiguous, or past a gap whose next event was applied at least `give_up` ago."""
+    contiguous, or past a gap whose next event was applied at least `give_up` ago (None:
+    never past a gap)."""
     for seq, applied_at in applied:
         if seq <= through:
             continue  # the same seq twice (an agent whose database was replaced)
-        if seq != through + 1 and now - applied_at < give_up:
+        if seq != through + 1 and (give_up is None or now - applied_at < give_up):
             break
         if seq != through + 1:
             log.warning("events %d-%d never came; acknowledging past them", through + 1, seq - 1)
@@ -69,6 +76,11 @@ async def advance(app: AppContext, agent_id: str) -> tuple[str, int] | None:
         if link is None:
             return None
         org_id, through = link.org_id, link.applied_through_seq
+        settled = (
+            link.state == AgentState.ONLINE.value
+            and link.online_since is not None
+            and now - link.online_since >= GAP_GIVE_UP
+        )
         rows = (
             await session.execute(
                 select(col(AppliedAgentEvent.seq), col(AppliedAgentEvent.applied_at))
@@ -80,7 +92,8 @@ async def advance(app: AppContext, agent_id: str) -> tuple[str, int] | None:
                 .limit(WALK_LIMIT)
             )
         ).all()
-    raised = applied_through(through, ((r[0], r[1]) for r in rows), now, GAP_GIVE_UP)
+    give_up = GAP_GIVE_UP if settled else None
+    raised = applied_through(through, ((r[0], r[1]) for r in rows), now, give_up)
     if raised == through:
         return org_id, through
     async with writing(app) as session:

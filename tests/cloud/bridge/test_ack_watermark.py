@@ -25,6 +25,11 @@ def test_a_gap_is_given_up_once_the_event_after_it_is_old() -> None:
     assert applied_through(5, applied, NOW, GIVE_UP) == 10
 
 
+def test_no_gap_is_given_up_for_an_agent_that_is_away() -> None:
+    applied = [(6, at(3600)), (9, at(3600))]
+    assert applied_through(5, applied, NOW, None) == 6
+
+
 def test_a_repeated_seq_does_not_move_it() -> None:
     # An agent whose database was replaced numbers from 1 again (new event ids).
     assert applied_through(5, [(6, at(1)), (6, at(1)), (7, at(1))], NOW, GIVE_UP) == 7
