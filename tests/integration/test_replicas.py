@@ -126,7 +126,8 @@ async def test_two_replicas_print_every_job_exactly_once(
                 data_dir=str(tmp_path / "agent"),
                 mqtt=MqttSettings(url=mqtt_broker.url),
             )
-            agent_task = asyncio.create_task(Agent(config).run(stop))
+            agent = Agent(config)
+            agent_task = asyncio.create_task(agent.run(stop))
             try:
                 job_ids = []
                 for n in range(JOBS):
@@ -148,6 +149,12 @@ async def test_two_replicas_print_every_job_exactly_once(
                 while not await all_done():
                     assert asyncio.get_running_loop().time() < deadline, "jobs did not finish"
                     await asyncio.sleep(0.5)
+                # Whichever replica applied each event, the acknowledgements (read from the
+                # database) let the agent delete every one of them.
+                assert agent.outbox.keep_until_acked
+                while await agent.outbox.count():
+                    assert asyncio.get_running_loop().time() < deadline, "events not acked"
+                    await asyncio.sleep(0.1)
             finally:
                 stop.set()
                 await asyncio.wait_for(agent_task, 30)
