@@ -412,7 +412,12 @@ class _SharedWaker:
         for _, _, printer in due:
             del self._due[printer]
         for _, _, printer in due:  # the most overdue first
-            printer._on_timer()  # may schedule itself again (and arm the timer)
+            try:
+                printer._on_timer()  # may schedule itself again (and arm the timer)
+            except Exception:
+                # One printer's bug must not stop the others' clocks (each had its own
+                # timer before they shared this one).
+                log.exception("simulated printer %s failed", printer.pty_path)
         if self._due:
             earliest_s = min(self._due.values())
             if earliest_s < self._timer_at:

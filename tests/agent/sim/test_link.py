@@ -176,3 +176,27 @@ async def test_printers_on_one_loop_share_wake_ups_and_close_independently() -> 
             os.close(clients[0].fd)
     assert second.executed == [LINE] * 6
     assert first.executed == [LINE]
+
+
+async def test_a_failing_printer_does_not_stop_the_others_on_its_loop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The shared timer serves every printer on the loop; a bug in one printer's pump (here
+    # injected) is logged, and the other printer's timed ok still arrives.
+    config = SimConfig(dialect="marlin", baud=115200, latency_s=0.002)
+    async with SimulatedPrinter(config) as broken, SimulatedPrinter(config) as healthy:
+        clients = [PtyClient(broken.pty_path), PtyClient(healthy.pty_path)]
+        try:
+
+            def fail() -> None:
+                raise RuntimeError("injected")
+
+            broken._pump = fail  # type: ignore[method-assign]
+            for client in clients:
+                client.write(numbered(1, LINE))
+            assert await clients[1].readline() == "ok"
+        finally:
+            for client in clients:
+                client.close()
+    assert "injected" in caplog.text
+    assert healthy.executed == [LINE]
