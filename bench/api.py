@@ -59,11 +59,13 @@ def _serve(settings_json: str, port: int) -> None:
     import uvicorn
 
     from cloud.app import create_app
+    from cloud.server import freeze_startup_heap
     from cloud.settings import Settings
 
     app = create_app(msgspec.json.decode(settings_json, type=Settings))
     app.register(bare_get)
     app.register(bare_post)
+    app.on_startup.append(freeze_startup_heap)  # as cloud.server's factory does
     uvicorn.run(
         app,
         host="127.0.0.1",
