@@ -214,16 +214,17 @@ class SimulatedPrinter:
     def _read_batched(self, fw: Firmware, now: float) -> None:
         """Take what the host wrote since the last wake-up, with the reader switched off.
 
-        Its exact write time is unknown: it lies between the two wake-ups. It is dated at
-        the last one, the earliest causal time (the model ran only one lookahead past it,
-        and these bytes arrive a lookahead later). Host writes mostly answer output written
-        at that wake-up, so this is off by the host's answer time, at most one wake-up
-        interval. The middle of the interval, used before, dated a prompt answer half an
+        Its exact write time is unknown: it lies between the two wake-ups. Host writes
+        mostly answer output written at the last one, so they are dated there, the earliest
+        causal time (the model ran only one lookahead past it, and these bytes arrive a
+        lookahead later), but never more than one wake granularity before now: a wake-up
+        that came late must not let a reply arrive sooner than the wire and the latency
+        allow. The middle of the interval, used before, dated a prompt answer half an
         interval late, and with many printers in one process (longer intervals) that alone
         cost send-ahead about 15 % of the wire with 16 printers. Reading each write as it
         comes (reader always on) measured worse still, 75 % with one printer: the read time
         carries whatever the pty and the scheduler add."""
-        written_s = self._last_pump_s
+        written_s = max(self._last_pump_s, now - self.config.wake_granularity_s)
         while fw.wants_bytes(_RX_BACKLOG_BYTES):
             data = self._read()
             if not data:
