@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from shared.event_loop import EventLoopChoiceError
 from shared.version import __version__
 
 
@@ -44,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = handler(args)
     except KeyboardInterrupt:
         return 130
+    except EventLoopChoiceError as exc:
+        print(f"apf {args.command}: {exc}", file=sys.stderr)
+        return 2
     return result
 
 

@@ -329,4 +329,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    from shared import event_loop
+
+    # The loop the agent runs on (uvloop where installed; APF_EVENT_LOOP=asyncio to compare).
+    print(f"event loop: {event_loop.chosen_loop()}", flush=True)
+    event_loop.run(main())

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from shared import event_loop
+
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -64,7 +66,7 @@ def _run(args: argparse.Namespace) -> int:
         await Agent(config).run(stop)
 
     try:
-        asyncio.run(main())
+        event_loop.run(main())
     except StartupError as exc:
         print(f"apf agent: {exc}", file=sys.stderr)
         return 1

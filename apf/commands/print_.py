@@ -17,6 +17,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from shared import event_loop
+
 if TYPE_CHECKING:
     from agent.drivers.base import Driver, DriverEvent
 
@@ -39,7 +41,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--api-key", help="OctoPrint API key (with --octoprint)")
     parser.add_argument("--baud", type=int, help="baud rate (default: the profile's)")
     parser.add_argument(
-        "--profile", default="auto",
+        "--profile",
+        default="auto",
         help="firmware profile: auto (detect with M115), marlin, prusa, klipper, "
         "reprapfirmware, smoothieware, repetier",
     )
@@ -62,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
     except ProfileError as exc:
         print(f"apf print: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(print_with_progress(driver, monitor, path))
+    return event_loop.run(print_with_progress(driver, monitor, path))
 
 
 def _run_octoprint(args: argparse.Namespace, monitor: PrintMonitor, path: Path) -> int:
@@ -73,7 +76,7 @@ def _run_octoprint(args: argparse.Namespace, monitor: PrintMonitor, path: Path) 
     except ValueError as exc:
         print(f"apf print: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(print_with_progress(OctoPrintDriver(config, monitor), monitor, path))
+    return event_loop.run(print_with_progress(OctoPrintDriver(config, monitor), monitor, path))
 
 
 class PrintMonitor:

@@ -9,6 +9,8 @@ import sys
 import time
 from typing import Any
 
+from shared import event_loop
+
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser("serial", help="serial printer tools")
@@ -27,7 +29,7 @@ def _probe(args: argparse.Namespace) -> int:
     from agent.serial.profiles import ProfileError
 
     try:
-        return asyncio.run(_probe_async(args))
+        return event_loop.run(_probe_async(args))
     except ProfileError as exc:
         print(f"apf serial probe: {exc}", file=sys.stderr)
         return 2
@@ -43,8 +45,9 @@ async def _probe_async(args: argparse.Namespace) -> int:
     def listener(event: DriverEvent) -> None:
         changed.set()
 
-    driver = SerialDriver(args.port, listener, baud=args.baud, profile=args.profile,
-                          detect_timeout_s=args.timeout)
+    driver = SerialDriver(
+        args.port, listener, baud=args.baud, profile=args.profile, detect_timeout_s=args.timeout
+    )
     runner = asyncio.create_task(driver.run(), name="apf-serial-probe")
     deadline_s = time.monotonic() + args.timeout + 1.0
     try:
@@ -55,8 +58,9 @@ async def _probe_async(args: argparse.Namespace) -> int:
             if runner.done() or time.monotonic() > deadline_s:
                 if driver.snapshot.status is PrinterStatus.IDLE:
                     break  # identified; temperatures just did not come in time
-                print(f"apf serial probe: {driver.snapshot.message or 'no answer'}",
-                      file=sys.stderr)
+                print(
+                    f"apf serial probe: {driver.snapshot.message or 'no answer'}", file=sys.stderr
+                )
                 return 1
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(0.2):
@@ -77,8 +81,10 @@ def _print_probe(driver: Any, port: str) -> None:
     print(f"firmware:  {snapshot.firmware or 'unknown (no FIRMWARE_NAME in the M115 reply)'}")
     if profile is not None:
         print(f"profile:   {profile.name} ({profile.display_name})")
-        print(f"window:    {profile.rx_budget_bytes} bytes, "
-              f"{profile.link.command_queue_depth} lines in flight")
+        print(
+            f"window:    {profile.rx_budget_bytes} bytes, "
+            f"{profile.link.command_queue_depth} lines in flight"
+        )
     temps = snapshot.temperatures
     if temps.hotend_c is not None:
         print(f"hotend:    {temps.hotend_c:.1f} °C (target {temps.hotend_target_c or 0:.0f})")
@@ -97,7 +103,9 @@ def _profiles(args: argparse.Namespace) -> int:
 
     for profile in load_profiles().values():
         link = profile.link
-        print(f"{profile.name:15} {profile.display_name:30} resend: {profile.resend.style:12} "
-              f"rx {link.rx_buffer_bytes} B, {link.command_queue_depth} lines, "
-              f"{link.default_baud} baud")
+        print(
+            f"{profile.name:15} {profile.display_name:30} resend: {profile.resend.style:12} "
+            f"rx {link.rx_buffer_bytes} B, {link.command_queue_depth} lines, "
+            f"{link.default_baud} baud"
+        )
     return 0

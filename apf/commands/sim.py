@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from shared import event_loop
+
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -57,7 +59,6 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import asyncio
     import sys
 
     from agent.sim import SimConfig, SimConfigError
@@ -93,7 +94,7 @@ def _run(args: argparse.Namespace) -> int:
     except SimConfigError as exc:
         print(f"apf sim: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(_serve(config, args.record, args.count))
+    event_loop.run(_serve(config, args.record, args.count))
     return 0
 
 
