@@ -2,6 +2,11 @@
 
     .venv/bin/python bench/api.py                       # SQLite, 5 s per endpoint
     .venv/bin/python bench/api.py --duration-s 10 --database-url postgresql://...
+    .venv/bin/python bench/api.py --commits-per-s 100   # a live farm's writes beside
+
+List pages on SQLite are cached while the database is unchanged (cloud/api/page_cache.py);
+`--commits-per-s N` has another connection commit N times a second during the run, as the
+bridge does when it stores printer states, so each commit ends every cached page.
 
 On PostgreSQL the URL only names the server: the bench creates a database of its own
 (`apf_bench_<random>`) beside the one named, runs there, and drops it at the end.
@@ -289,6 +294,40 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextlib.contextmanager
+def _background_commits(database_path: Path | None, per_s: float) -> Iterator[list[int]]:
+    """A writer beside the API committing `per_s` times a second, as the bridge does when it
+    stores a batch of printer states: each commit ends the life of every cached list page."""
+    made = [0]
+    if not per_s or database_path is None:
+        yield made
+        return
+    import sqlite3
+    import threading
+
+    stop = threading.Event()
+
+    def write() -> None:
+        with contextlib.closing(sqlite3.connect(database_path, timeout=30)) as conn:
+            (printer_id,) = conn.execute("SELECT id FROM printers LIMIT 1").fetchone()
+            progress = 0.0
+            while not stop.wait(1 / per_s):  # the commit rate, not a synchronisation
+                progress = (progress + 0.1) % 100
+                conn.execute(
+                    "UPDATE printers SET progress = ? WHERE id = ?", (progress, printer_id)
+                )
+                conn.commit()
+                made[0] += 1
+
+    writer = threading.Thread(target=write, name="bench-commits", daemon=True)
+    writer.start()
+    try:
+        yield made
+    finally:
+        stop.set()
+        writer.join(10)
+
+
 async def _measure(port: int, key: str, file_url: str, duration_s: float) -> list[Result]:
     cases = [
         (
@@ -342,7 +381,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration-s", type=float, default=5.0)
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--commits-per-s",
+        type=float,
+        default=0.0,
+        help="SQLite: commits per second by another connection while the lists are measured "
+        "(the bridge storing printer states); 0: none",
+    )
     args = parser.parse_args()
+    if args.commits_per_s and args.database_url:
+        parser.error("--commits-per-s is for SQLite only")
 
     from cloud.settings import Settings
 
@@ -367,14 +415,17 @@ def main() -> None:
         server.start()
         try:
             asyncio.run(_wait_ready(port, 60))
-            results = asyncio.run(_measure(port, key, file_url, args.duration_s))
+            database = None if args.database_url else Path(tmp) / "apf.sqlite3"
+            with _background_commits(database, args.commits_per_s) as commits:
+                results = asyncio.run(_measure(port, key, file_url, args.duration_s))
         finally:
             server.terminate()
             server.join(10)
     backend = "PostgreSQL" if args.database_url else "SQLite"
     print(
         f"{backend}, {PRINTERS} printers, {JOBS} jobs, {CONCURRENCY} concurrent clients, "
-        f"{args.duration_s:g} s per endpoint"
+        f"{args.duration_s:g} s per endpoint; {commits[0]} commits beside"
+        f" ({args.commits_per_s:g}/s asked)"
     )
     print(f"{'endpoint':40} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'bytes':>7} {'errors':>6}")
     for r in results:

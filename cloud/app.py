@@ -24,6 +24,7 @@ from cloud.api.jobs import JobController
 from cloud.api.materials import MaterialController
 from cloud.api.middleware import ApiMiddleware
 from cloud.api.org import InvitationController, OrganizationController, UserController
+from cloud.api.page_cache import PageCache
 from cloud.api.printers import PrinterController
 from cloud.api.state import AppContext
 from cloud.api.webhooks import WebhookController
@@ -80,6 +81,7 @@ def build_context(settings: Settings) -> AppContext:
         signing_key=signing_key(settings),
         write_lock=asyncio.Lock() if sqlite else None,
         reader=reader,
+        page_cache=PageCache(reader) if reader is not None else None,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from cloud.api.page_cache import PageCache
 from cloud.db.reader import SqliteReader
 from cloud.services.auth import KeyResolver
 from cloud.settings import Settings
@@ -31,6 +32,8 @@ class AppContext:
     # One writer at a time on SQLite (see ServiceContext.write_lock); None on PostgreSQL.
     write_lock: asyncio.Lock | None = None
     reader: SqliteReader | None = None
+    # SQLite only: list pages kept while the database is unchanged (cloud/api/page_cache.py).
+    page_cache: PageCache | None = None
     # Tells the bridge something may let the queue or commands progress (a job created, a
     # printer or spool changed, an action recorded). A no-op where no bridge runs.
     kick: Callable[[str], None] = _no_bridge

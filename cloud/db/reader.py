@@ -59,11 +59,24 @@ class SqliteReader:
                 raise
         return await asyncio.wait_for(asyncio.to_thread(self._run, fn), self._timeout_s)
 
-    def _run_inline(self, fn: Callable[[Connection], T]) -> T:
+    def data_version(self) -> int:
+        """SQLite's `PRAGMA data_version` on the inline connection: it changes whenever any
+        other connection, in this process or another, commits (sqlite.org/pragma.html)."""
+        dbapi = self._inline_connection().connection.dbapi_connection
+        assert dbapi is not None  # an open connection always has one
+        row = dbapi.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
+
+    def _inline_connection(self) -> Connection:
         conn = self._inline
         if conn is None or conn.closed:
             conn = self._inline = self._engine.connect()
             conn.exec_driver_sql(f"PRAGMA busy_timeout={INLINE_BUSY_MS}")
+            conn.rollback()  # the PRAGMA began no transaction worth keeping open
+        return conn
+
+    def _run_inline(self, fn: Callable[[Connection], T]) -> T:
+        conn = self._inline_connection()
         try:
             return fn(conn)
         finally:
