@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
@@ -45,6 +45,7 @@ class SqliteReader:
         )
         event.listen(self._engine, "connect", sqlite_pragmas)
         self._inline: Connection | None = None
+        self._inline_dbapi: Any = None
 
     @property
     def engine(self) -> Engine:
@@ -62,9 +63,11 @@ class SqliteReader:
     def data_version(self) -> int:
         """SQLite's `PRAGMA data_version` on the inline connection: it changes whenever any
         other connection, in this process or another, commits (sqlite.org/pragma.html)."""
-        dbapi = self._inline_connection().connection.dbapi_connection
-        assert dbapi is not None  # an open connection always has one
-        row = dbapi.execute("PRAGMA data_version").fetchone()
+        conn = self._inline
+        if conn is None or conn.closed or self._inline_dbapi is None:
+            self._inline_connection()
+        assert self._inline_dbapi is not None  # set with the inline connection
+        row = self._inline_dbapi.execute("PRAGMA data_version").fetchone()
         return int(row[0])
 
     def _inline_connection(self) -> Connection:
@@ -73,6 +76,8 @@ class SqliteReader:
             conn = self._inline = self._engine.connect()
             conn.exec_driver_sql(f"PRAGMA busy_timeout={INLINE_BUSY_MS}")
             conn.rollback()  # the PRAGMA began no transaction worth keeping open
+            # The driver's own connection, for `data_version` (asked on every cached page).
+            self._inline_dbapi = conn.connection.dbapi_connection
         return conn
 
     def _run_inline(self, fn: Callable[[Connection], T]) -> T:
@@ -91,6 +96,7 @@ class SqliteReader:
         if self._inline is not None:
             self._inline.close()
             self._inline = None
+            self._inline_dbapi = None
         self._engine.dispose()
 
 
