@@ -46,7 +46,7 @@ from shared.wire import (
     commands_topic,
     config_topic,
     decode_ack,
-    decode_config,
+    decode_config_leniently,
     encode,
     events_topic,
     status_topic,
@@ -275,10 +275,20 @@ class Agent:
             log.info("the retained desired config was cleared; keeping the current printers")
             return
         try:
-            desired = decode_config(payload)
+            desired, unreadable = decode_config_leniently(payload)
         except WireDecodeError as exc:
             log.warning("ignored a malformed desired config: %s", exc.reason)
             return
+        for printer in unreadable:
+            # Most likely a newer cloud naming what this agent version does not know.
+            log.error(
+                "desired config revision %d: printer %s left out (agent %s cannot read it; "
+                "a newer agent may): %s",
+                desired.revision,
+                printer.printer_id or "without an id",
+                __version__,
+                printer.reason,
+            )
         if desired.agent_id != self.config.agent_id:
             log.warning("ignored a desired config for agent %s", desired.agent_id)
             return
@@ -313,7 +323,7 @@ class Agent:
         raw = await self.ledger.desired_config()
         if raw:
             try:
-                self._desired = decode_config(raw)
+                self._desired, _ = decode_config_leniently(raw)  # logged when it came in
                 self.outbox.set_keep_until_acked(self._desired.event_acks)
             except WireDecodeError as exc:
                 log.warning("the saved desired config is unreadable: %s", exc.reason)

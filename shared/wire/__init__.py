@@ -1,11 +1,13 @@
 """The MQTT wire contract: topics, payload Structs and their codecs (see docs/mqtt.md)."""
 
 from shared.wire.codec import (
+    UnreadablePrinter,
     WireDecodeError,
     decode_ack,
     decode_agent_status,
     decode_command,
     decode_config,
+    decode_config_leniently,
     decode_event,
     decode_printer_state,
     decode_reply,
@@ -97,6 +99,7 @@ __all__ = [
     "Temperatures",
     "TopicError",
     "TopicKind",
+    "UnreadablePrinter",
     "WireDecodeError",
     "acks_topic",
     "agent_root",
@@ -106,6 +109,7 @@ __all__ = [
     "decode_agent_status",
     "decode_command",
     "decode_config",
+    "decode_config_leniently",
     "decode_event",
     "decode_printer_state",
     "decode_reply",

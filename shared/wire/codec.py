@@ -6,6 +6,7 @@ A consumer loop calls `decode_*` on untrusted bytes: every failure comes out as 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -18,6 +19,7 @@ from shared.wire.messages import (
     DesiredConfig,
     Event,
     EventAck,
+    PrinterConfig,
     PrinterState,
     Telemetry,
 )
@@ -68,3 +70,41 @@ decode_reply: _Decoder[CommandReply] = _Decoder("reply", CommandReply)
 decode_config: _Decoder[DesiredConfig] = _Decoder("config", DesiredConfig)
 decode_command: _Decoder[Command] = _Decoder("command", Command)
 decode_ack: _Decoder[EventAck] = _Decoder("ack", EventAck)
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadablePrinter:
+    """A printer of a desired config this software cannot read (its id, when it has one)."""
+
+    printer_id: str | None
+    reason: str
+
+
+def decode_config_leniently(
+    payload: bytes | bytearray | memoryview | str,
+) -> tuple[DesiredConfig, list[UnreadablePrinter]]:
+    """A desired config whose unreadable printers are left out instead of failing it whole.
+
+    A newer cloud can name what an older agent does not know (a new connection kind, say):
+    that printer cannot be driven here, but every other printer of the agent must go on. The
+    rest of the message is read as strictly as `decode_config` reads it.
+    """
+    try:
+        return decode_config(payload), []
+    except WireDecodeError as strict_error:
+        try:
+            raw = msgspec.json.decode(payload)
+        except msgspec.DecodeError:
+            raise strict_error from None
+        if not isinstance(raw, dict) or not isinstance(raw.get("printers"), list):
+            raise
+    readable: list[PrinterConfig] = []
+    skipped: list[UnreadablePrinter] = []
+    for item in raw["printers"]:
+        try:
+            readable.append(msgspec.convert(item, PrinterConfig))
+        except msgspec.ValidationError as exc:
+            pid = item.get("printer_id") if isinstance(item, dict) else None
+            skipped.append(UnreadablePrinter(pid if isinstance(pid, str) else None, str(exc)))
+    envelope = decode_config(msgspec.json.encode({**raw, "printers": []}))
+    return msgspec.structs.replace(envelope, printers=readable), skipped

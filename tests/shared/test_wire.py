@@ -241,3 +241,32 @@ def test_an_older_clouds_config_says_nothing_of_acks_and_an_ack_cannot_go_negati
     assert wire.decode_ack(b'{"schema_version": 1, "applied_seq": 7}').resend is False
     with pytest.raises(WireDecodeError, match="applied_seq"):
         wire.decode_ack(b'{"schema_version": 1, "applied_seq": -1}')
+
+
+def _config_with_a_printer_of_a_later_version() -> dict[str, object]:
+    good = {"printer_id": "prt_a", "name": "a", "connection": {"kind": "serial", "port": "/x"}}
+    later = {"printer_id": "prt_b", "name": "b", "connection": {"kind": "moonraker", "u": "y"}}
+    return {"schema_version": 1, "agent_id": "agt_1", "revision": 7, "printers": [good, later]}
+
+
+def test_a_config_printer_this_version_cannot_read_is_left_out_not_the_config() -> None:
+    payload = msgspec.json.encode(_config_with_a_printer_of_a_later_version())
+    with pytest.raises(WireDecodeError):
+        wire.decode_config(payload)  # the strict decoder refuses the whole message
+    config, unreadable = wire.decode_config_leniently(payload)
+    assert config.revision == 7 and [p.printer_id for p in config.printers] == ["prt_a"]
+    assert [u.printer_id for u in unreadable] == ["prt_b"]
+    assert "moonraker" in unreadable[0].reason
+
+
+def test_lenient_config_decoding_is_strict_about_everything_else() -> None:
+    raw = _config_with_a_printer_of_a_later_version()
+    del raw["agent_id"]
+    with pytest.raises(WireDecodeError, match="agent_id"):
+        wire.decode_config_leniently(msgspec.json.encode(raw))
+    with pytest.raises(WireDecodeError):
+        wire.decode_config_leniently(b"not json")
+    raw = _config_with_a_printer_of_a_later_version()
+    raw["printers"] = [{"name": "no id", "connection": {"kind": "serial", "port": "/x"}}]
+    config, unreadable = wire.decode_config_leniently(msgspec.json.encode(raw))
+    assert config.printers == [] and unreadable[0].printer_id is None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
+
 from shared.enums import ErrorCode
 from shared.wire import (
     DesiredConfig,
@@ -11,7 +13,9 @@ from shared.wire import (
     SerialConnection,
     decode_agent_status,
     decode_printer_state,
+    encode,
 )
+from shared.wire.topics import config_topic
 from tests.agent.runtime.cloud import CloudStandIn, home
 from tests.agent.runtime.harness import ORG, agent_config, running_agent, serial_printer
 from tests.support.broker import TestBroker
@@ -88,3 +92,23 @@ async def test_config_changes_apply_without_restart_and_survive_one(
             assert agent.supervisor("prt_cloud") is not None
             assert agent.supervisor("prt_local") is not None
         mqtt_broker.start()
+
+
+async def test_a_printer_of_a_newer_cloud_is_left_out_and_the_others_are_driven(
+    mqtt_broker: TestBroker, tmp_path: Path
+) -> None:
+    config = agent_config(mqtt_broker.url, tmp_path, agent_id=AGENT)
+    raw = msgspec.json.decode(encode(desired(1, "prt_known")))
+    raw["printers"].append(
+        {"printer_id": "prt_later", "name": "later", "connection": {"kind": "moonraker"}}
+    )
+    async with (
+        CloudStandIn(mqtt_broker.url, ORG, AGENT) as cloud,
+        running_agent(config) as agent,
+    ):
+        await cloud.publish(config_topic(ORG, AGENT), msgspec.json.encode(raw), retain=True)
+        await cloud.wait_for(lambda: cloud.on("printers/prt_known/state"))
+        assert agent.supervisor("prt_known") is not None
+        assert agent.supervisor("prt_later") is None
+        await cloud.command(home("h1", "prt_later"))
+        assert (await cloud.wait_reply("h1")).error == ErrorCode.UNKNOWN_PRINTER
