@@ -79,6 +79,10 @@ class Agent:
         self._drivers = drivers
         self._running: dict[str, _Running] = {}
         self._desired: DesiredConfig | None = None
+        # Printers of the desired config this version cannot read: id -> why (and what the
+        # retained state of each last said, so it is published once, not at every pass).
+        self._unreadable: dict[str, str] = {}
+        self._unreadable_told: dict[str, str] = {}
         self._reconcile = asyncio.Event()
         self._cooldown: set[str] = set()
         self._waiting_logged: set[str] = set()
@@ -279,6 +283,14 @@ class Agent:
         except WireDecodeError as exc:
             log.warning("ignored a malformed desired config: %s", exc.reason)
             return
+        if desired.agent_id != self.config.agent_id:
+            log.warning("ignored a desired config for agent %s", desired.agent_id)
+            return
+        current = self._desired
+        if current is not None and desired.revision < current.revision:
+            log.info("ignored stale desired config revision %d", desired.revision)
+            return
+        self._unreadable = {p.printer_id: p.reason for p in unreadable if p.printer_id}
         for printer in unreadable:
             # Most likely a newer cloud naming what this agent version does not know.
             log.error(
@@ -289,14 +301,8 @@ class Agent:
                 __version__,
                 printer.reason,
             )
-        if desired.agent_id != self.config.agent_id:
-            log.warning("ignored a desired config for agent %s", desired.agent_id)
-            return
-        current = self._desired
-        if current is not None and desired.revision < current.revision:
-            log.info("ignored stale desired config revision %d", desired.revision)
-            return
         if current == desired:
+            self._reconcile.set()  # only which printers are unreadable may have changed
             return
         await self.ledger.save_desired_config(payload)
         self._desired = desired
@@ -323,7 +329,8 @@ class Agent:
         raw = await self.ledger.desired_config()
         if raw:
             try:
-                self._desired, _ = decode_config_leniently(raw)  # logged when it came in
+                self._desired, unreadable = decode_config_leniently(raw)  # logged on arrival
+                self._unreadable = {p.printer_id: p.reason for p in unreadable if p.printer_id}
                 self.outbox.set_keep_until_acked(self._desired.event_acks)
             except WireDecodeError as exc:
                 log.warning("the saved desired config is unreadable: %s", exc.reason)
@@ -351,6 +358,27 @@ class Agent:
         await self._apply_changes(wanted)
         if set(self._running) != before:
             await self.link.announce()
+        self._tell_unreadable(wanted)
+
+    def _tell_unreadable(self, wanted: dict[str, PrinterConfig]) -> None:
+        """Each printer this version cannot read says so in its retained state, so the
+        dashboards show why it stays offline (the log alone reaches no one at the farm)."""
+        for printer_id, reason in self._unreadable.items():
+            if printer_id in wanted or self._unreadable_told.get(printer_id) == reason:
+                continue
+            self._unreadable_told[printer_id] = reason
+            self.reporter.remove_source(
+                printer_id,
+                PrinterState(
+                    printer_id=printer_id,
+                    status=PrinterStatus.OFFLINE,
+                    connected=False,
+                    ts=convert.utc_now(),
+                    session=self.link.session,
+                    message=f"agent {__version__} cannot drive this printer "
+                    f"(a newer agent may): {reason}",
+                ),
+            )
 
     async def _apply_changes(self, wanted: dict[str, PrinterConfig]) -> None:
         for pid, running in list(self._running.items()):

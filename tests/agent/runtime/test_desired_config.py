@@ -112,3 +112,9 @@ async def test_a_printer_of_a_newer_cloud_is_left_out_and_the_others_are_driven(
         assert agent.supervisor("prt_later") is None
         await cloud.command(home("h1", "prt_later"))
         assert (await cloud.wait_reply("h1")).error == ErrorCode.UNKNOWN_PRINTER
+        # Its retained state tells the dashboards why it stays offline.
+        await cloud.wait_for(lambda: cloud.on("printers/prt_later/state"))
+        state = decode_printer_state(cloud.on("printers/prt_later/state")[-1].payload)
+        assert state.status == "offline" and state.connected is False
+        assert "cannot drive this printer" in (state.message or "")
+        assert "moonraker" in (state.message or "")
