@@ -22,11 +22,17 @@ IDEMPOTENCY_ERRORS = (
 )
 
 
-def errors(*extra: tuple[int, str]) -> dict[int, ResponseSpec]:
+# Answered only where an API key is checked and counted (cloud/api/middleware.py).
+_KEY_ERRORS = frozenset({401, 403, 429})
+
+
+def errors(*extra: tuple[int, str], keyed: bool = True) -> dict[int, ResponseSpec]:
     """The error responses of a handler: the common ones plus `extra` (status, description);
-    descriptions of one status are joined."""
+    descriptions of one status are joined. `keyed=False`: a handler without an API key, which
+    cannot answer 401, 403 or 429."""
+    common = {s: d for s, d in _ERRORS.items() if keyed or s not in _KEY_ERRORS}
     described: dict[int, list[str]] = {}
-    for status, desc in (*_ERRORS.items(), *extra):
+    for status, desc in (*common.items(), *extra):
         described.setdefault(status, []).append(desc)
     return {
         status: ResponseSpec(

@@ -99,7 +99,8 @@ class InvitationController(Controller):
     @post(
         "/accept",
         responses=errors(
-            (409, "invalid_request: the invitation was accepted already, or the email is a member")
+            (409, "invalid_request: the invitation was accepted already, or the email is a member"),
+            keyed=False,
         ),
     )
     async def accept_invitation(
