@@ -24,6 +24,7 @@ from agent.drivers.registry import DRIVERS, DriverFactory, DriverServices, conne
 from agent.files.cache import FileCache
 from agent.runtime import convert
 from agent.runtime.commands import CommandDispatcher
+from agent.runtime.desired import DesiredPrinters
 from agent.runtime.jobs import AGENT_STOPPED, JobBook
 from agent.runtime.ledger import JobRecord, Ledger
 from agent.runtime.memory import StoredJobMemory
@@ -37,7 +38,6 @@ from shared.enums import AgentState, PrinterStatus
 from shared.version import __version__
 from shared.wire import (
     AgentStatus,
-    DesiredConfig,
     EventAck,
     PrinterConfig,
     PrinterState,
@@ -46,7 +46,6 @@ from shared.wire import (
     commands_topic,
     config_topic,
     decode_ack,
-    decode_config_leniently,
     encode,
     events_topic,
     status_topic,
@@ -78,10 +77,7 @@ class Agent:
         self.config = config
         self._drivers = drivers
         self._running: dict[str, _Running] = {}
-        self._desired: DesiredConfig | None = None
-        # Printers of the desired config this version cannot read: id -> why (and what the
-        # retained state of each last said, so it is published once, not at every pass).
-        self._unreadable: dict[str, str] = {}
+        # What the retained state of each unreadable printer last said (published once).
         self._unreadable_told: dict[str, str] = {}
         self._reconcile = asyncio.Event()
         self._cooldown: set[str] = set()
@@ -95,6 +91,7 @@ class Agent:
         org, agent = cfg.org_id, cfg.agent_id
         self.store = store
         self.ledger = Ledger(store)
+        self.desired = DesiredPrinters(cfg.agent_id, self.ledger)
         self.outbox = Outbox(
             store, events_topic=events_topic(org, agent), max_rows=cfg.outbox.max_rows
         )
@@ -172,7 +169,8 @@ class Agent:
                 self._wire(store)
             except (LinkSetupError, OSError) as exc:
                 raise StartupError(str(exc)) from exc
-            await self._load_desired()
+            await self.desired.load()
+            self.outbox.set_keep_until_acked(self.desired.event_acks)
             await self._recover()
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
@@ -275,42 +273,9 @@ class Agent:
             log.exception("handling a message on %s failed", topic)
 
     async def _desired_config(self, payload: bytes) -> None:
-        if not payload:
-            log.info("the retained desired config was cleared; keeping the current printers")
-            return
-        try:
-            desired, unreadable = decode_config_leniently(payload)
-        except WireDecodeError as exc:
-            log.warning("ignored a malformed desired config: %s", exc.reason)
-            return
-        if desired.agent_id != self.config.agent_id:
-            log.warning("ignored a desired config for agent %s", desired.agent_id)
-            return
-        current = self._desired
-        if current is not None and desired.revision < current.revision:
-            log.info("ignored stale desired config revision %d", desired.revision)
-            return
-        self._unreadable = {p.printer_id: p.reason for p in unreadable if p.printer_id}
-        for printer in unreadable:
-            # Most likely a newer cloud naming what this agent version does not know.
-            log.error(
-                "desired config revision %d: printer %s left out (agent %s cannot read it; "
-                "a newer agent may): %s",
-                desired.revision,
-                printer.printer_id or "without an id",
-                __version__,
-                printer.reason,
-            )
-        if current == desired:
-            self._reconcile.set()  # only which printers are unreadable may have changed
-            return
-        await self.ledger.save_desired_config(payload)
-        self._desired = desired
-        self.outbox.set_keep_until_acked(desired.event_acks)
-        log.info(
-            "desired config revision %d: %d printer(s)", desired.revision, len(desired.printers)
-        )
-        self._reconcile.set()
+        if await self.desired.offer(payload):
+            self.outbox.set_keep_until_acked(self.desired.event_acks)
+            self._reconcile.set()
 
     async def _event_ack(self, payload: bytes) -> None:
         if not payload:
@@ -325,20 +290,8 @@ class Agent:
         if ack.resend:
             self.outbox.resend("the cloud asked")
 
-    async def _load_desired(self) -> None:
-        raw = await self.ledger.desired_config()
-        if raw:
-            try:
-                self._desired, unreadable = decode_config_leniently(raw)  # logged on arrival
-                self._unreadable = {p.printer_id: p.reason for p in unreadable if p.printer_id}
-                self.outbox.set_keep_until_acked(self._desired.event_acks)
-            except WireDecodeError as exc:
-                log.warning("the saved desired config is unreadable: %s", exc.reason)
-
     def _wanted(self) -> dict[str, PrinterConfig]:
-        wanted: dict[str, PrinterConfig] = {}
-        if self._desired is not None:
-            wanted.update((p.printer_id, p) for p in self._desired.printers)
+        wanted = self.desired.printers()
         for local in self.config.printers:
             if local.printer_id in wanted and local.printer_id not in self._waiting_logged:
                 log.info("printer %s: the local config overrides the cloud's", local.printer_id)
@@ -363,7 +316,7 @@ class Agent:
     def _tell_unreadable(self, wanted: dict[str, PrinterConfig]) -> None:
         """Each printer this version cannot read says so in its retained state, so the
         dashboards show why it stays offline (the log alone reaches no one at the farm)."""
-        for printer_id, reason in self._unreadable.items():
+        for printer_id, reason in self.desired.unreadable.items():
             if printer_id in wanted or self._unreadable_told.get(printer_id) == reason:
                 continue
             self._unreadable_told[printer_id] = reason
