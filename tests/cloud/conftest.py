@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from litestar import Litestar
 from cloud.app import build_context, create_app
 from cloud.db import migrate
 from cloud.db.engine import create_engine, session_factory
+from cloud.db.reader import SqliteReader
 from cloud.services.admin import CreatedOrg, create_org
 from cloud.settings import Settings, database_url_for
 from tests.support.postgres import create_database, drop_database
@@ -207,3 +209,19 @@ def in_db(api: Api) -> SessionRunner:
             return result
 
     return run
+
+
+@pytest.fixture
+def sqlite_pair(tmp_path: Path) -> Iterator[tuple[SqliteReader, sqlite3.Connection]]:
+    """A `SqliteReader` on a WAL database with a table `t (v INTEGER)` and, beside it, a
+    writer connection of its own (as the app's writer is), in autocommit."""
+    path = tmp_path / "pair.sqlite3"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE t (v INTEGER)")
+    reader = SqliteReader(f"sqlite+aiosqlite:///{path}", pool_size=2, timeout_s=5)
+    try:
+        yield reader, writer
+    finally:
+        reader.dispose()
+        writer.close()

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from cloud.api.page_cache import PageCache
 from cloud.db.reader import SqliteReader
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[tuple[SqliteReader, sqlite3.Connection]]:
-    path = tmp_path / "c.sqlite3"
-    writer = sqlite3.connect(path, isolation_level=None)
-    writer.execute("PRAGMA journal_mode=WAL")
-    writer.execute("CREATE TABLE t (v INTEGER)")
-    reader = SqliteReader(f"sqlite+aiosqlite:///{path}", pool_size=1, timeout_s=5)
-    try:
-        yield reader, writer
-    finally:
-        reader.dispose()
-        writer.close()
-
-
 def test_a_stored_page_is_served_until_another_connection_commits(
-    db: tuple[SqliteReader, sqlite3.Connection],
+    sqlite_pair: tuple[SqliteReader, sqlite3.Connection],
 ) -> None:
-    reader, writer = db
+    reader, writer = sqlite_pair
     cache = PageCache(reader)
     body, version = cache.lookup("k")
     assert body is None
@@ -44,9 +26,9 @@ def test_a_stored_page_is_served_until_another_connection_commits(
 
 
 def test_a_page_built_across_a_commit_is_not_kept(
-    db: tuple[SqliteReader, sqlite3.Connection],
+    sqlite_pair: tuple[SqliteReader, sqlite3.Connection],
 ) -> None:
-    reader, writer = db
+    reader, writer = sqlite_pair
     cache = PageCache(reader)
     _, version = cache.lookup("k")
     writer.execute("INSERT INTO t VALUES (1)")  # commits while the page is being built
@@ -56,9 +38,9 @@ def test_a_page_built_across_a_commit_is_not_kept(
 
 
 def test_entries_and_bytes_are_bounded_oldest_first(
-    db: tuple[SqliteReader, sqlite3.Connection],
+    sqlite_pair: tuple[SqliteReader, sqlite3.Connection],
 ) -> None:
-    reader, _ = db
+    reader, _ = sqlite_pair
     cache = PageCache(reader, max_entries=2, max_bytes=10)
     _, version = cache.lookup("a")
     cache.store("a", version, b"aaaa")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, exc, text
@@ -13,27 +11,14 @@ from sqlalchemy import Connection, exc, text
 from cloud.db.reader import SqliteReader
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[tuple[SqliteReader, sqlite3.Connection]]:
-    """A reader and, beside it, a writer connection of its own (as the app's writer is)."""
-    path = tmp_path / "r.sqlite3"
-    writer = sqlite3.connect(path, isolation_level=None)
-    writer.execute("PRAGMA journal_mode=WAL")
-    writer.execute("CREATE TABLE t (v INTEGER)")
-    reader = SqliteReader(f"sqlite+aiosqlite:///{path}", pool_size=2, timeout_s=5)
-    try:
-        yield reader, writer
-    finally:
-        reader.dispose()
-        writer.close()
-
-
 def _count(conn: Connection) -> int:
     return int(conn.execute(text("SELECT count(*) FROM t")).scalar_one())
 
 
-async def test_inline_reads_see_each_commit(db: tuple[SqliteReader, sqlite3.Connection]) -> None:
-    reader, writer = db
+async def test_inline_reads_see_each_commit(
+    sqlite_pair: tuple[SqliteReader, sqlite3.Connection],
+) -> None:
+    reader, writer = sqlite_pair
     assert await reader.run(_count) == 0
     writer.execute("INSERT INTO t VALUES (1)")
     # The reader's connection must not hold a snapshot from its previous read.
@@ -46,9 +31,9 @@ async def test_inline_reads_see_each_commit(db: tuple[SqliteReader, sqlite3.Conn
 
 
 async def test_locked_read_is_retried_on_a_worker_thread(
-    db: tuple[SqliteReader, sqlite3.Connection],
+    sqlite_pair: tuple[SqliteReader, sqlite3.Connection],
 ) -> None:
-    reader, writer = db
+    reader, writer = sqlite_pair
     writer.execute("INSERT INTO t VALUES (1)")
     loop_thread = threading.get_ident()
     threads: list[int] = []
@@ -63,8 +48,10 @@ async def test_locked_read_is_retried_on_a_worker_thread(
     assert threads[0] == loop_thread and threads[1] != loop_thread
 
 
-async def test_other_errors_are_not_retried(db: tuple[SqliteReader, sqlite3.Connection]) -> None:
-    reader, _ = db
+async def test_other_errors_are_not_retried(
+    sqlite_pair: tuple[SqliteReader, sqlite3.Connection],
+) -> None:
+    reader, _ = sqlite_pair
     calls: list[int] = []
 
     def broken(conn: Connection) -> int:
