@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
 
+from tests.cloud.net.httpserver import _read_request
+
 IO_TIMEOUT_S = 10.0
 
 
@@ -88,17 +90,8 @@ class WebhookReceiver:
         try:
             while True:
                 async with asyncio.timeout(IO_TIMEOUT_S):
-                    head = await reader.readuntil(b"\r\n\r\n")
-                    lines = head.decode("latin-1").split("\r\n")
-                    _method, path, _version = lines[0].split(" ", 2)
-                    headers: dict[str, str] = {}
-                    for line in lines[1:]:
-                        if line:
-                            name, value = line.split(":", 1)
-                            headers[name.strip().lower()] = value.strip()
-                    length = int(headers.get("content-length", "0"))
-                    body = await reader.readexactly(length) if length else b""
-                status = self.status_for(path)
+                    seen = await _read_request(reader)
+                status = self.status_for(seen.path)
                 extra = "".join(f"{k}: {v}\r\n" for k, v in self.extra_headers.items())
                 writer.write(
                     f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\n{extra}\r\nok".encode("latin-1")
@@ -106,7 +99,7 @@ class WebhookReceiver:
                 await writer.drain()
                 self.count += 1
                 if self.record:
-                    self.received.append(Received(path, headers, body, status))
+                    self.received.append(Received(seen.path, seen.headers, seen.body, status))
                 async with self._changed:
                     self._changed.notify_all()
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError, ValueError):
