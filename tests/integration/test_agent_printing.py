@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from agent.config import AgentConfig
 from agent.runtime.agent import Agent
 from agent.sim import SimConfig, SimulatedPrinter
 from agent.sync.outbox import RowKind
 from shared.enums import PrinterStatus
 from shared.wire import Command, JobCompletedEvent, JobFailedEvent, decode_printer_state
 from tests.agent.runtime.cloud import CloudStandIn, gcode
-from tests.agent.runtime.files_server import serving
+from tests.agent.runtime.files_server import FileServer, serving
 from tests.agent.runtime.harness import ORG, agent_config, running_agent, serial_printer
 from tests.integration.agent_support import (
     assert_exactly_once_in_order,
@@ -46,6 +48,32 @@ def idle_state(cloud: CloudStandIn, printer_id: str) -> bool:
         return False
     state = decode_printer_state(states[-1].payload)
     return state.status is PrinterStatus.IDLE and state.connected and state.job is None
+
+
+@contextlib.asynccontextmanager
+async def one_slow_printer(
+    mqtt_broker: TestBroker, tmp_path: Path, agent_id: str
+) -> AsyncIterator[tuple[SimulatedPrinter, CloudStandIn, AgentConfig, FileServer]]:
+    """prt_1, a Marlin whose moves take 4 ms each, the cloud, the file server, the config."""
+    slow = SimConfig(dialect="marlin", baud=250000, move_s_per_block=0.004)
+    async with (
+        SimulatedPrinter(slow) as sim,
+        CloudStandIn(mqtt_broker.url, ORG, agent_id) as cloud,
+    ):
+        printers = [serial_printer("prt_1", sim.pty_path, 250000)]
+        config = agent_config(mqtt_broker.url, tmp_path, agent_id=agent_id, printers=printers)
+        with serving() as server:
+            yield sim, cloud, config, server
+
+
+async def print_until_moving(
+    sim: SimulatedPrinter, cloud: CloudStandIn, server: FileServer, lines: list[str]
+) -> None:
+    """Once prt_1 is online, start job_1 with `lines` and wait until 200 more ran."""
+    await cloud.wait_for(lambda: of_type(cloud.unique_events(), "printer.online"))
+    await cloud.command(start_job(server, "s1", "prt_1", "job_1", gcode_bytes(lines)))
+    assert (await cloud.wait_reply("s1", 30)).ok
+    await sim.wait_executed(sim.executed_count + 200, timeout_s=30)
 
 
 async def test_eight_printers_print_at_once_from_one_agent(
@@ -88,47 +116,35 @@ async def test_broker_restarted_five_times_during_a_print(
 ) -> None:
     if not mqtt_broker.supports_restart:
         pytest.skip("needs a broker the test can restart")
-    agent_id = "agt_flaky"
     total = 3000
     lines = gcode_lines(total)
-    # Each move takes 4 ms in the simulated planner: the print lasts about 12 s.
-    sim_config = SimConfig(dialect="marlin", baud=250000, move_s_per_block=0.004)
-    async with (
-        SimulatedPrinter(sim_config) as sim,
-        CloudStandIn(mqtt_broker.url, ORG, agent_id) as cloud,
-    ):
-        config = agent_config(
-            mqtt_broker.url,
-            tmp_path,
-            agent_id=agent_id,
-            printers=[serial_printer("prt_1", sim.pty_path, 250000)],
-        )
-        with serving() as server:
-            async with running_agent(config) as agent:
-                await cloud.wait_for(lambda: of_type(cloud.unique_events(), "printer.online"))
-                await cloud.command(start_job(server, "s1", "prt_1", "job_1", gcode_bytes(lines)))
-                assert (await cloud.wait_reply("s1", 30)).ok
-                base = sim.executed_count
-                for cycle in range(1, 6):
-                    await sim.wait_executed(base + cycle * total // 7, timeout_s=30)
-                    await asyncio.to_thread(mqtt_broker.stop)
-                    async with asyncio.timeout(15):
-                        await agent.link.lost_event.wait()
-                    # The printer keeps printing while the broker is away.
-                    if cycle < 5:
-                        await sim.wait_executed(sim.executed_count + 100, timeout_s=30)
-                    else:
-                        # The job ends while the broker is down: its outcome waits in
-                        # the outbox and is delivered after the reconnect.
-                        await wait_outbox_holds(agent, RowKind.JOB, timeout_s=60)
-                    assert "job_1" not in completed_jobs(cloud)
-                    await asyncio.to_thread(mqtt_broker.start)
-                    async with asyncio.timeout(30):
-                        await agent.link.connected.wait()
-                await cloud.wait_for(lambda: "job_1" in completed_jobs(cloud), 60)
-                await cloud.wait_for(lambda: idle_state(cloud, "prt_1"))
-                assert agent.link.connections >= 6
-                seq = await agent.store.get_meta("event_seq")
+    # 3000 moves of 4 ms each in the simulated planner: the print lasts about 12 s.
+    async with one_slow_printer(mqtt_broker, tmp_path, "agt_flaky") as (sim, cloud, config, server):
+        async with running_agent(config) as agent:
+            await cloud.wait_for(lambda: of_type(cloud.unique_events(), "printer.online"))
+            await cloud.command(start_job(server, "s1", "prt_1", "job_1", gcode_bytes(lines)))
+            assert (await cloud.wait_reply("s1", 30)).ok
+            base = sim.executed_count
+            for cycle in range(1, 6):
+                await sim.wait_executed(base + cycle * total // 7, timeout_s=30)
+                await asyncio.to_thread(mqtt_broker.stop)
+                async with asyncio.timeout(15):
+                    await agent.link.lost_event.wait()
+                # The printer keeps printing while the broker is away.
+                if cycle < 5:
+                    await sim.wait_executed(sim.executed_count + 100, timeout_s=30)
+                else:
+                    # The job ends while the broker is down: its outcome waits in
+                    # the outbox and is delivered after the reconnect.
+                    await wait_outbox_holds(agent, RowKind.JOB, timeout_s=60)
+                assert "job_1" not in completed_jobs(cloud)
+                await asyncio.to_thread(mqtt_broker.start)
+                async with asyncio.timeout(30):
+                    await agent.link.connected.wait()
+            await cloud.wait_for(lambda: "job_1" in completed_jobs(cloud), 60)
+            await cloud.wait_for(lambda: idle_state(cloud, "prt_1"))
+            assert agent.link.connections >= 6
+            seq = await agent.store.get_meta("event_seq")
         assert moves(sim.executed) == lines  # every move once, in order: untouched
         unique = assert_exactly_once_in_order(cloud)
         assert len(unique) == int(seq or 0)
@@ -216,39 +232,28 @@ async def test_pause_resume_cancel_and_busy_refusals_during_a_print(
     from shared.wire import JobCancelledEvent
     from tests.agent.runtime.cloud import home
 
-    agent_id = "agt_ctl"
     lines = gcode_lines(3000)
-    slow = SimConfig(dialect="marlin", baud=250000, move_s_per_block=0.004)
-    async with (
-        SimulatedPrinter(slow) as sim,
-        CloudStandIn(mqtt_broker.url, ORG, agent_id) as cloud,
-    ):
-        printers = [serial_printer("prt_1", sim.pty_path, 250000)]
-        config = agent_config(mqtt_broker.url, tmp_path, agent_id=agent_id, printers=printers)
-        with serving() as server:
-            async with running_agent(config):
-                await cloud.wait_for(lambda: of_type(cloud.unique_events(), "printer.online"))
-                await cloud.command(start_job(server, "s1", "prt_1", "job_1", gcode_bytes(lines)))
-                assert (await cloud.wait_reply("s1", 30)).ok
-                await sim.wait_executed(sim.executed_count + 200, timeout_s=30)
-                # Busy: a second job, homing.
-                await cloud.command(start_job(server, "s2", "prt_1", "job_2", gcode_bytes(lines)))
-                assert (await cloud.wait_reply("s2")).error == ErrorCode.PRINTER_BUSY
-                await cloud.command(home("h1", "prt_1"))
-                assert (await cloud.wait_reply("h1")).error == ErrorCode.PRINTER_BUSY
+    async with one_slow_printer(mqtt_broker, tmp_path, "agt_ctl") as (sim, cloud, config, server):
+        async with running_agent(config):
+            await print_until_moving(sim, cloud, server, lines)
+            # Busy: a second job, homing.
+            await cloud.command(start_job(server, "s2", "prt_1", "job_2", gcode_bytes(lines)))
+            assert (await cloud.wait_reply("s2")).error == ErrorCode.PRINTER_BUSY
+            await cloud.command(home("h1", "prt_1"))
+            assert (await cloud.wait_reply("h1")).error == ErrorCode.PRINTER_BUSY
 
-                await cloud.command(_action("pause", "pause-1"))
-                assert (await cloud.wait_reply("pause-1")).ok
-                await cloud.wait_for(lambda: of_type(cloud.unique_events(), "job.paused"))
-                paused_at = sim.executed_count
-                await cloud.command(_action("resume", "resume-1"))
-                assert (await cloud.wait_reply("resume-1")).ok
-                await cloud.wait_for(lambda: of_type(cloud.unique_events(), "job.resumed"))
-                await sim.wait_executed(paused_at + 100, timeout_s=30)
-                await cloud.command(_action("cancel", "cancel-1"))
-                assert (await cloud.wait_reply("cancel-1")).ok
-                await cloud.wait_for(lambda: of_type(cloud.unique_events(), "job.cancelled"))
-                await cloud.wait_for(lambda: idle_state(cloud, "prt_1"))
+            await cloud.command(_action("pause", "pause-1"))
+            assert (await cloud.wait_reply("pause-1")).ok
+            await cloud.wait_for(lambda: of_type(cloud.unique_events(), "job.paused"))
+            paused_at = sim.executed_count
+            await cloud.command(_action("resume", "resume-1"))
+            assert (await cloud.wait_reply("resume-1")).ok
+            await cloud.wait_for(lambda: of_type(cloud.unique_events(), "job.resumed"))
+            await sim.wait_executed(paused_at + 100, timeout_s=30)
+            await cloud.command(_action("cancel", "cancel-1"))
+            assert (await cloud.wait_reply("cancel-1")).ok
+            await cloud.wait_for(lambda: of_type(cloud.unique_events(), "job.cancelled"))
+            await cloud.wait_for(lambda: idle_state(cloud, "prt_1"))
         unique = assert_exactly_once_in_order(cloud)
         assert [type(e).__struct_config__.tag for e in unique] == [
             "printer.online",
@@ -288,26 +293,15 @@ def _action(name: str, command_id: str) -> Command:
 async def test_a_clean_stop_mid_print_ends_the_print_safely_and_reports_it_once(
     mqtt_broker: TestBroker, tmp_path: Path
 ) -> None:
-    agent_id = "agt_stop"
     lines = gcode_lines(3000)
-    slow = SimConfig(dialect="marlin", baud=250000, move_s_per_block=0.004)
-    async with (
-        SimulatedPrinter(slow) as sim,
-        CloudStandIn(mqtt_broker.url, ORG, agent_id) as cloud,
-    ):
-        printers = [serial_printer("prt_1", sim.pty_path, 250000)]
-        config = agent_config(mqtt_broker.url, tmp_path, agent_id=agent_id, printers=printers)
-        with serving() as server:
-            async with running_agent(config) as agent:
-                await cloud.wait_for(lambda: of_type(cloud.unique_events(), "printer.online"))
-                await cloud.command(start_job(server, "s1", "prt_1", "job_1", gcode_bytes(lines)))
-                assert (await cloud.wait_reply("s1", 30)).ok
-                await sim.wait_executed(sim.executed_count + 200, timeout_s=30)
-                stopped_at = len(sim.executed)
-            # Leaving the block stopped the agent (as SIGTERM does); what it had to say was
-            # delivered before it said offline.
-            with sqlite3.connect(agent.store.path) as db:
-                assert db.execute("SELECT COUNT(*) FROM outbox").fetchone() == (0,)
+    async with one_slow_printer(mqtt_broker, tmp_path, "agt_stop") as (sim, cloud, config, server):
+        async with running_agent(config) as agent:
+            await print_until_moving(sim, cloud, server, lines)
+            stopped_at = len(sim.executed)
+        # Leaving the block stopped the agent (as SIGTERM does); what it had to say was
+        # delivered before it said offline.
+        with sqlite3.connect(agent.store.path) as db:
+            assert db.execute("SELECT COUNT(*) FROM outbox").fetchone() == (0,)
         assert {"M104 S0", "M140 S0"} <= set(sim.executed[stopped_at:])
         unique = assert_exactly_once_in_order(cloud)
         (failed,) = of_type(unique, "job.failed")
