@@ -22,7 +22,7 @@ from cloud.api.listing import (
 )
 from cloud.api.multipart import MultipartUpload
 from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
-from cloud.api.page_cache import as_response, encoded
+from cloud.api.page_cache import cached_page
 from cloud.api.params import (
     JSON_BODY_MAX_BYTES,
     Fields,
@@ -107,27 +107,22 @@ class JobController(Controller):
         wanted = parse_fields(fields, JOB_FIELDS)
         req = page_request(page, per_page, sort, SORTABLE, "-created_at")
         bounds = (_bound(created_from, "from"), _bound(created_to, "to"))
-        cache = app_context(request).page_cache
+        app = app_context(request)
+
+        async def build() -> JobPage:
+            items, total = await JobService(svc, app).list(
+                req,
+                status=status,
+                printer_id=printer_id,
+                priority=priority,
+                created_from=bounds[0],
+                created_to=bounds[1],
+            )
+            data = [sparse(j, wanted) for j in items]
+            return JobPage(data=cast(list[JobOut], data), pagination=pagination(req, total))
+
         key = ("jobs", svc.org_id, status, printer_id, priority, bounds, req, wanted)
-        if cache is not None:
-            body, version = cache.lookup(key)
-            if body is not None:
-                return as_response(body, JobPage)
-        items, total = await JobService(svc, app_context(request)).list(
-            req,
-            status=status,
-            printer_id=printer_id,
-            priority=priority,
-            created_from=bounds[0],
-            created_to=bounds[1],
-        )
-        data = [sparse(j, wanted) for j in items]
-        result = JobPage(data=cast(list[JobOut], data), pagination=pagination(req, total))
-        if cache is None:
-            return result
-        body = encoded(result)
-        cache.store(key, version, body)
-        return as_response(body, JobPage)
+        return await cached_page(app.page_cache, key, JobPage, build)
 
     @get("/{job_id:str}", opt={"scope": "jobs:read"}, responses=errors())
     async def get_job(

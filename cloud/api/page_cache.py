@@ -19,7 +19,7 @@ not used.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar, cast
 
 from litestar import Response
@@ -88,3 +88,20 @@ def as_response(body: bytes, page_type: type[T]) -> T:
     annotation stays the page type so the OpenAPI document describes the real body.
     """
     return cast(T, Response(content=body, media_type=MediaType.JSON, status_code=200))
+
+
+async def cached_page(
+    cache: PageCache | None, key: Hashable, page_type: type[T], build: Callable[[], Awaitable[T]]
+) -> T:
+    """The page `build` makes, or the same bytes from `cache` while the database is unchanged.
+
+    `key` names everything the page depends on (the organization, filters, page, fields).
+    Without a cache (PostgreSQL) the page is returned as it is.
+    """
+    if cache is None:
+        return await build()
+    body, version = cache.lookup(key)
+    if body is None:
+        body = encoded(await build())
+        cache.store(key, version, body)
+    return as_response(body, page_type)

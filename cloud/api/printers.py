@@ -18,7 +18,7 @@ from cloud.api.listing import (
     sparse,
 )
 from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
-from cloud.api.page_cache import as_response, encoded
+from cloud.api.page_cache import cached_page
 from cloud.api.params import (
     JSON_BODY_MAX_BYTES,
     Fields,
@@ -69,20 +69,14 @@ class PrinterController(Controller):
         reject_unknown_query(request.query_params, _LIST_QUERY)
         wanted = parse_fields(fields, PRINTER_FIELDS)
         req = page_request(page, per_page, sort, SORTABLE, "created_at")
-        cache = app_context(request).page_cache
+
+        async def build() -> PrinterPage:
+            items, total = await PrinterService(svc).list(req, status=status, group=group, tag=tag)
+            data = [sparse(p, wanted) for p in items]
+            return PrinterPage(data=cast(list[PrinterOut], data), pagination=pagination(req, total))
+
         key = ("printers", svc.org_id, status, group, tag, req, wanted)
-        if cache is not None:
-            body, version = cache.lookup(key)
-            if body is not None:
-                return as_response(body, PrinterPage)
-        items, total = await PrinterService(svc).list(req, status=status, group=group, tag=tag)
-        data = [sparse(p, wanted) for p in items]
-        result = PrinterPage(data=cast(list[PrinterOut], data), pagination=pagination(req, total))
-        if cache is None:
-            return result
-        body = encoded(result)
-        cache.store(key, version, body)
-        return as_response(body, PrinterPage)
+        return await cached_page(app_context(request).page_cache, key, PrinterPage, build)
 
     @get("/{printer_id:str}", opt={"scope": "printers:read"}, responses=errors())
     async def get_printer(self, svc: Svc, printer_id: FromPath[str]) -> PrinterOut:
