@@ -55,12 +55,10 @@ async def measure(workdir: Path, jobs: int, database_url: str) -> list[float]:
             await farm.wait_for(idle, timeout_s=60, what="printer idle")
             for n in range(jobs):
                 before = len(sim.executed)
-                started = time.perf_counter()
                 job = await farm.json("POST", "/v1/jobs", files={"file": (f"b{n}.gcode", gcode(n))})
                 posted = time.perf_counter()
                 await sim.wait_executed(before + 1, timeout_s=30)
                 latencies.append(time.perf_counter() - posted)
-                del started
 
                 async def done(job_id: str = job["id"]) -> bool:
                     body = await farm.json("GET", f"/v1/jobs/{job_id}")
@@ -77,7 +75,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=20)
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
-    (workdir := Path(tempfile.mkdtemp(prefix="apf-dispatch-"))).mkdir(exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="apf-dispatch-"))
     (workdir / "broker-data").mkdir()
     latencies = asyncio.run(measure(workdir, args.jobs, args.database_url))
     ms = sorted(x * 1000 for x in latencies)
