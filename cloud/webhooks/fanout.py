@@ -48,19 +48,14 @@ _M = WebhookEventMark.__table__  # type: ignore[attr-defined]
 _D = WebhookDelivery.__table__  # type: ignore[attr-defined]
 
 
-async def _lock_cursor(session: AsyncSession, now: datetime, grace: timedelta) -> datetime:
+async def _lock_cursor(session: AsyncSession, now: datetime) -> datetime:
     stmt = update(_C).where(_C.c.name == CURSOR_NAME).values(updated_at=now)
     if (await session.execute(stmt)).rowcount == 0:  # type: ignore[attr-defined]
-        insert_fn = (
-            postgresql_insert
-            if session.get_bind().dialect.name == "postgresql"
-            else (sqlite_insert)
-        )
         # First pass ever: start a grace window back, not at the beginning of history.
         await session.execute(
-            insert_fn(_C)
-            .values(name=CURSOR_NAME, scanned_to=now, updated_at=now)
-            .on_conflict_do_nothing(index_elements=["name"])
+            _insert_ignoring(session, _C, ["name"]).values(
+                name=CURSOR_NAME, scanned_to=now, updated_at=now
+            )
         )
         await session.execute(stmt)
     scanned_to = await session.scalar(select(_C.c.scanned_to).where(_C.c.name == CURSOR_NAME))
@@ -94,7 +89,7 @@ async def needed(session: AsyncSession, *, now: datetime, grace_s: float) -> boo
 async def fan_out(session: AsyncSession, *, now: datetime, batch: int, grace_s: float) -> int:
     """One pass in one transaction (committed here); the number of deliveries created."""
     grace = timedelta(seconds=grace_s)
-    scanned_to = await _lock_cursor(session, now, grace)
+    scanned_to = await _lock_cursor(session, now)
     events = (
         await session.execute(
             _unmarked(scanned_to - grace, _E.id, _E.org_id, _E.type, _E.payload, _E.created_at)
@@ -163,6 +158,6 @@ async def _deliver(session: AsyncSession, events: Sequence[Any], now: datetime) 
 
 def _insert_ignoring(session: AsyncSession, table: Any, keys: list[str]) -> Any:
     insert_fn = (
-        postgresql_insert if session.get_bind().dialect.name == "postgresql" else (sqlite_insert)
+        postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     )
     return insert_fn(table).on_conflict_do_nothing(index_elements=keys)
