@@ -14,6 +14,7 @@ from cloud.db.types import utcnow
 from cloud.errors import invalid, not_found
 from cloud.ids import IdPrefix, new_id
 from cloud.repositories.base import OrgRepository
+from cloud.repositories.jobs import ACTIVE_STATUSES
 from cloud.schemas.org import (
     InvitableRole,
     InvitationOut,
@@ -27,11 +28,9 @@ from cloud.schemas.org import (
 )
 from cloud.services import quotas
 from cloud.services.context import ServiceContext
-from shared.enums import JobStatus
 
 INVITATION_TTL = timedelta(days=7)
 USER_SORTABLE = ("email", "name", "role", "created_at")
-_ACTIVE_JOBS = [s.value for s in JobStatus if not s.is_final]
 
 
 def user_out(row: Any) -> UserOut:
@@ -66,7 +65,7 @@ class OrganizationService:
             agents=await _count(self.ctx, Agent, Agent.__table__.c.revoked_at.is_(None)),  # type: ignore[attr-defined]
             users=await _count(self.ctx, User),
             storage_bytes=await storage_used(self.ctx),
-            active_jobs=await _count(self.ctx, Job, Job.__table__.c.status.in_(_ACTIVE_JOBS)),  # type: ignore[attr-defined]
+            active_jobs=await _count(self.ctx, Job, Job.__table__.c.status.in_(ACTIVE_STATUSES)),  # type: ignore[attr-defined]
         )
         return OrganizationOut(
             id=org.id,
