@@ -50,11 +50,7 @@ _MULTIPART_OVERHEAD_BYTES = 1024 * 1024
 def build_context(settings: Settings) -> AppContext:
     url = settings.resolved_database_url
     sqlite = is_sqlite(url)
-    engine = create_engine(
-        settings.resolved_database_url,
-        pool_size=settings.db_pool_size,
-        timeout_s=settings.db_timeout_s,
-    )
+    engine = create_engine(url, pool_size=settings.db_pool_size, timeout_s=settings.db_timeout_s)
     sessions = session_factory(engine)
     # Background workers (the bridge, webhook delivery) get a pool of their own. On SQLite
     # they take the in-process write lock and then a connection, while a request holds its
