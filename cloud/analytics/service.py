@@ -7,7 +7,9 @@ null when there is nothing to average. Definitions: docs/analytics.md.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Select
 from sqlmodel import col, select
 
 from cloud.analytics import jobs as job_queries
@@ -60,11 +62,8 @@ class AnalyticsService:
     def _period_out(self) -> PeriodOut:
         return PeriodOut(from_=self.period.start, to=self.period.end_shown)
 
-    async def _capacity(
-        self, *, group: str | None = None, printer_id: str | None = None
-    ) -> tuple[int, float]:
+    async def _capacity(self, scope: Select[Any]) -> tuple[int, float]:
         session = self.ctx.session
-        scope = printers_in_scope(self.ctx.org_id, self.window, group=group, printer_id=printer_id)
         stmt = capacity(dialect_of(session), scope, self.window)
         count, available_s = (await session.execute(stmt)).one()
         return int(count), float(available_s)
@@ -72,7 +71,7 @@ class AnalyticsService:
     async def fleet(self, group: str | None) -> FleetAnalytics:
         org_id, window = self.ctx.org_id, self.window
         scope = printers_in_scope(org_id, window, group=group)
-        printers, available_s = await self._capacity(group=group)
+        printers, available_s = await self._capacity(scope)
         totals = await print_totals(self.ctx.session, org_id, window, scope)
         completed = await job_queries.jobs_completed(
             self.ctx.session, window, job_queries.JobFilter(org_id, scope=scope)
@@ -99,7 +98,7 @@ class AnalyticsService:
         if found.first() is None:
             raise not_found("printer", printer_id)
         scope = printers_in_scope(org_id, window, printer_id=printer_id)
-        _, available_s = await self._capacity(printer_id=printer_id)
+        _, available_s = await self._capacity(scope)
         totals = await print_totals(self.ctx.session, org_id, window, scope)
         completed = await job_queries.jobs_completed(
             self.ctx.session, window, job_queries.JobFilter(org_id, printer_id=printer_id)
