@@ -371,7 +371,9 @@ class _SharedWaker:
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        # Weakly: `_WAKERS` holds its values strongly, so a strong reference here would
+        # keep every loop that ever ran a printer (one per test) alive for good.
+        self._loop = weakref.proxy(loop)
         self._due: dict[SimulatedPrinter, float] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf

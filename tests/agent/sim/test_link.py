@@ -4,7 +4,9 @@ latency cost what they should, a flow-controlled link loses nothing."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import weakref
 
 import pytest
 
@@ -200,3 +202,21 @@ async def test_a_failing_printer_does_not_stop_the_others_on_its_loop(
                 client.close()
     assert "injected" in caplog.text
     assert healthy.executed == [LINE]
+
+
+def test_the_shared_timer_does_not_keep_a_finished_loop_alive() -> None:
+    # One timer per loop, found by the loop: once the loop is gone (each test has its own),
+    # nothing of it may stay behind.
+    async def run_a_printer() -> weakref.ref[asyncio.AbstractEventLoop]:
+        async with SimulatedPrinter(SimConfig(dialect="marlin")) as sim:
+            client = PtyClient(sim.pty_path)
+            try:
+                client.write(numbered(1, LINE))
+                assert await client.readline() == "ok"
+            finally:
+                client.close()
+        return weakref.ref(asyncio.get_running_loop())
+
+    loop_ref = asyncio.run(run_a_printer())
+    gc.collect()
+    assert loop_ref() is None
