@@ -34,7 +34,7 @@ from enum import StrEnum
 
 import aiosqlite
 
-from agent.sync.store import Store, next_counter_in, set_meta_in
+from agent.sync.store import Store, get_meta_in, next_counter_in, set_meta_in
 from shared.wire import Event, encode
 
 log = logging.getLogger(__name__)
@@ -223,10 +223,7 @@ class Outbox:
         and nothing is deleted on its word.
         """
         async with self._store.transaction() as db:
-            rows = list(
-                await db.execute_fetchall("SELECT value FROM meta WHERE key = ?", (SEQ_KEY,))
-            )
-            allocated = int(rows[0][0]) if rows else 0
+            allocated = int(await get_meta_in(db, SEQ_KEY) or 0)
             if applied_seq > allocated:
                 log.warning(
                     "the cloud acknowledged event %d but this database numbered only %d: "

@@ -143,8 +143,12 @@ async def set_meta_in(db: aiosqlite.Connection, key: str, value: str) -> None:
     )
 
 
-async def next_counter_in(db: aiosqlite.Connection, key: str) -> int:
+async def get_meta_in(db: aiosqlite.Connection, key: str) -> str | None:
     rows = list(await db.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,)))
-    value = (int(rows[0][0]) if rows else 0) + 1
+    return str(rows[0][0]) if rows else None
+
+
+async def next_counter_in(db: aiosqlite.Connection, key: str) -> int:
+    value = int(await get_meta_in(db, key) or 0) + 1
     await set_meta_in(db, key, str(value))
     return value
