@@ -147,17 +147,24 @@ async def serve_cloud(
         # Not wait_for: cancelling uvicorn mid-shutdown would orphan its lifespan task (the
         # bridge and the webhook worker closing their database sessions), which the event
         # loop's teardown then cancels halfway through returning a connection to its pool.
-        done, _ = await asyncio.wait({task}, timeout=API_SHUTDOWN_TIMEOUT_S)
-        if not done:
-            log.warning(
-                "the API server did not stop within %.0f s; still running: %s",
-                API_SHUTDOWN_TIMEOUT_S,
-                describe_pending_tasks(),
-            )
-            task.cancel()
-            await asyncio.wait({task})
-        elif (error := task.exception()) is not None:
-            log.error("the API server stopped with an error", exc_info=error)
+        await _await_stopped(task, "the API server", API_SHUTDOWN_TIMEOUT_S)
+
+
+async def _await_stopped(task: asyncio.Task[Any], what: str, timeout_s: float) -> None:
+    """Wait for `task`, told to stop, to end; past `timeout_s` say what still runs and
+    cancel it. An error it ended with is logged."""
+    done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    if not done:
+        log.warning(
+            "%s did not stop within %.0f s; still running: %s",
+            what,
+            timeout_s,
+            describe_pending_tasks(),
+        )
+        task.cancel()
+        await asyncio.wait({task})
+    elif (error := task.exception()) is not None:
+        log.error("%s stopped with an error", what, exc_info=error)
 
 
 _ASYNCIO_DIR = str(Path(asyncio.__file__).parent)
@@ -284,17 +291,7 @@ async def _farm(
         finally:
             stop.set()
             if agent_task is not None:
-                done, _ = await asyncio.wait({agent_task}, timeout=AGENT_SHUTDOWN_TIMEOUT_S)
-                if not done:
-                    log.warning(
-                        "the agent did not stop within %.0f s; still running: %s",
-                        AGENT_SHUTDOWN_TIMEOUT_S,
-                        describe_pending_tasks(),
-                    )
-                    agent_task.cancel()
-                    await asyncio.wait({agent_task})
-                elif (error := agent_task.exception()) is not None:
-                    log.error("the agent stopped with an error", exc_info=error)
+                await _await_stopped(agent_task, "the agent", AGENT_SHUTDOWN_TIMEOUT_S)
 
 
 async def _wait_for_jobs(api: httpx.AsyncClient, job_ids: list[str], stop: asyncio.Event) -> int:
