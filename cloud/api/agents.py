@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -10,11 +10,10 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from cloud.api.deps import Svc, app_context
 from cloud.api.listing import (
     DEFAULT_PER_PAGE,
+    page_of,
     page_request,
-    pagination,
     parse_fields,
     reject_unknown_query,
-    sparse,
 )
 from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
 from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, IdempotencyKey, Page, PerPage, Sort
@@ -46,8 +45,7 @@ class AgentController(Controller):
         wanted = parse_fields(fields, AGENT_FIELDS)
         req = page_request(page, per_page, sort, SORTABLE, "created_at")
         items, total = await AgentService(svc).list(req, revoked=revoked)
-        data = [sparse(a, wanted) for a in items]
-        return AgentPage(data=cast(list[AgentOut], data), pagination=pagination(req, total))
+        return page_of(AgentPage, items, wanted, req, total)
 
     @get("/{agent_id:str}", opt={"scope": "agents:read"}, responses=errors())
     async def get_agent(self, svc: Svc, agent_id: FromPath[str]) -> AgentOut:

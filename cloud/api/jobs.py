@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi import ResponseSpec
@@ -14,11 +14,10 @@ from cloud.api.deps import Svc, app_context
 from cloud.api.jobs_body import JobCreateOperation, fields_from_form, read_json
 from cloud.api.listing import (
     DEFAULT_PER_PAGE,
+    page_of,
     page_request,
-    pagination,
     parse_fields,
     reject_unknown_query,
-    sparse,
 )
 from cloud.api.multipart import MultipartUpload
 from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
@@ -118,8 +117,7 @@ class JobController(Controller):
                 created_from=bounds[0],
                 created_to=bounds[1],
             )
-            data = [sparse(j, wanted) for j in items]
-            return JobPage(data=cast(list[JobOut], data), pagination=pagination(req, total))
+            return page_of(JobPage, items, wanted, req, total)
 
         key = ("jobs", svc.org_id, status, printer_id, priority, bounds, req, wanted)
         return await cached_page(app.page_cache, key, JobPage, build)

@@ -7,14 +7,16 @@ total_pages}}` (api-reference.md, "All list endpoints support pagination").
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from cloud.errors import invalid
 from cloud.schemas.common import Pagination
+
+P = TypeVar("P")
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
@@ -89,6 +91,18 @@ def sparse(item: msgspec.Struct, fields: tuple[str, ...] | None) -> Any:
     if fields is None:
         return item
     return {name: getattr(item, name) for name in fields}
+
+
+def page_of(
+    page_type: Callable[..., P],
+    items: Iterable[msgspec.Struct],
+    fields: tuple[str, ...] | None,
+    req: PageRequest,
+    total: int,
+) -> P:
+    """The envelope of one page: `items` (each cut to `fields`, see `sparse`) and its
+    pagination."""
+    return page_type(data=[sparse(i, fields) for i in items], pagination=pagination(req, total))
 
 
 def reject_unknown_query(query: Mapping[str, Any], allowed: Iterable[str]) -> None:

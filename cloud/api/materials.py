@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -10,11 +10,10 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from cloud.api.deps import Svc
 from cloud.api.listing import (
     DEFAULT_PER_PAGE,
+    page_of,
     page_request,
-    pagination,
     parse_fields,
     reject_unknown_query,
-    sparse,
 )
 from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
 from cloud.api.params import (
@@ -66,8 +65,7 @@ class MaterialController(Controller):
         items, total = await MaterialService(svc).list(
             req, status=status, type_=type, printer_id=printer_id
         )
-        data = [sparse(m, wanted) for m in items]
-        return MaterialPage(data=cast(list[MaterialOut], data), pagination=pagination(req, total))
+        return page_of(MaterialPage, items, wanted, req, total)
 
     @get("/{material_id:str}", opt={"scope": "materials:read"}, responses=errors())
     async def get_material(self, svc: Svc, material_id: FromPath[str]) -> MaterialOut:

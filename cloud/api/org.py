@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
@@ -12,11 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.api.deps import Svc, app_context
 from cloud.api.listing import (
     DEFAULT_PER_PAGE,
+    page_of,
     page_request,
-    pagination,
     parse_fields,
     reject_unknown_query,
-    sparse,
 )
 from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
 from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, IdempotencyKey, Page, PerPage, Sort
@@ -75,8 +74,7 @@ class UserController(Controller):
         wanted = parse_fields(fields, USER_FIELDS)
         req = page_request(page, per_page, sort, USER_SORTABLE, "created_at")
         items, total = await UserService(svc).list(req, role=role)
-        data = [sparse(u, wanted) for u in items]
-        return UserPage(data=cast(list[UserOut], data), pagination=pagination(req, total))
+        return page_of(UserPage, items, wanted, req, total)
 
     @get("/{user_id:str}", opt={"scope": "users:read"}, responses=errors())
     async def get_user(self, svc: Svc, user_id: FromPath[str]) -> UserOut:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi import ResponseSpec
@@ -11,11 +11,10 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from cloud.api.deps import Svc, app_context
 from cloud.api.listing import (
     DEFAULT_PER_PAGE,
+    page_of,
     page_request,
-    pagination,
     parse_fields,
     reject_unknown_query,
-    sparse,
 )
 from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
 from cloud.api.page_cache import cached_page
@@ -72,8 +71,7 @@ class PrinterController(Controller):
 
         async def build() -> PrinterPage:
             items, total = await PrinterService(svc).list(req, status=status, group=group, tag=tag)
-            data = [sparse(p, wanted) for p in items]
-            return PrinterPage(data=cast(list[PrinterOut], data), pagination=pagination(req, total))
+            return page_of(PrinterPage, items, wanted, req, total)
 
         key = ("printers", svc.org_id, status, group, tag, req, wanted)
         return await cached_page(app_context(request).page_cache, key, PrinterPage, build)

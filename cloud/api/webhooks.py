@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -10,18 +10,16 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from cloud.api.deps import Svc, app_context
 from cloud.api.listing import (
     DEFAULT_PER_PAGE,
+    page_of,
     page_request,
-    pagination,
     parse_fields,
     reject_unknown_query,
-    sparse,
 )
 from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
 from cloud.api.params import Fields, IdempotencyKey, Page, PerPage, ShortQuery, Sort
 from cloud.schemas.webhooks import (
     ATTEMPT_FIELDS,
     WEBHOOK_FIELDS,
-    DeliveryAttemptOut,
     DeliveryAttemptPage,
     WebhookCreate,
     WebhookCreated,
@@ -65,8 +63,7 @@ class WebhookController(Controller):
         wanted = parse_fields(fields, WEBHOOK_FIELDS)
         req = page_request(page, per_page, sort, SORTABLE, "created_at")
         items, total = await _service(request, svc).list(req, enabled=enabled)
-        data = [sparse(w, wanted) for w in items]
-        return WebhookPage(data=cast(list[WebhookOut], data), pagination=pagination(req, total))
+        return page_of(WebhookPage, items, wanted, req, total)
 
     @post("/", opt={"scope": "webhooks:write"}, responses=errors(*IDEMPOTENCY_ERRORS))
     async def create_webhook(
@@ -143,7 +140,4 @@ class WebhookController(Controller):
         items, total = await _service(request, svc).deliveries(
             webhook_id, req, event=event, success=success
         )
-        data = [sparse(a, wanted) for a in items]
-        return DeliveryAttemptPage(
-            data=cast(list[DeliveryAttemptOut], data), pagination=pagination(req, total)
-        )
+        return page_of(DeliveryAttemptPage, items, wanted, req, total)
