@@ -18,9 +18,22 @@ from typing import Final
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-# The link-local address every major cloud serves instance credentials on (AWS, GCP, Azure,
-# DigitalOcean, …): named on its own so a refusal says what was at stake.
+# Cloud instance-metadata services: they hand out the machine's credentials to whoever asks
+# from the machine, so they are refused even where private addresses are allowed (an
+# on-premise farm's LAN has no business there). 169.254.169.254 is AWS, GCP, Azure,
+# DigitalOcean and others; fd00:ec2::254 is AWS's IPv6 endpoint (AWS EC2 user guide,
+# "Instance metadata service"); 169.254.170.2 is AWS ECS task metadata and credentials
+# (ECS developer guide); 100.100.100.200 is Alibaba Cloud's metadata service.
 METADATA_IPV4: Final = ipaddress.IPv4Address("169.254.169.254")
+_METADATA: Final[frozenset[ipaddress.IPv4Address | ipaddress.IPv6Address]] = frozenset(
+    {
+        METADATA_IPV4,
+        ipaddress.IPv4Address("169.254.170.2"),
+        ipaddress.IPv4Address("100.100.100.200"),
+        ipaddress.IPv6Address("fd00:ec2::254"),
+    }
+)
+METADATA_REASON: Final = "the cloud instance-metadata address"
 
 _V4: Final[tuple[tuple[ipaddress.IPv4Network, str], ...]] = tuple(
     (ipaddress.IPv4Network(net), label)
@@ -81,8 +94,23 @@ def parse_ip(text: str) -> IPAddress | None:
         return None
 
 
+def is_metadata_address(address: IPAddress) -> bool:
+    """A cloud metadata service, directly or embedded in an IPv6 address (refused always)."""
+    if address in _METADATA:
+        return True
+    if isinstance(address, ipaddress.IPv6Address):
+        for embedding in (_V4_MAPPED, _NAT64):
+            if address in embedding:
+                return ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF) in _METADATA
+        if address in _SIX_TO_FOUR and address.sixtofour is not None:
+            return address.sixtofour in _METADATA
+    return False
+
+
 def refusal_reason(address: IPAddress) -> str | None:
     """Why `address` must not be reached from user-supplied URLs, or None when it is public."""
+    if is_metadata_address(address):
+        return METADATA_REASON
     if isinstance(address, ipaddress.IPv4Address):
         return _v4_reason(address)
     for embedding in (_V4_MAPPED, _NAT64):
@@ -105,8 +133,8 @@ def refusal_reason(address: IPAddress) -> str | None:
 
 
 def _v4_reason(address: ipaddress.IPv4Address) -> str | None:
-    if address == METADATA_IPV4:
-        return "the cloud instance-metadata address"
+    if address in _METADATA:
+        return METADATA_REASON
     for network, label in _V4:
         if address in network:
             return label

@@ -17,7 +17,13 @@ from typing import Final
 
 import httpx
 
-from cloud.net.addresses import IPAddress, parse_ip, refusal_reason
+from cloud.net.addresses import (
+    METADATA_REASON,
+    IPAddress,
+    is_metadata_address,
+    parse_ip,
+    refusal_reason,
+)
 from cloud.net.errors import HostResolutionError, UnsafeURLError
 
 logger = logging.getLogger(__name__)
@@ -42,6 +48,7 @@ BAD_PORTS: Final = frozenset(
 )  # fmt: skip
 
 _POLICY_HINT: Final = "the server's URL policy refuses internal addresses"
+_METADATA_HINT: Final = "the server's URL policy refuses it, private addresses allowed or not"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,16 +119,21 @@ async def resolve_public_url(
         addresses: tuple[IPAddress, ...] = (literal,)
     else:
         addresses = await _resolve(host, port, timeout_s, resolver or system_resolver)
-    if not allow_private:
-        for address in addresses:
-            reason = refusal_reason(address)
-            if reason is None:
-                continue
+    for address in addresses:
+        # Metadata services are refused whatever the deployment allows; the rest of the
+        # table only when private addresses are not allowed.
+        reason = (
+            refusal_reason(address)
+            if not allow_private
+            else (METADATA_REASON if is_metadata_address(address) else None)
+        )
+        if reason is not None:
             logger.info("refused URL host %s: %s is %s", host, address, reason)
+            hint = _METADATA_HINT if reason == METADATA_REASON else _POLICY_HINT
             if literal is not None:
-                raise UnsafeURLError(f"{host} is {reason}; {_POLICY_HINT}")
+                raise UnsafeURLError(f"{host} is {reason}; {hint}")
             # Say what kind of address, not which one: no oracle for internal DNS.
-            raise UnsafeURLError(f"{host} resolves to {reason}; {_POLICY_HINT}")
+            raise UnsafeURLError(f"{host} resolves to {reason}; {hint}")
     return ResolvedURL(parsed, scheme, host, port, addresses)
 
 

@@ -57,6 +57,35 @@ async def test_internal_targets_are_refused(url: str) -> None:
     assert "URL policy" in info.value.reason
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "http://[fd00:ec2::254]/latest/meta-data/",
+        "http://169.254.170.2/v2/credentials/x",
+        "http://100.100.100.200/latest/meta-data/",
+        "https://[::ffff:a9fe:a9fe]/x",
+        "http://[64:ff9b::a9fe:a9fe]/x",
+        "http://[2002:a9fe:a9fe::1]/x",
+        "http://metadata.example.test/computeMetadata/v1/",
+    ],
+)
+async def test_metadata_services_are_refused_even_where_private_addresses_are_allowed(
+    url: str,
+) -> None:
+    dns = FakeDNS({"metadata.example.test": ["169.254.169.254"]})
+    with pytest.raises(UnsafeURLError) as info:
+        await resolve_public_url(url, allow_private=True, resolver=dns)
+    assert "metadata" in info.value.reason
+
+
+async def test_private_addresses_next_to_metadata_ones_pass_where_allowed() -> None:
+    dns = FakeDNS({"nas.example.test": ["192.168.1.20"]})
+    for url in ("http://169.254.169.1/", "http://[fd00:ec2::253]/", "http://nas.example.test/"):
+        resolved = await resolve_public_url(url, allow_private=True, resolver=dns)
+        assert resolved.addresses
+
+
 async def test_a_dns_name_resolving_to_loopback_is_refused_without_revealing_the_address() -> None:
     dns = FakeDNS({"rebind.example.test": ["127.0.0.1"]})
     with pytest.raises(UnsafeURLError) as info:
