@@ -13,7 +13,7 @@ from shared.version import __version__
 
 def build_parser() -> argparse.ArgumentParser:
     # Imported here so each command module can be read on its own; the list is explicit.
-    from apf.commands import agent, cloud, demo, gcode, print_, serial, sim
+    from apf.commands import agent, broker, cloud, demo, gcode, print_, serial, sim
 
     parser = argparse.ArgumentParser(
         prog="apf", description="AutoPrintFarm: 3D-printer farm agent, cloud and tools."
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="logging threshold (default: WARNING)",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (gcode, cloud, agent, sim, print_, serial, demo):
+    for module in (gcode, cloud, broker, agent, sim, print_, serial, demo):
         module.register(subparsers)
     return parser
 
