@@ -128,9 +128,7 @@ class MosquittoBroker(TestBroker):
         ]
         if self.options.users is not None:
             passwd = self.workdir / "passwd"
-            passwd.write_text(
-                "".join(f"{user}:{pw}\n" for user, pw in self.options.users.items())
-            )
+            passwd.write_text("".join(f"{user}:{pw}\n" for user, pw in self.options.users.items()))
             subprocess.run(["mosquitto_passwd", "-U", str(passwd)], check=True)
             lines += ["allow_anonymous false", f"password_file {passwd}"]
         else:

@@ -43,7 +43,9 @@ async def admin(broker: Broker, *commands: dict[str, Any]) -> list[dict[str, Any
         await client.publish(CONTROL_TOPIC, json.dumps({"commands": list(commands)}), qos=1)
         async with asyncio.timeout(10):
             async for message in client.messages:
-                return json.loads(bytes(message.payload))["responses"]  # type: ignore[arg-type]
+                assert isinstance(message.payload, bytes)
+                answers: list[dict[str, Any]] = json.loads(message.payload)["responses"]
+                return answers
     raise AssertionError("no answer")
 
 
