@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from cloud.api.idempotency import IdempotencyMiddleware
 from cloud.api.jobs import JobController
 from cloud.api.materials import MaterialController
 from cloud.api.middleware import ApiMiddleware
+from cloud.api.mqtt_credentials import MqttCredentialController
 from cloud.api.org import InvitationController, OrganizationController, UserController
 from cloud.api.page_cache import PageCache
 from cloud.api.printers import PrinterController
@@ -35,7 +38,9 @@ from cloud.errors import error_response
 from cloud.files import GcodeStore
 from cloud.files.signing import MIN_SECRET_BYTES
 from cloud.ratelimit import MemoryRateLimiter, SqlRateLimiter
+from cloud.sealing import SecretBox, SecretsKeyError
 from cloud.services.auth import KeyResolver
+from cloud.services.printer_secrets import seal_legacy_printer_secrets
 from cloud.settings import Settings, SettingsError
 from cloud.webhooks.config import WebhookConfig
 from cloud.webhooks.worker import webhook_lifespan
@@ -65,6 +70,7 @@ def build_context(settings: Settings) -> AppContext:
         if sqlite
         else None
     )
+    signing = signing_key(settings)
     return AppContext(
         settings=settings,
         engine=engine,
@@ -74,7 +80,8 @@ def build_context(settings: Settings) -> AppContext:
         keys=KeyResolver(sessions, reader),
         store=GcodeStore(settings.files_dir),
         limiter=limiter,
-        signing_key=signing_key(settings),
+        signing_key=signing,
+        secrets=secret_box(settings, signing),
         write_lock=asyncio.Lock() if sqlite else None,
         reader=reader,
         page_cache=PageCache(reader) if reader is not None else None,
@@ -102,6 +109,14 @@ def signing_key(settings: Settings) -> bytes:
     with os.fdopen(fd, "w") as fh:
         fh.write(secrets.token_hex(32))
     return path.read_bytes().strip()
+
+
+def secret_box(settings: Settings, signing: bytes) -> SecretBox:
+    old = [k for k in settings.secrets_old_keys.split(",") if k.strip()]
+    try:
+        return SecretBox.from_settings(settings.secrets_key, old, signing.decode())
+    except SecretsKeyError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def create_app(
@@ -140,6 +155,7 @@ def create_app(
         UserController,
         InvitationController,
         AgentController,
+        MqttCredentialController,
         FileController,
         AnalyticsController,
         WebhookController,
@@ -156,6 +172,7 @@ def create_app(
         logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="never"),
         state=_state(ctx, webhook_config),
         lifespan=[
+            _seal_legacy_secrets(ctx),
             webhook_lifespan(ctx.background(), webhook_config, ctx.write_lock),
             bridge_lifespan(ctx),
         ],
@@ -163,6 +180,17 @@ def create_app(
         request_max_body_size=settings.max_upload_bytes + _MULTIPART_OVERHEAD_BYTES,
         debug=False,
     )
+
+
+def _seal_legacy_secrets(ctx: AppContext) -> Any:
+    """At start-up: seal printer keys an earlier version kept in plain text."""
+
+    @contextlib.asynccontextmanager
+    async def run(_app: Any) -> AsyncIterator[None]:
+        await seal_legacy_printer_secrets(ctx)
+        yield
+
+    return run
 
 
 def _state(ctx: AppContext, webhooks: WebhookConfig) -> Any:

@@ -57,8 +57,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # message is handled by one replica. Leave empty on amqtt (no shared subscriptions).
     mqtt_shared_group: str = ""
     mqtt_ca_file: str = ""
+    # "dynsec": the cloud creates, rotates and removes agent and dashboard logins on the
+    # broker through its dynamic-security control topic (Mosquitto's plugin, or the
+    # embedded broker), logging in as the `mqtt_url` user, which must be allowed to
+    # administer it. "off": the operator provisions broker logins by other means.
+    mqtt_provisioning: Literal["dynsec", "off"] = "dynsec"
     # Secret for signed file download URLs; generated into the data dir when empty.
     signing_key: str = ""
+    # Key that seals secrets at rest (printer keys, MQTT passwords): 64 hex digits, the
+    # same on every replica. Empty: derived from the signing key. `secrets_old_keys`
+    # (comma-separated) still open values sealed before a rotation (cloud/sealing.py).
+    secrets_key: str = ""
+    secrets_old_keys: str = ""
     db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
     db_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     docs_enabled: bool = True

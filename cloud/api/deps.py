@@ -32,7 +32,11 @@ async def provide_ctx(request: Request[Any, Any, Any]) -> AsyncGenerator[Service
         raise RuntimeError(f"{request.url.path} has no scope declared")
     app = app_context(request)
     ctx = ServiceContext(
-        sessions=app.sessions, principal=principal, write_lock=app.write_lock, reader=app.reader
+        sessions=app.sessions,
+        principal=principal,
+        write_lock=app.write_lock,
+        reader=app.reader,
+        secrets=app.secrets,
     )
     try:
         yield ctx

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,12 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cloud.api.page_cache import PageCache
 from cloud.db.reader import SqliteReader
+from cloud.sealing import SecretBox
 from cloud.services.auth import KeyResolver
 from cloud.settings import Settings
 
 
 def _no_bridge(reason: str) -> None:
     return None
+
+
+async def no_broker_sync(timeout_s: float) -> bool:
+    return False
 
 
 @dataclass(slots=True)
@@ -29,6 +34,8 @@ class AppContext:
     store: Any = None
     limiter: Any = None
     signing_key: bytes = b""
+    # Seals and opens the secrets kept at rest (cloud/sealing.py).
+    secrets: SecretBox | None = None
     # One writer at a time on SQLite (see ServiceContext.write_lock); None on PostgreSQL.
     write_lock: asyncio.Lock | None = None
     reader: SqliteReader | None = None
@@ -38,6 +45,9 @@ class AppContext:
     # printer or spool changed, an action recorded). A no-op where no bridge runs.
     kick: Callable[[str], None] = _no_bridge
     bridge_running: bool = False
+    # Brings the broker's logins in line with the database now (cloud.mqttauth.provisioner);
+    # True when that pass ended within the time given. False where no bridge runs.
+    broker_sync: Callable[[float], Awaitable[bool]] = no_broker_sync
     # The pool of background workers (see cloud.app.build_context); None: share `sessions`.
     background_engine: AsyncEngine | None = None
     background_sessions: async_sessionmaker[AsyncSession] | None = None

@@ -1,9 +1,9 @@
 """The tables. They stay inside the service layer: responses are built from them, never them.
 
 Every tenant-owned table carries `org_id`, and every repository query filters on it.
-Secrets (API keys, agent MQTT passwords, invitation tokens) are stored as SHA-256 hashes;
-the printer's OctoPrint key must be handed to the agent, so it is stored as given and never
-returned by the API (write-only).
+Secrets the cloud only checks (API keys, invitation tokens) are stored as SHA-256 hashes.
+Secrets it must hand on (a printer's connection secret, to its agent; MQTT passwords, to
+the broker) are sealed (`cloud.sealing`, AES-GCM) and never returned by the API.
 """
 
 from __future__ import annotations
@@ -61,7 +61,6 @@ class Agent(SQLModel, table=True):
     org_id: str = Field(foreign_key="organizations.id", index=True, max_length=32)
     name: str = Field(max_length=200)
     mqtt_username: str = Field(max_length=100, unique=True)
-    mqtt_password_hash: str = Field(max_length=64)
     state: str = Field(default="offline", max_length=16)
     version: str | None = Field(default=None, max_length=64)
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -86,7 +85,11 @@ class Printer(SQLModel, table=True):
     # "octoprint" or "serial"; the URL as given (serial://… or http(s)://…).
     connection_kind: str = Field(max_length=16)
     connection_url: str = Field(sa_type=Text)
-    octoprint_api_key: str | None = Field(default=None, sa_type=Text)
+    # Kept in plain text before migration 0008; sealed into the column below at start-up
+    # (cloud/services/printer_secrets.py) and always empty after that.
+    octoprint_api_key: str | None = Field(default=None, sa_type=Text, repr=False)
+    # The connection's secret (an OctoPrint API key), sealed for "printer:{id}:secret".
+    connection_secret_sealed: str | None = Field(default=None, sa_type=Text, repr=False)
     group: str | None = Field(default=None, max_length=100, index=True)
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     hotend_c: float | None = None

@@ -7,6 +7,7 @@ from alembic import context
 # Tables defined outside cloud.db.models register on the same metadata when imported, so
 # autogenerate sees them (and does not propose dropping them).
 import cloud.idempotency.tables
+import cloud.mqttauth.tables
 import cloud.orchestration.tables
 import cloud.ratelimit
 import cloud.webhooks.tables  # noqa: F401

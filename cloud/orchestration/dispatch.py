@@ -9,6 +9,7 @@ executes each command id at most once, so re-sending is safe.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -24,7 +25,9 @@ from cloud.db.types import utcnow
 from cloud.orchestration import lifecycle
 from cloud.orchestration.db import writing
 from cloud.orchestration.tables import AgentLink, PrintRun, ensure_agent_link
+from cloud.sealing import SecretBox
 from cloud.services.files import signed_file_url
+from cloud.services.printer_secrets import printer_secret_purpose
 from shared import wire
 from shared.enums import AgentState, JobStatus
 
@@ -47,11 +50,11 @@ _SIMPLE_COMMANDS: dict[
 }
 
 
-def connection_for(printer: Printer) -> wire.Connection:
+def connection_for(printer: Printer, box: SecretBox) -> wire.Connection:
     if printer.connection_kind == "octoprint":
-        return wire.OctoPrintConnection(
-            url=printer.connection_url, api_key=printer.octoprint_api_key or ""
-        )
+        sealed = printer.connection_secret_sealed
+        api_key = box.open(sealed, printer_secret_purpose(printer.id)) if sealed else ""
+        return wire.OctoPrintConnection(url=printer.connection_url, api_key=api_key)
     parts = urlsplit(printer.connection_url)
     params = parse_qs(parts.query)
     baud = params.get("baud", [None])[-1]
@@ -118,14 +121,20 @@ class Dispatcher:
             .scalars()
             .all()
         )
+        box = self._app.secrets
+        assert box is not None
         entries = [
             wire.PrinterConfig(
-                printer_id=p.id, name=p.name, model=p.model, connection=connection_for(p)
+                printer_id=p.id, name=p.name, model=p.model, connection=connection_for(p, box)
             )
             for p in printers
         ]
-        digest = hashlib.sha256(
-            wire.encode(wire.DesiredConfig(agent_id=agent.id, revision=0, printers=entries))
+        # Keyed: the digest is stored, and an unkeyed hash of a config that holds printer
+        # keys would let whoever reads the database test guesses of those keys.
+        digest = hmac.new(
+            self._app.signing_key,
+            wire.encode(wire.DesiredConfig(agent_id=agent.id, revision=0, printers=entries)),
+            hashlib.sha256,
         ).hexdigest()
         link = await ensure_agent_link(session, agent.id, agent.org_id)
         if link.config_hash != digest:

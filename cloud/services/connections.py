@@ -33,6 +33,12 @@ def parse_connection(url: str) -> Connection:
     if parts.scheme in ("http", "https"):
         if not parts.hostname:
             raise invalid("The OctoPrint URL has no host.", param=PARAM)
+        if parts.username is not None or parts.password is not None:
+            # A URL is shown in responses, logs and printer messages; a secret is not.
+            raise invalid(
+                "Put the printer's credentials in 'api_key', not in the URL (user:password@).",
+                param=PARAM,
+            )
         try:
             _ = parts.port
         except ValueError as exc:
@@ -70,10 +76,19 @@ def _check_serial(path: str, netloc: str, query: str, url: str) -> str:
 
 
 def display_url(url: str) -> str:
-    """The URL without any user:password part, for responses."""
+    """The URL without any user:password part (stored by versions that accepted one)."""
     parts = urlsplit(url)
     if parts.username is None and parts.password is None:
         return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc))
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port: where a request to ``url`` goes (and its key with it)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port or default

@@ -12,6 +12,7 @@ from cloud.auth.keys import Principal
 from cloud.db.models import Agent, Organization
 from cloud.db.reader import SqliteReader
 from cloud.errors import ApiError, not_found
+from cloud.sealing import SecretBox
 from shared.enums import ErrorCode
 
 
@@ -27,6 +28,8 @@ class ServiceContext:
     write_lock: asyncio.Lock | None = None
     # SQLite only: list queries run inline on the event loop (cloud/db/reader.py).
     reader: SqliteReader | None = None
+    # Seals the secrets a service stores (printer keys, MQTT passwords): cloud/sealing.py.
+    secrets: SecretBox | None = None
     _writing: bool = field(default=False, init=False)
     _session: AsyncSession | None = field(default=None, init=False)
 
@@ -78,6 +81,12 @@ class ServiceContext:
         if org is None:  # the key outlived its organization
             raise organization_gone()
         return org
+
+    @property
+    def box(self) -> SecretBox:
+        if self.secrets is None:
+            raise RuntimeError("this service context has no secret box")
+        return self.secrets
 
     async def live_agent(self, agent_id: str, param: str = "agent_id") -> Agent:
         agent = await self.session.get(Agent, agent_id)

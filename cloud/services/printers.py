@@ -25,8 +25,9 @@ from cloud.schemas.printers import (
     Temperatures,
 )
 from cloud.services import quotas
-from cloud.services.connections import display_url, parse_connection
+from cloud.services.connections import display_url, origin, parse_connection
 from cloud.services.context import ServiceContext
+from cloud.services.printer_secrets import printer_secret_purpose
 from shared.enums import ErrorCode, PrinterAction, PrinterStatus
 
 # A command the agent has not answered within this time is expired by the delivery loop.
@@ -51,7 +52,7 @@ _OUT_COLUMNS = (
     "agent_id",
     "connection_kind",
     "connection_url",
-    "octoprint_api_key",
+    "connection_secret_sealed",
     "created_at",
     "updated_at",
 )
@@ -68,7 +69,7 @@ def _printer_from_values(values: Sequence[Any]) -> PrinterOut:
     runs 100 times per list page. msgspec encodes a str where PrinterStatus is typed.
     """
     (id_, name, status, model, firmware, hotend, bed, job, progress, group, tags, agent_id,
-     kind, url, api_key, created_at, updated_at) = values  # fmt: skip
+     kind, url, sealed_secret, created_at, updated_at) = values  # fmt: skip
     return PrinterOut(
         id=id_,
         name=name,
@@ -83,7 +84,7 @@ def _printer_from_values(values: Sequence[Any]) -> PrinterOut:
         agent_id=agent_id,
         connection_type=kind,
         connection_url=display_url(url) if "@" in url else url,
-        has_api_key=api_key is not None,
+        has_api_key=sealed_secret is not None,
         created_at=utc(created_at),
         updated_at=utc(updated_at),
     )
@@ -131,18 +132,21 @@ class PrinterService:
         plan = quotas.plan_for(org.plan)
         quotas.check(await self.repo.count(), 1, plan.printers, "printers", org.plan)
         conn = parse_connection(data.connection_url)
-        _check_credentials(conn.kind, data.api_key, data.agent_id)
+        _check_credentials(conn.kind, data.api_key is not None, data.agent_id)
         if data.agent_id is not None:
             await self.ctx.live_agent(data.agent_id)
+        printer_id = new_id(IdPrefix.PRINTER)
         printer = Printer(
-            id=new_id(IdPrefix.PRINTER),
+            id=printer_id,
             org_id=self.ctx.org_id,
             agent_id=data.agent_id,
             name=data.name,
             model=data.model,
             connection_kind=conn.kind,
             connection_url=conn.url,
-            octoprint_api_key=data.api_key if conn.kind == "octoprint" else None,
+            connection_secret_sealed=self._seal(printer_id, data.api_key)
+            if conn.kind == "octoprint"
+            else None,
             group=data.group,
             tags=_dedupe(data.tags),
         )
@@ -153,23 +157,41 @@ class PrinterService:
     async def patch(self, printer_id: str, data: PrinterPatch) -> PrinterOut:
         printer = await self.get_row(printer_id)
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        new_key = changes.pop("api_key", msgspec.UNSET)
         if "connection_url" in changes:
             conn = parse_connection(changes.pop("connection_url"))
-            printer.connection_kind, printer.connection_url = conn.kind, conn.url
             if conn.kind == "serial":
-                printer.octoprint_api_key = None
-        if "api_key" in changes:
-            printer.octoprint_api_key = changes.pop("api_key")
+                printer.connection_secret_sealed = None
+            elif new_key is msgspec.UNSET and origin(conn.url) != origin(printer.connection_url):
+                # The key was given for the old address: sending it to a new one would hand
+                # it to whoever answers there.
+                raise invalid(
+                    "The printer's address moves to another host: give its 'api_key' again "
+                    "in the same request.",
+                    param="api_key",
+                )
+            printer.connection_kind, printer.connection_url = conn.kind, conn.url
+        if new_key is not msgspec.UNSET:
+            printer.connection_secret_sealed = (
+                self._seal(printer.id, new_key) if printer.connection_kind == "octoprint" else None
+            )
         if changes.get("agent_id") is not None:
             await self.ctx.live_agent(changes["agent_id"])
         if "tags" in changes:
             changes["tags"] = _dedupe(changes["tags"])
         for key, value in changes.items():
             setattr(printer, key, value)
-        _check_credentials(printer.connection_kind, printer.octoprint_api_key, printer.agent_id)
+        _check_credentials(
+            printer.connection_kind, printer.connection_secret_sealed is not None, printer.agent_id
+        )
         printer.updated_at = utcnow()
         await self.ctx.commit()
         return printer_out(printer)
+
+    def _seal(self, printer_id: str, secret: str | None) -> str | None:
+        if secret is None:
+            return None
+        return self.ctx.box.seal(secret, printer_secret_purpose(printer_id))
 
     async def delete(self, printer_id: str) -> None:
         printer = await self.get_row(printer_id)
@@ -208,8 +230,8 @@ class PrinterService:
         )
 
 
-def _check_credentials(kind: str, api_key: str | None, agent_id: str | None) -> None:
-    if kind == "octoprint" and not api_key:
+def _check_credentials(kind: str, has_secret: bool, agent_id: str | None) -> None:
+    if kind == "octoprint" and not has_secret:
         raise invalid("An OctoPrint printer needs its 'api_key'.", param="api_key")
     if kind == "serial" and agent_id is None:
         raise invalid(

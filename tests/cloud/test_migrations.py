@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 import cloud.idempotency.tables
+import cloud.mqttauth.tables
 import cloud.orchestration.tables
 import cloud.ratelimit
 import cloud.webhooks.tables  # noqa: F401  (their tables join the same metadata)

@@ -190,7 +190,6 @@ class CloudProcess:
                     org_id=org_id,
                     name=name,
                     mqtt_username=f"u-{agent_id}",
-                    mqtt_password_hash="0" * 64,
                     state="online",
                 )
             )

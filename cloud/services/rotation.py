@@ -1,0 +1,50 @@
+"""`apf cloud rotate-secrets`: every sealed value re-sealed under the current key.
+
+After setting a new ``secrets_key`` (and the old one in ``secrets_old_keys``), run it once;
+then the old key can be dropped from ``secrets_old_keys``. Values already sealed under the
+current key are left alone, so running it again, or on several replicas, does no harm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from cloud.api.state import AppContext
+from cloud.db.models import Printer
+from cloud.mqttauth.tables import BrokerLogin, password_purpose
+from cloud.orchestration.db import writing
+from cloud.services.printer_secrets import printer_secret_purpose, seal_legacy_printer_secrets
+
+_PRINTERS: Any = Printer.__table__.c  # type: ignore[attr-defined]
+_LOGINS: Any = BrokerLogin.__table__.c  # type: ignore[attr-defined]
+
+
+async def reseal_all(app: AppContext) -> dict[str, int]:
+    box = app.secrets
+    assert box is not None
+    counts = {"plain-text printer keys": await seal_legacy_printer_secrets(app)}
+    for label, column, purpose in (
+        ("printer secrets", _PRINTERS.connection_secret_sealed, printer_secret_purpose),
+        ("MQTT passwords", _LOGINS.password_sealed, password_purpose),
+    ):
+        table = column.table
+        done = 0
+        async with writing(app) as session:
+            rows = (
+                await session.execute(select(table.c.id, column).where(column.is_not(None)))
+            ).all()
+            for row_id, sealed in rows:
+                if box.is_current(sealed):
+                    continue
+                fresh = box.seal(box.open(sealed, purpose(row_id)), purpose(row_id))
+                await session.execute(
+                    update(table)
+                    .where(table.c.id == row_id, column == sealed)
+                    .values({column.name: fresh})
+                )
+                done += 1
+            await session.commit()
+        counts[label] = done
+    return counts
