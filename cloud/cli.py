@@ -108,3 +108,51 @@ def serve(args: argparse.Namespace) -> int:
 
     run_server(settings, workers=args.workers)
     return 0
+
+
+def check_broker(args: argparse.Namespace) -> int:
+    """Log in to the broker as the cloud does and say whether it can administer it."""
+    from cloud.broker_check import check
+
+    try:
+        settings = settings_from(args)
+    except SettingsError as exc:
+        return _fail(str(exc))
+    if not settings.mqtt_url:
+        return _fail("mqtt_url is not set (APF_MQTT_URL): there is no broker to check")
+    ok, lines = asyncio.run(check(settings))
+    for line in lines:
+        print(line)
+    return 0 if ok else 1
+
+
+def rotate_secrets(args: argparse.Namespace) -> int:
+    """Seal every secret kept at rest under the current secrets key."""
+    from cloud.app import build_context
+    from cloud.services.rotation import reseal_all
+
+    try:
+        settings = settings_from(args)
+        ctx = build_context(settings)
+    except SettingsError as exc:
+        return _fail(str(exc))
+
+    async def run() -> tuple[migrations.SchemaStatus, dict[str, int] | None]:
+        try:
+            status = await migrations.schema_status(ctx.engine)
+            if not status.up_to_date:
+                return status, None
+            return status, await reseal_all(ctx)
+        finally:
+            await ctx.engine.dispose()
+            if ctx.background_engine is not None:
+                await ctx.background_engine.dispose()
+
+    status, counts = asyncio.run(run())
+    if counts is None:
+        return _fail(_outdated(status))
+    assert ctx.secrets is not None
+    for what, count in counts.items():
+        print(f"{what}: {count} re-sealed")
+    print(f"every secret is now sealed under key {ctx.secrets.current_key_id}")
+    return 0

@@ -28,6 +28,7 @@ import aiomqtt
 from agent.config import BrokerEndpoint
 from agent.sync.outbox import PublishFailed
 from shared.backoff import Backoff
+from shared.mqtt_errors import explain
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +130,19 @@ class MqttLink:
             try:
                 await self._serve(self._make_client(session), session, backoff)
             except aiomqtt.MqttError as exc:
+                said = explain(
+                    str(exc),
+                    broker=str(self._endpoint),
+                    username=self._endpoint.username,
+                    ca_setting="[mqtt] ca_file in the agent's config",
+                )
                 # Loud once per outage, quiet on every further retry of the same outage.
                 level = logging.INFO if backoff.attempt else logging.WARNING
-                log.log(level, "MQTT link to %s is down: %s", self._endpoint, exc)
+                if said.needs_operator:
+                    level = logging.INFO if backoff.attempt else logging.ERROR
+                    log.log(level, "MQTT link is down: %s", said.message)
+                else:
+                    log.log(level, "MQTT link to %s is down: %s", self._endpoint, exc)
             finally:
                 self._client = None
                 self.connected.clear()

@@ -29,6 +29,21 @@ def register(subparsers: Any) -> None:
     _common(migrate)
     migrate.set_defaults(handler=_migrate)
 
+    check = sub.add_parser(
+        "check-broker",
+        help="log in to the broker (APF_MQTT_URL) and check the cloud can administer it",
+    )
+    _common(check)
+    check.set_defaults(handler=_check_broker)
+
+    rotate = sub.add_parser(
+        "rotate-secrets",
+        help="re-seal every secret kept at rest under the current secrets key "
+        "(after setting APF_SECRETS_KEY, with the old one in APF_SECRETS_OLD_KEYS)",
+    )
+    _common(rotate)
+    rotate.set_defaults(handler=_rotate_secrets)
+
     admin = sub.add_parser("admin", help="operator tasks")
     admin_sub = admin.add_subparsers(dest="admin_command", metavar="COMMAND", required=True)
     create = admin_sub.add_parser(
@@ -52,6 +67,18 @@ def _migrate(args: argparse.Namespace) -> int:
     from cloud.cli import migrate
 
     return migrate(args)
+
+
+def _check_broker(args: argparse.Namespace) -> int:
+    from cloud.cli import check_broker
+
+    return check_broker(args)
+
+
+def _rotate_secrets(args: argparse.Namespace) -> int:
+    from cloud.cli import rotate_secrets
+
+    return rotate_secrets(args)
 
 
 def _create_org(args: argparse.Namespace) -> int:

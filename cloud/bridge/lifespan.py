@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from cloud.api.state import AppContext
+from cloud.api.state import AppContext, no_broker_sync
 from cloud.bridge.service import Bridge, BridgeSettings
 
 log = logging.getLogger(__name__)
@@ -30,8 +30,16 @@ def bridge_lifespan(ctx: AppContext) -> Callable[[Any], Any]:
                 mqtt_url=settings.mqtt_url,
                 shared_group=settings.mqtt_shared_group or None,
                 ca_file=settings.mqtt_ca_file or None,
+                provisioning=settings.mqtt_provisioning == "dynsec",
             ),
         )
+        if bridge.provisioner is None:
+            log.warning(
+                "mqtt_provisioning is off: agent and dashboard logins must be made on the "
+                "broker by other means, and revoking one here does not disconnect it"
+            )
+        else:
+            ctx.broker_sync = bridge.provisioner.sync
         ctx.kick = bridge.kick
         ctx.bridge_running = True
         task = asyncio.create_task(bridge.run(), name="bridge")
@@ -39,6 +47,7 @@ def bridge_lifespan(ctx: AppContext) -> Callable[[Any], Any]:
             yield
         finally:
             ctx.bridge_running = False
+            ctx.broker_sync = no_broker_sync
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -25,6 +25,7 @@ import aiomqtt
 
 from shared.backoff import Backoff
 from shared.broker_url import parse_broker_url
+from shared.mqtt_errors import explain
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ class LinkSettings:
     ca_file: str | None = None
     keepalive_s: int = 30
     publish_timeout_s: float = 10.0
+    # False for the bridge: the broker keeps its subscriptions and queued messages while it
+    # restarts. True for a short-lived connection (`apf cloud check-broker`).
+    clean_session: bool = False
 
 
 class MqttLink:
@@ -89,7 +93,16 @@ class MqttLink:
             try:
                 await self._session(backoff)
             except aiomqtt.MqttError as exc:
-                log.warning("MQTT link to %s lost: %s", self._address.redacted(), exc)
+                said = explain(
+                    str(exc),
+                    broker=self._address.redacted(),
+                    username=self._address.username,
+                    ca_setting="APF_MQTT_CA_FILE",
+                )
+                if said.needs_operator:
+                    log.error("MQTT link: %s", said.message)
+                else:
+                    log.warning("MQTT link to %s lost: %s", self._address.redacted(), exc)
             finally:
                 self._connected.clear()
                 self._client = None
@@ -108,7 +121,7 @@ class MqttLink:
             username=address.username,
             password=address.password,
             identifier=self._settings.client_id,
-            clean_session=False,
+            clean_session=self._settings.clean_session,
             keepalive=self._settings.keepalive_s,
             tls_context=tls_context,
             # No cap on the incoming queue: paho acknowledges QoS 1 on receipt and aiomqtt

@@ -41,11 +41,14 @@ from cloud.bridge.inbound import (
 )
 from cloud.bridge.mqtt import LinkSettings, MqttLink, NotConnectedError
 from cloud.bridge.ordering import EventOrder
+from cloud.mqttauth.control import RESPONSE_TOPIC, DynsecControl
+from cloud.mqttauth.provisioner import Provisioner
 from cloud.orchestration import acks
 from cloud.orchestration.applier import Applier
 from cloud.orchestration.dispatch import Dispatcher
 from cloud.queue.runner import QueueRunner
 from shared.backoff import Backoff
+from shared.broker_url import parse_broker_url
 from shared.enums import AgentState
 from shared.wire import TopicKind, subscription
 
@@ -80,6 +83,8 @@ class BridgeSettings:
     # With several cloud replicas on Mosquitto/EMQX: a shared-subscription group name.
     shared_group: str | None = None
     ca_file: str | None = None
+    # Administer broker logins through the dynamic-security control topic (cloud.mqttauth).
+    provisioning: bool = True
 
 
 def default_client_id() -> str:
@@ -96,16 +101,31 @@ class Bridge:
             TopicKind.EVENTS,
             TopicKind.REPLIES,
         )
+        subscriptions = [(subscription(k, shared_group=settings.shared_group), 1) for k in kinds]
+        if settings.provisioning:
+            subscriptions.append((RESPONSE_TOPIC, 1))
         self.link = MqttLink(
             LinkSettings(
                 url=settings.mqtt_url,
                 client_id=settings.client_id or default_client_id(),
                 ca_file=settings.ca_file,
             ),
-            subscriptions=[(subscription(k, shared_group=settings.shared_group), 1) for k in kinds],
+            subscriptions=subscriptions,
             handler=self._on_message,
             on_connected=self._on_connected,
         )
+        self.control = DynsecControl(self._publish_control)
+        address = parse_broker_url(settings.mqtt_url)
+        self.provisioner: Provisioner | None = None
+        if settings.provisioning:
+            self.provisioner = Provisioner(
+                app,
+                self.control,
+                self._publish_retained,
+                link_up=lambda: self.link.connected,
+                cloud_username=address.username,
+                broker=address.redacted(),
+            )
         self.applier = Applier(app, on_change=self.kick)
         self.dispatcher = Dispatcher(app, self._publish)
         self.runner = QueueRunner(app)
@@ -142,12 +162,17 @@ class Bridge:
                 group.create_task(self._worker(), name="bridge-worker")
                 group.create_task(self._held_events(), name="bridge-held-events")
                 group.create_task(self.acks.run(), name="bridge-acks")
+                if self.provisioner is not None:
+                    group.create_task(self.provisioner.run(), name="bridge-provisioner")
         finally:
             scheduler.shutdown(wait=False)
 
     # --- inbound -------------------------------------------------------------------------
 
     async def _on_message(self, topic: str, payload: bytes) -> None:
+        if topic == RESPONSE_TOPIC:
+            self.control.on_response(payload)
+            return
         item = classify(topic, payload)
         match item:
             case Refused():
@@ -251,7 +276,15 @@ class Bridge:
     async def _publish(self, topic: str, payload: bytes, retain: bool) -> None:
         await self.link.publish(topic, payload, qos=1, retain=retain)
 
+    async def _publish_retained(self, topic: str, payload: bytes) -> None:
+        await self.link.publish(topic, payload, qos=1, retain=True)
+
+    async def _publish_control(self, topic: str, payload: bytes, qos: int) -> None:
+        await self.link.publish(topic, payload, qos=qos)
+
     async def _on_connected(self) -> None:
+        if self.provisioner is not None:
+            self.provisioner.connected()
         self.dispatcher.forget_published()
         self.kick("connected")
         for agent_id in await acks.known_agents(self._app):
