@@ -63,6 +63,7 @@ class AsyncClient:
         self.organization = org_res.OrganizationResource(self)
         self.users = org_res.Users(self)
         self.agents = org_res.Agents(self)
+        self.mqtt_credentials = org_res.MqttCredentials(self)
 
     @property
     def base_url(self) -> str:

@@ -259,14 +259,32 @@ class MqttCredentials(_Model, frozen=True):
     password: str = ""
     client_id: str = ""
     topic_root: str = ""
+    # The broker had the login when the answer was sent (false: applied once it is back).
+    provisioned: bool = False
 
 
 class AgentRegistration(_Model, frozen=True):
-    """The answer to registering an agent: shown once (the password is stored hashed)."""
+    """The answer to registering an agent or rotating its credentials: shown once."""
 
     agent: Agent = msgspec.field(default_factory=Agent)
     mqtt: MqttCredentials = msgspec.field(default_factory=MqttCredentials)
     config_toml: str = ""
+
+
+class MqttCredential(_Model, frozen=True):
+    """A read-only MQTT login for dashboards. ``password``, ``url`` and ``provisioned`` are
+    set only in the answer to `create` (the password is never shown again)."""
+
+    id: str = ""
+    name: str = ""
+    username: str = ""
+    topics: list[str] = msgspec.field(default_factory=list)
+    created_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked: bool = False
+    password: str | None = None
+    url: str | None = None
+    provisioned: bool | None = None
 
 
 class Deleted(_Model, frozen=True):

@@ -27,6 +27,7 @@ class IdPrefix(StrEnum):
     PRINT = "prn"
     EVENT = "evt"
     FILE = "fil"
+    MQTT_CREDENTIAL = "mqc"
 
 
 def new_id(prefix: IdPrefix) -> str:

@@ -161,7 +161,63 @@ class Agents(_Resource):
         )
         return await self._client._request(call, m.AgentRegistration)
 
+    async def rotate_credentials(
+        self, agent_id: str, *, idempotency_key: str | None = None
+    ) -> m.AgentRegistration:
+        """A new MQTT password (and config file) for the agent, shown only this once. The
+        old password stops working at once: the agent is off the broker until it has the
+        new one."""
+        call = Call(
+            "POST",
+            path("v1", "agents", agent_id, "credentials"),
+            headers=c.idempotency(idempotency_key),
+        )
+        return await self._client._request(call, m.AgentRegistration)
+
+    async def delete(self, agent_id: str) -> None:
+        """Revoke an agent: its broker login is removed and its connection closed; it cannot
+        reconnect. It stays listed as revoked. Idempotent."""
+        await self._client._request_empty(Call("DELETE", path("v1", "agents", agent_id)))
+
     async def revoke(self, agent_id: str) -> m.Agent:
-        """Revoke an agent: it can no longer log in to the broker. Idempotent."""
+        """Revoke an agent, as `delete` does, and return it. Idempotent."""
         call = Call("POST", path("v1", "agents", agent_id, "revoke"))
         return await self._client._request(call, m.Agent)
+
+
+class MqttCredentials(_Resource):
+    """Read-only MQTT logins for dashboards (the API key needs the admin scope)."""
+
+    async def list(
+        self,
+        *,
+        revoked: bool | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort: str | None = None,
+        fields: Fields | None = None,
+    ) -> AsyncPage[m.MqttCredential]:
+        params = c.list_query(page, per_page, sort, fields, revoked=revoked)
+        return await self._client._page("/v1/mqtt-credentials", params, m.MqttCredential)
+
+    async def get(self, credential_id: str) -> m.MqttCredential:
+        call = Call("GET", path("v1", "mqtt-credentials", credential_id))
+        return await self._client._request(call, m.MqttCredential)
+
+    async def create(self, *, name: str, idempotency_key: str | None = None) -> m.MqttCredential:
+        """A login that may subscribe to this organization's agent status, printer state,
+        telemetry and events, and publish nothing. ``password`` and ``url`` are in this
+        answer only: store them now."""
+        call = Call(
+            "POST",
+            "/v1/mqtt-credentials",
+            json={"name": name},
+            headers=c.idempotency(idempotency_key),
+        )
+        return await self._client._request(call, m.MqttCredential)
+
+    async def delete(self, credential_id: str) -> None:
+        """Revoke: the login is removed from the broker and its connections closed."""
+        await self._client._request_empty(
+            Call("DELETE", path("v1", "mqtt-credentials", credential_id))
+        )

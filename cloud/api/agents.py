@@ -1,10 +1,10 @@
-"""`/v1/agents`: register an edge agent, list, get, revoke."""
+"""`/v1/agents`: register an edge agent, list, get, rotate its MQTT credentials, revoke."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from cloud.api.deps import Svc, app_context
@@ -60,8 +60,35 @@ class AgentController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> AgentRegistered:
         """Register an agent. The response carries its MQTT password and a ready
-        configuration file, once: store them on the agent's machine."""
-        return await AgentService(svc).register(data, app_context(request).settings)
+        configuration file, once: store them on the agent's machine. The cloud creates the
+        agent's broker login, confined to the agent's own topics."""
+        return await AgentService(svc).register(data, app_context(request))
+
+    @post(
+        "/{agent_id:str}/credentials",
+        opt={"scope": "agents:write"},
+        status_code=200,
+        responses=errors(*IDEMPOTENCY_ERRORS),
+    )
+    async def rotate_agent_credentials(
+        self,
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        agent_id: FromPath[str],
+        idempotency_key: IdempotencyKey = None,
+    ) -> AgentRegistered:
+        """Give the agent a new MQTT password (and configuration file). The old password
+        stops working at once: the agent is disconnected until it is given the new one."""
+        return await AgentService(svc).rotate(agent_id, app_context(request))
+
+    @delete("/{agent_id:str}", opt={"scope": "agents:write"}, responses=errors())
+    async def delete_agent(
+        self, request: Request[Any, Any, Any], svc: Svc, agent_id: FromPath[str]
+    ) -> None:
+        """Revoke an agent: its broker login is removed and its connection closed (within
+        5 s while the broker is reachable), and it cannot reconnect. The agent stays listed
+        as revoked. Idempotent."""
+        await AgentService(svc).revoke(agent_id, app_context(request))
 
     @post(
         "/{agent_id:str}/revoke",
@@ -70,7 +97,11 @@ class AgentController(Controller):
         responses=errors(*IDEMPOTENCY_ERRORS),
     )
     async def revoke_agent(
-        self, svc: Svc, agent_id: FromPath[str], idempotency_key: IdempotencyKey = None
+        self,
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        agent_id: FromPath[str],
+        idempotency_key: IdempotencyKey = None,
     ) -> AgentOut:
-        """Revoke an agent: it can no longer log in to the broker. Idempotent."""
-        return await AgentService(svc).revoke(agent_id)
+        """Revoke an agent, as DELETE does, answering with the revoked agent. Idempotent."""
+        return await AgentService(svc).revoke(agent_id, app_context(request))

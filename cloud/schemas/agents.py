@@ -40,10 +40,14 @@ class MqttCredentials(msgspec.Struct, kw_only=True):
     password: str
     client_id: str
     topic_root: str
+    # The broker has this login already (false: it was out of reach; the cloud applies the
+    # login when it is back, and the agent's connection attempts succeed from then on).
+    provisioned: bool
 
 
 class AgentRegistered(msgspec.Struct, kw_only=True):
-    """Returned once, at registration: the password is not stored in a readable form."""
+    """Returned at registration and at each rotation, once: the password is never shown
+    again (the cloud keeps it sealed, to give to the broker, not to API callers)."""
 
     agent: AgentOut
     mqtt: MqttCredentials

@@ -17,12 +17,23 @@ class Plan:
     users: int | None
     storage_bytes: int | None
     active_jobs: int | None
+    # Read-only MQTT credentials for dashboards (each is a login on the broker).
+    dashboards: int | None = None
 
 
 # None = unlimited. "free" fits a small farm; "enterprise" is for self-hosted installs.
 PLANS: dict[str, Plan] = {
-    "free": Plan(printers=10, agents=3, users=5, storage_bytes=5 * _GIB, active_jobs=500),
-    "pro": Plan(printers=200, agents=50, users=50, storage_bytes=200 * _GIB, active_jobs=20_000),
+    "free": Plan(
+        printers=10, agents=3, users=5, storage_bytes=5 * _GIB, active_jobs=500, dashboards=5
+    ),
+    "pro": Plan(
+        printers=200,
+        agents=50,
+        users=50,
+        storage_bytes=200 * _GIB,
+        active_jobs=20_000,
+        dashboards=100,
+    ),
     "enterprise": Plan(
         printers=None, agents=None, users=None, storage_bytes=None, active_jobs=None
     ),

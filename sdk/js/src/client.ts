@@ -5,6 +5,7 @@ import {
   Analytics,
   Jobs,
   Materials,
+  MqttCredentials,
   OrganizationResource,
   Printers,
   Users,
@@ -30,6 +31,7 @@ export class AutoPrintFarm {
   readonly organization: OrganizationResource;
   readonly users: Users;
   readonly agents: Agents;
+  readonly mqttCredentials: MqttCredentials;
 
   constructor(options: ClientOptions = {}) {
     this.core = new Core(options);
@@ -41,6 +43,7 @@ export class AutoPrintFarm {
     this.organization = new OrganizationResource(this.core);
     this.users = new Users(this.core);
     this.agents = new Agents(this.core);
+    this.mqttCredentials = new MqttCredentials(this.core);
   }
 
   get baseUrl(): string {

@@ -265,8 +265,46 @@ export class Agents extends Resource {
     return this.core.request({ method: 'POST', path: '/v1/agents', json: params, ...withOptions(options) });
   }
 
-  /** Revoke an agent: it can no longer log in to the broker. Idempotent. */
+  /**
+   * A new MQTT password (and config file) for the agent, shown only this once. The old
+   * password stops working at once: the agent is off the broker until it has the new one.
+   */
+  rotateCredentials(id: string, options?: Opts): Promise<T.AgentRegistration> {
+    return this.core.request({ method: 'POST', path: pathOf('v1', 'agents', id, 'credentials'), ...withOptions(options) });
+  }
+
+  /** Revoke an agent: its broker login is removed and its connection closed. Idempotent. */
+  async delete(id: string, options?: Opts): Promise<void> {
+    await this.core.request({ method: 'DELETE', path: pathOf('v1', 'agents', id), ...withOptions(options) });
+  }
+
+  /** Revoke an agent, as `delete` does, and return it. Idempotent. */
   revoke(id: string, options?: Opts): Promise<T.Agent> {
     return this.core.request({ method: 'POST', path: pathOf('v1', 'agents', id, 'revoke'), ...withOptions(options) });
+  }
+}
+
+/** Read-only MQTT logins for dashboards (the API key needs the admin scope). */
+export class MqttCredentials extends Resource {
+  list(params: T.ListParams & { revoked?: boolean } = {}, options?: Opts): PagePromise<T.MqttCredential> {
+    return this.core.page('/v1/mqtt-credentials', listQuery(params), options);
+  }
+
+  get(id: string, options?: Opts): Promise<T.MqttCredential> {
+    return this.core.request({ method: 'GET', path: pathOf('v1', 'mqtt-credentials', id), ...withOptions(options) });
+  }
+
+  /**
+   * A login that may subscribe to this organization's agent status, printer state,
+   * telemetry and events, and publish nothing. `password` and `url` are in this answer
+   * only: store them now.
+   */
+  create(params: { name: string }, options?: Opts): Promise<T.MqttCredential> {
+    return this.core.request({ method: 'POST', path: '/v1/mqtt-credentials', json: params, ...withOptions(options) });
+  }
+
+  /** Revoke: the login is removed from the broker and its connections closed. */
+  async delete(id: string, options?: Opts): Promise<void> {
+    await this.core.request({ method: 'DELETE', path: pathOf('v1', 'mqtt-credentials', id), ...withOptions(options) });
   }
 }

@@ -306,11 +306,37 @@ export interface Agent {
   revoked: boolean;
 }
 
-/** The answer to registering an agent, shown once (the password is stored hashed). */
+/** The answer to registering an agent or rotating its credentials, shown once. */
 export interface AgentRegistration {
   agent: Agent;
-  mqtt: { url: string; username: string; password: string; client_id: string; topic_root: string };
+  mqtt: {
+    url: string;
+    username: string;
+    password: string;
+    client_id: string;
+    topic_root: string;
+    /** The broker had the login when the answer was sent (false: applied once it is back). */
+    provisioned: boolean;
+  };
   config_toml: string;
+}
+
+/** A read-only MQTT login for dashboards. */
+export interface MqttCredential {
+  id: string;
+  name: string;
+  username: string;
+  /** The topic filters it may subscribe to; it can publish nothing. */
+  topics: string[];
+  created_at: string;
+  revoked_at: string | null;
+  revoked: boolean;
+  /** Only in the answer to create: never shown again. */
+  password?: string;
+  /** Only in the answer to create: where to connect (mqtt:// or mqtts://). */
+  url?: string;
+  /** Only in the answer to create: the broker had the login when the answer was sent. */
+  provisioned?: boolean;
 }
 
 /** A verified webhook delivery: `id` from the webhook-id header, the rest from the body. */
