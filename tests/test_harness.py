@@ -13,6 +13,24 @@ from paho.mqtt.enums import CallbackAPIVersion
 from tests.support.broker import TestBroker
 
 
+def client_for(broker: TestBroker) -> paho.Client:
+    client = paho.Client(CallbackAPIVersion.VERSION2)
+    client.username_pw_set(broker.username, broker.password)
+    return client
+
+
+def test_broker_refuses_anonymous_clients(mqtt_broker: TestBroker) -> None:
+    client = paho.Client(CallbackAPIVersion.VERSION2)
+    refused = threading.Event()
+    client.on_connect = lambda _c, _u, _f, rc, _p: refused.set() if rc.is_failure else None
+    client.connect(mqtt_broker.host, mqtt_broker.port)
+    client.loop_start()
+    try:
+        assert refused.wait(5), "an anonymous client was let in"
+    finally:
+        client.loop_stop()
+
+
 def _roundtrip(broker: TestBroker, topic: str, payload: bytes, *, retain: bool) -> bytes:
     """Publish with one client and receive with another; return what arrived."""
     got = threading.Event()
@@ -22,13 +40,13 @@ def _roundtrip(broker: TestBroker, topic: str, payload: bytes, *, retain: bool) 
         received.append(bytes(msg.payload))
         got.set()
 
-    sub = paho.Client(CallbackAPIVersion.VERSION2)
+    sub = client_for(broker)
     sub.on_message = on_message
     sub.connect(broker.host, broker.port)
     sub.loop_start()
     try:
         if retain:
-            pub = paho.Client(CallbackAPIVersion.VERSION2)
+            pub = client_for(broker)
             pub.connect(broker.host, broker.port)
             pub.loop_start()
             pub.publish(topic, payload, qos=1, retain=True).wait_for_publish(timeout=5)
@@ -60,8 +78,6 @@ def test_broker_restart_keeps_port_and_retained_messages(mqtt_broker: TestBroker
     port = mqtt_broker.port
     mqtt_broker.restart()
     assert mqtt_broker.port == port
-    if mqtt_broker.kind == "amqtt":
-        return  # amqtt keeps retained messages in memory only
     sub_payload = _retained_after_restart(mqtt_broker)
     assert sub_payload == b"kept"
 
@@ -69,7 +85,7 @@ def test_broker_restart_keeps_port_and_retained_messages(mqtt_broker: TestBroker
 def _retained_after_restart(broker: TestBroker) -> bytes:
     got = threading.Event()
     received: list[bytes] = []
-    client = paho.Client(CallbackAPIVersion.VERSION2)
+    client = client_for(broker)
 
     def on_message(_c: paho.Client, _u: object, msg: paho.MQTTMessage) -> None:
         received.append(bytes(msg.payload))

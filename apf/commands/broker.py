@@ -41,6 +41,12 @@ def register(subparsers: Any) -> None:
     )
     run.add_argument("--certfile", help="server certificate chain (PEM) for --tls-listen")
     run.add_argument("--keyfile", help="its private key (PEM)")
+    run.add_argument(
+        "--max-queued",
+        type=int,
+        default=10_000,
+        help="QoS 1 messages kept per client while it is slow or away (default 10000)",
+    )
     run.set_defaults(handler=_run)
 
 

@@ -13,12 +13,15 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import uvicorn
 
 from agent.sim.config import Dialect
+
+if TYPE_CHECKING:
+    from agent.config import MqttSettings
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +67,7 @@ def say(line: str) -> None:
 
 
 async def run_demo(options: DemoOptions) -> int:
-    from cloud.embedded_broker import embedded_broker
+    from cloud.broker.embedded import embedded_broker
 
     stop = _stop_on_signals()
     if options.data_dir.exists():
@@ -73,9 +76,10 @@ async def run_demo(options: DemoOptions) -> int:
     mqtt_port = options.mqtt_port or free_port()
     api_port = options.api_port or free_port()
     async with (
-        embedded_broker("127.0.0.1", mqtt_port) as mqtt_url,
-        serve_cloud(options.data_dir, api_port, mqtt_url, mqtt_port) as (base_url, api_key),
+        embedded_broker(options.data_dir / "broker", "127.0.0.1", mqtt_port) as admin_url,
+        serve_cloud(options.data_dir, api_port, admin_url, mqtt_port) as (base_url, api_key),
     ):
+        mqtt_url = f"mqtt://127.0.0.1:{mqtt_port}"
         header = [
             "AutoPrintFarm demo",
             f"API URL: {base_url}/v1",
@@ -87,7 +91,7 @@ async def run_demo(options: DemoOptions) -> int:
             say(line)
         headers = {"Authorization": f"Bearer {api_key}"}
         async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
-            return await _farm(api, options, mqtt_url, header, stop)
+            return await _farm(api, options, header, stop)
 
 
 class _QuietServer(uvicorn.Server):
@@ -199,14 +203,34 @@ async def _post(api: httpx.AsyncClient, url: str, **kwargs: Any) -> dict[str, An
     return body
 
 
+def agent_mqtt_settings(registered: dict[str, Any]) -> MqttSettings:
+    """The agent's broker login, from the answer to `POST /v1/agents`."""
+    from agent.config import MqttSettings
+
+    mqtt = registered["mqtt"]
+    return MqttSettings(url=mqtt["url"], username=mqtt["username"], password=mqtt["password"])
+
+
+async def _dashboard_lines(api: httpx.AsyncClient, org_id: str) -> list[str]:
+    """A read-only MQTT login for dashboards, and how to make more."""
+    created = await _post(api, "/v1/mqtt-credentials", json={"name": "demo-dashboard"})
+    url = httpx.URL(created["url"].replace("mqtt://", "http://", 1))
+    topic = f"apf/{org_id}/agents/+/printers/+/state"
+    return [
+        f"Dashboard MQTT: mosquitto_sub -h {url.host} -p {url.port} -u {created['username']} "
+        f"-P {created['password']} -t '{topic}' -v",
+        'More dashboard logins: curl -X POST "$APF_URL/mqtt-credentials" '
+        '-H "Authorization: Bearer $APF_KEY" -d \'{"name": "my-dashboard"}\'',
+    ]
+
+
 async def _farm(
     api: httpx.AsyncClient,
     options: DemoOptions,
-    mqtt_url: str,
     header: list[str],
     stop_demo: asyncio.Event,
 ) -> int:
-    from agent.config import AgentConfig, MqttSettings
+    from agent.config import AgentConfig
     from agent.runtime.agent import Agent
     from agent.sim import SimConfig, SimulatedPrinter
     from apf.demo.samples import SAMPLE_JOBS, sample_gcode
@@ -214,6 +238,9 @@ async def _farm(
     registered = await _post(api, "/v1/agents", json={"name": "demo-pi"})
     agent_id = registered["agent"]["id"]
     org_id = (await api.get("/v1/organization")).json()["id"]
+    for line in await _dashboard_lines(api, org_id):
+        say(line)
+        header.append(line)
     async with contextlib.AsyncExitStack() as stack:
         for name, dialect, profile, (kind, color) in PRINTERS:
             sim = await stack.enter_async_context(
@@ -260,7 +287,7 @@ async def _farm(
                 agent_id=agent_id,
                 org_id=org_id,
                 data_dir=str(options.data_dir / "agent"),
-                mqtt=MqttSettings(url=mqtt_url),
+                mqtt=agent_mqtt_settings(registered),
                 log_level="WARNING",
             )
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cloud.broker.dynsec import DynamicSecurity
 from cloud.broker.server import SECURITY_FILE, Broker, BrokerSettings, Listener
+from cloud.mqttauth.roles import cloud_role, stored_role
 
 
 def _fail(message: str) -> int:
@@ -39,7 +40,10 @@ def init(args: argparse.Namespace) -> int:
             return _fail("the administrator's password must be at least 12 characters")
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o700)
-    DynamicSecurity(data_dir / SECURITY_FILE).ensure_admin(args.admin, password)
+    # The cloud logs in as this user: it gets the cloud's role now, not on first contact.
+    DynamicSecurity(data_dir / SECURITY_FILE).ensure_admin(
+        args.admin, password, [stored_role(cloud_role())]
+    )
     print(f"administrator {args.admin!r} ready in {data_dir / SECURITY_FILE}")
     if generated:
         print("password (shown once; put it in the cloud's APF_MQTT_URL):")

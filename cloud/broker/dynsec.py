@@ -27,7 +27,7 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -221,18 +221,25 @@ class DynamicSecurity:
         entries = [AclEntry(AclType(a.acltype), a.topic, a.allow, a.priority) for a in stored.acls]
         return Role(name, entries)
 
-    def ensure_admin(self, username: str, password: str) -> None:
+    def ensure_admin(
+        self, username: str, password: str, extra_roles: Sequence[StoredRole] = ()
+    ) -> None:
         """The first administrator (``apf broker init``, the demo): created, or its
-        password set, with the admin role restored if it was taken away."""
-        role = self.roles.setdefault(ADMIN_ROLE, StoredRole(rolename=ADMIN_ROLE))
-        have = {(a.acltype, a.topic) for a in role.acls}
-        for entry in ADMIN_ACLS:
-            if (entry.type.value, entry.topic) not in have:
-                role.acls.append(StoredAcl(acltype=entry.type.value, topic=entry.topic, allow=True))
+        password set, with the admin role restored if it was taken away. ``extra_roles``
+        (the cloud's own) are created if missing and granted too, so the cloud that logs in
+        as this user needs no change to its own login, which would disconnect it."""
+        admin = StoredRole(
+            rolename=ADMIN_ROLE,
+            acls=[StoredAcl(acltype=e.type.value, topic=e.topic, allow=True) for e in ADMIN_ACLS],
+        )
         client = self.clients.setdefault(username, StoredClient(username=username))
         client.disabled = False
-        if not any(r.rolename == ADMIN_ROLE for r in client.roles):
-            client.roles.append(RoleRef(rolename=ADMIN_ROLE))
+        for role in (admin, *extra_roles):
+            have = self.roles.setdefault(role.rolename, StoredRole(rolename=role.rolename))
+            known = {(a.acltype, a.topic) for a in have.acls}
+            have.acls += [a for a in role.acls if (a.acltype, a.topic) not in known]
+            if not any(r.rolename == role.rolename for r in client.roles):
+                client.roles.append(RoleRef(rolename=role.rolename))
         if not self.check_password(username, password):
             self._set_password(client, password)
         self.save()

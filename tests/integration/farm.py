@@ -16,7 +16,7 @@ from agent.config import AgentConfig, MqttSettings
 from agent.runtime.agent import Agent
 from agent.sim import SimConfig, SimulatedPrinter
 from agent.sim.config import Dialect
-from apf.demo.runner import free_port, serve_cloud
+from apf.demo.runner import agent_mqtt_settings, free_port, serve_cloud
 from tests.support.broker import TestBroker
 
 
@@ -40,7 +40,7 @@ class Farm:
     _agent_task: asyncio.Task[None] | None = None
     _agent_stop: asyncio.Event = field(default_factory=asyncio.Event)
     _agent_dir: Path | None = None
-    _mqtt_url: str = ""
+    _mqtt: MqttSettings | None = None
 
     async def json(self, method: str, url: str, **kwargs: Any) -> Any:
         response = await self.api.request(method, url, **kwargs)
@@ -48,12 +48,12 @@ class Farm:
         return response.json()
 
     def start_agent(self) -> None:
-        assert self._agent_dir is not None
+        assert self._agent_dir is not None and self._mqtt is not None
         config = AgentConfig(
             agent_id=self.agent_id,
             org_id=self.org_id,
             data_dir=str(self._agent_dir),
-            mqtt=MqttSettings(url=self._mqtt_url),
+            mqtt=self._mqtt,
         )
         self._agent_task = asyncio.create_task(Agent(config).run(self._agent_stop), name="agent")
 
@@ -86,7 +86,7 @@ async def running_farm(
 ) -> AsyncIterator[Farm]:
     port = free_port()
     async with (
-        serve_cloud(workdir, port, broker.url, broker.port, database_url=database_url) as (
+        serve_cloud(workdir, port, broker.url, broker.agent_port, database_url=database_url) as (
             base_url,
             key,
         ),
@@ -102,7 +102,7 @@ async def running_farm(
             org_id=org_id,
             agent_id=registered["agent"]["id"],
             _agent_dir=workdir / "agent",
-            _mqtt_url=broker.url,
+            _mqtt=agent_mqtt_settings(registered),
         )
         for spec in specs:
             sim = await stack.enter_async_context(

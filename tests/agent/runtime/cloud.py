@@ -74,6 +74,8 @@ class CloudStandIn:
                 async with aiomqtt.Client(
                     self.address.host,
                     self.address.port,
+                    username=self.address.username,
+                    password=self.address.password,
                     identifier=self._client_id,
                     clean_session=False,
                     timeout=5,

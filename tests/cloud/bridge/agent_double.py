@@ -137,7 +137,7 @@ async def agent_double(
     broker: TestBroker, org_id: str, agent_id: str
 ) -> AsyncIterator[AgentDouble]:
     async with aiomqtt.Client(
-        broker.host, broker.port, identifier=f"double-{org_id}-{agent_id}"[:64]
+        **broker.client_kwargs(), identifier=f"double-{org_id}-{agent_id}"[:64]
     ) as client:
         await client.subscribe(wire.commands_topic(org_id, agent_id), qos=1)
         await client.subscribe(wire.config_topic(org_id, agent_id), qos=1)

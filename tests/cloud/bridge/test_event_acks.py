@@ -156,7 +156,7 @@ async def test_a_restarted_agent_re_sends_and_a_duplicate_is_applied_once(
 
         # The same event again (as after a lost ack): not applied twice, and acknowledged,
         # retained, to whoever subscribes next.
-        async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as client:
+        async with aiomqtt.Client(**mqtt_broker.client_kwargs()) as client:
             await client.publish(
                 wire.events_topic(owner.org.org_id, agent_id), wire.encode(first), qos=1
             )
@@ -181,7 +181,7 @@ async def test_an_event_held_behind_a_missing_one_asks_the_agent_to_re_send(
     async with (
         running_bridge(owner, mqtt_broker),
         agent_double(mqtt_broker, org_id, agent_id) as agent,
-        aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as watcher,
+        aiomqtt.Client(**mqtt_broker.client_kwargs()) as watcher,
     ):
         await watcher.subscribe(acks_topic, qos=1)
 

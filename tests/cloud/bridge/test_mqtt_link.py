@@ -26,7 +26,7 @@ async def running(link: MqttLink) -> AsyncIterator[MqttLink]:
 
 
 async def publish(broker: TestBroker, topic: str, payload: bytes) -> None:
-    async with aiomqtt.Client(broker.host, broker.port) as client:
+    async with aiomqtt.Client(**broker.client_kwargs()) as client:
         await client.publish(topic, payload, qos=1)
 
 
@@ -49,7 +49,7 @@ async def test_messages_reach_the_handler_in_order_and_a_failing_handler_does_no
         handler=handler,
     )
     async with running(link):
-        async with aiomqtt.Client(mqtt_broker.host, mqtt_broker.port) as client:
+        async with aiomqtt.Client(**mqtt_broker.client_kwargs()) as client:
             await client.publish("apf/o/agents/a/events", b"boom", qos=1)
             for i in range(20):
                 await client.publish("apf/o/agents/a/events", str(i).encode(), qos=1)
