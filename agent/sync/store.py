@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -69,7 +70,11 @@ class Store:
         self._lock = asyncio.Lock()
 
     async def __aenter__(self) -> Store:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Private to the agent's user: the database holds the desired config (printer keys)
+        # and the outbox. SQLite gives its -wal and -shm files the database file's mode.
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(self.path, 0o600)
         async with asyncio.timeout(DB_TIMEOUT_S):
             # isolation_level=None: we issue BEGIN/COMMIT ourselves.
             db = await aiosqlite.connect(self.path, isolation_level=None)

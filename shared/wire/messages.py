@@ -186,6 +186,10 @@ class OctoPrintConnection(Struct, frozen=True, kw_only=True, tag_field="kind", t
     url: str
     api_key: str
 
+    def __repr__(self) -> str:
+        # A config is logged, compared and shown in tracebacks; the key never is.
+        return f"OctoPrintConnection(url={self.url!r}, api_key='***')"
+
 
 Connection = SerialConnection | OctoPrintConnection
 

@@ -21,6 +21,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from agent.config import redact_url
 from agent.drivers.octoprint.models import (
     ConnectionResponse,
     FileInfo,
@@ -110,7 +111,7 @@ class OctoPrintClient:
             resp = await self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             raise OctoPrintUnavailable(
-                f"OctoPrint unreachable at {self.base_url}: {exc!r}"
+                f"OctoPrint unreachable at {redact_url(self.base_url)}: {exc!r}"
             ) from exc
         # Every request authenticates by key alone. A session cookie kept from an earlier
         # answer would make OctoPrint apply its CSRF double-cookie check to our POSTs

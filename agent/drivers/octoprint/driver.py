@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import msgspec
 
+from agent.config import redact_url
 from agent.drivers.base import (
     ConnectionLostError,
     DriverEvent,
@@ -137,7 +138,9 @@ class OctoPrintDriver:
                 raise ConnectionLostError(API_KEY_REJECTED) from None
             except OctoPrintUnavailable as exc:
                 self._jobs.lost_contact()
-                self._publish(PrinterStatus.OFFLINE, f"OctoPrint unreachable at {cfg.url}", None)
+                self._publish(
+                    PrinterStatus.OFFLINE, f"OctoPrint unreachable at {redact_url(cfg.url)}", None
+                )
                 raise ConnectionLostError(str(exc)) from exc
             finally:
                 self._client = None
@@ -166,7 +169,7 @@ class OctoPrintDriver:
                 await self._poll_once(client)
                 await self._maybe_connect(client)
             except (OctoPrintConflict, OctoPrintRequestError) as exc:
-                logger.warning("OctoPrint poll at %s refused: %s", cfg.url, exc)
+                logger.warning("OctoPrint poll at %s refused: %s", redact_url(cfg.url), exc)
 
     async def _poll_once(self, client: OctoPrintClient) -> None:
         job = await client.job()
@@ -215,11 +218,15 @@ class OctoPrintDriver:
             return
         self._last_connect_try = now
         cfg = self._config
-        logger.info("connecting OctoPrint at %s to its printer (port %s)", cfg.url, cfg.port)
+        logger.info(
+            "connecting OctoPrint at %s to its printer (port %s)", redact_url(cfg.url), cfg.port
+        )
         try:
             await client.connect(cfg.port, cfg.baudrate, cfg.printer_profile)
         except (OctoPrintConflict, OctoPrintRequestError) as exc:
-            logger.warning("OctoPrint at %s could not connect its printer: %s", cfg.url, exc)
+            logger.warning(
+                "OctoPrint at %s could not connect its printer: %s", redact_url(cfg.url), exc
+            )
 
     # --- what OctoPrint tells us ---------------------------------------------------------
 
