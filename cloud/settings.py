@@ -53,8 +53,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # The broker the cloud's bridge connects to (mqtt:// or mqtts://, with credentials).
     # Empty: no bridge in this process (the API serves; nothing reaches agents).
     mqtt_url: str = ""
-    # With several replicas on Mosquitto/EMQX: a shared-subscription group, so each agent
-    # message is handled by one replica. Leave empty on amqtt (no shared subscriptions).
+    # With several replicas: a shared-subscription group, so each agent message is handled
+    # by one replica (Mosquitto, EMQX and the embedded broker share subscriptions).
     mqtt_shared_group: str = ""
     mqtt_ca_file: str = ""
     # "dynsec": the cloud creates, rotates and removes agent and dashboard logins on the

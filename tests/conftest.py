@@ -31,7 +31,8 @@ def mqtt_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBroker
 def make_mqtt_broker(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Callable[[BrokerOptions | None], TestBroker]]:
-    """A factory for brokers with Mosquitto-only options (ACLs, users); skips on amqtt."""
+    """A factory for brokers with Mosquitto-only options (ACL and password files); skips
+    where the broker is not Mosquitto."""
     started: list[TestBroker] = []
 
     def factory(options: BrokerOptions | None = None) -> TestBroker:

@@ -7,7 +7,7 @@ all its printers, docs/mqtt.md). Per connection:
   session than the newest ``online`` and a consumer can tell it is stale (the Sparkplug
   bdSeq rule, field notes §3.9);
 - ``clean_session=False`` so QoS 1 commands sent while the agent was away are queued by the
-  broker (Mosquitto does; amqtt 0.12 does not, hence the cloud also re-sends, DESIGN.md);
+  broker (while the broker keeps the session; the cloud also re-sends, DESIGN.md);
 - subscriptions to ``config`` and ``commands`` at QoS 1;
 - reconnect with full-jitter exponential backoff, so a fleet of agents does not stampede a
   broker that comes back;

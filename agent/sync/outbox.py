@@ -5,9 +5,9 @@ anything tries to publish it. The pump publishes rows in ``id`` order, so after 
 or a restart the replay is in order and a later event can never overtake an earlier one;
 a row sent twice is harmless, the cloud drops the duplicate by ``event_id`` (docs/mqtt.md).
 
-When is a row delivered? A broker's PUBACK only says the broker took it: amqtt does not
-keep QoS 1 messages for an absent subscriber, so an event published while the cloud's
-bridge was away is lost there (DESIGN.md, "MQTT contract"). So, once the cloud's retained
+When is a row delivered? A broker's PUBACK only says the broker took it: a broker that
+loses the cloud's session (the embedded broker across a restart) or whose queue for it is
+full drops the event (DESIGN.md, "MQTT contract"). So, once the cloud's retained
 config says it sends acknowledgements (``event_acks``), an event row stays after its PUBACK
 (it is only marked sent) until an `EventAck` with ``applied_seq`` >= its seq arrives. Rows
 sent but not acknowledged go out again, in order, after every reconnect, when the cloud

@@ -104,7 +104,13 @@ class _QuietServer(uvicorn.Server):
 
 @contextlib.asynccontextmanager
 async def serve_cloud(
-    data_dir: Path, port: int, mqtt_url: str, mqtt_port: int, *, database_url: str = ""
+    data_dir: Path,
+    port: int,
+    mqtt_url: str,
+    mqtt_port: int,
+    *,
+    database_url: str = "",
+    mqtt_ca_file: str = "",
 ) -> AsyncIterator[tuple[str, str]]:
     """The cloud API with its bridge, on this event loop; yields (base URL, first API key)."""
     from cloud.app import build_context, create_app
@@ -122,6 +128,8 @@ async def serve_cloud(
         mqtt_url=mqtt_url,
         mqtt_host="127.0.0.1",
         mqtt_port=mqtt_port,
+        mqtt_tls=mqtt_url.startswith("mqtts://"),
+        mqtt_ca_file=mqtt_ca_file,
         # The demo's printers and files are all on this machine.
         allow_private_urls=True,
     )

@@ -9,8 +9,8 @@ bridge never dies from input.
 The cloud connects with a persistent session (``clean_session=False``) and a stable client
 id per replica, so a broker that queues QoS 1 messages for absent sessions (Mosquitto does)
 keeps agents' events while the cloud restarts. Several replicas share the agent topics with
-``$share/{group}/…`` subscriptions, so each message is handled by one replica; amqtt (the
-embedded broker) has no shared subscriptions, and a one-box install runs one replica.
+``$share/{group}/…`` subscriptions, so each message is handled by one replica (Mosquitto,
+EMQX and the embedded broker all share them).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ and configs; an APScheduler interval kicks it too, as a safety net for anything 
 Every event applied (or recognised as a duplicate) makes its agent owed an acknowledgement
 (`AckSender`, coalesced): the agent keeps an event until the cloud says it is applied.
 After every (re)connect each known agent is told again, with ``resend``: while the bridge was
-away the broker may have dropped what the agents sent (amqtt keeps no QoS 1 messages for an
-absent session), and an agent whose events were applied meanwhile learns it.
+away the broker may have dropped what the agents sent (a restarted embedded broker has no
+sessions; a full queue drops), and an agent whose events were applied meanwhile learns it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """How far the cloud has applied each agent's events: the sequence it acknowledges.
 
 An agent keeps each event until the cloud acknowledges it (a broker's PUBACK proves
-nothing: amqtt drops QoS 1 messages for an absent subscriber, DESIGN.md). The cloud says
+nothing: a broker drops a QoS 1 message for a subscriber whose session it lost or whose
+queue is full, DESIGN.md). The cloud says
 ``applied_seq`` = N, meaning every event with seq <= N is applied, and the agent deletes
 them. N is the highest *contiguous* applied sequence, not the highest applied one: the
 bridge applies an event after a gap once its hold expires (cloud/bridge/ordering.py), and

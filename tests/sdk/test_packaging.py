@@ -22,7 +22,7 @@ FORBIDDEN = (
     "paho",
     "serial",
     "uvicorn",
-    "amqtt",
+    "cryptography",
 )
 
 

@@ -56,6 +56,8 @@ class BrokerOptions:
     extra_lines: list[str] | None = None
     # Queue every QoS 1 message for a slow client (a burst benchmark), on either broker.
     unbounded_queues: bool = False
+    # (certificate, key): every listener speaks TLS only, and `url` is mqtts://.
+    tls_files: tuple[Path, Path] | None = None
     # A second listener for agents and dashboards, as docs/deploy.md sets Mosquitto up:
     # `use_username_as_clientid`, so no login can take another's client id (`agent_port`).
     lan_listener: bool = False
@@ -128,13 +130,16 @@ class TestBroker:
         self._proc: subprocess.Popen[bytes] | None = None
         self._log = workdir / f"{self.kind}.log"
 
+    tls = False
+
     @property
     def url(self) -> str:
         """``mqtt://user:password@127.0.0.1:PORT``: the administrator's login."""
+        scheme = "mqtts" if self.tls else "mqtt"
         if self.username is None:
-            return f"mqtt://{self.host}:{self.port}"
+            return f"{scheme}://{self.host}:{self.port}"
         return (
-            f"mqtt://{quote(self.username, safe='')}:{quote(self.password or '', safe='')}"
+            f"{scheme}://{quote(self.username, safe='')}:{quote(self.password or '', safe='')}"
             f"@{self.host}:{self.port}"
         )
 
@@ -212,6 +217,7 @@ class MosquittoBroker(TestBroker):
             self.username = self.password = None  # the test logs in as its own users
         if self.options.lan_listener:
             self.agent_port = free_port()
+        self.tls = self.options.tls_files is not None
 
     def _prepare(self) -> None:
         dynsec = self.workdir / "dynamic-security.json"
@@ -221,11 +227,20 @@ class MosquittoBroker(TestBroker):
 
     def _command(self) -> list[str]:
         conf = self.workdir / "mosquitto.conf"
+        tls = []
+        if self.options.tls_files is not None:
+            cert, key = self.options.tls_files
+            tls = [f"certfile {cert}", f"keyfile {key}"]
         lines = [
             "per_listener_settings false",
             f"listener {self.port} {self.host}",
+            *tls,
             *(
-                [f"listener {self.agent_port} {self.host}", "use_username_as_clientid true"]
+                [
+                    f"listener {self.agent_port} {self.host}",
+                    "use_username_as_clientid true",
+                    *tls,
+                ]
                 if self.agent_port != self.port
                 else []
             ),
@@ -271,6 +286,7 @@ class EmbeddedBroker(TestBroker):
     def __init__(self, workdir: Path, options: BrokerOptions | None = None) -> None:
         super().__init__(workdir)
         self.options = options or BrokerOptions()
+        self.tls = self.options.tls_files is not None
 
     def _prepare(self) -> None:
         data = self.workdir / "data"
@@ -281,14 +297,24 @@ class EmbeddedBroker(TestBroker):
 
     def _command(self) -> list[str]:
         apf = Path(sys.executable).with_name("apf")
+        listen = ["--listen", f"{self.host}:{self.port}"]
+        if self.options.tls_files is not None:
+            cert, key = self.options.tls_files
+            listen = [
+                "--tls-listen",
+                f"{self.host}:{self.port}",
+                "--certfile",
+                str(cert),
+                "--keyfile",
+                str(key),
+            ]
         return [
             str(apf),
             "broker",
             "run",
             "--data-dir",
             str(self.workdir / "data"),
-            "--listen",
-            f"{self.host}:{self.port}",
+            *listen,
             *(["--max-queued", "1000000"] if self.options.unbounded_queues else []),
         ]
 

@@ -4,6 +4,7 @@ the cloud acknowledges them, go again after a restart, and a retained ack prunes
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import msgspec
 from agent.config import MqttSettings
 from agent.runtime.agent import Agent
 from agent.sync.outbox import RowKind
+from cloud.mqttauth.control import CONTROL_TOPIC, RESPONSE_TOPIC
+from cloud.mqttauth.plan import LoginState, login_commands
 from shared.wire import (
     DesiredConfig,
     Event,
@@ -24,17 +27,9 @@ from shared.wire import (
 )
 from tests.agent.runtime.cloud import CloudStandIn, now
 from tests.agent.runtime.harness import ORG, agent_config, running_agent
-from tests.support.broker import BrokerOptions, TestBroker
+from tests.support.broker import TestBroker
 
 AGENT = "agt_acks"
-DEPLOY_DOC = Path(__file__).resolve().parents[3] / "docs" / "deploy.md"
-
-
-def deploy_acl() -> list[str]:
-    """The Mosquitto ACL file docs/deploy.md gives."""
-    text = DEPLOY_DOC.read_text()
-    block = text[text.index("ACL file:") :].split("```")[1]
-    return [line for line in block.splitlines() if line.strip()]
 
 
 async def until(check: Callable[[], Awaitable[bool]], timeout_s: float = 20.0) -> None:
@@ -112,19 +107,28 @@ async def _keeps_until_acked(agent: Agent) -> bool:
     return agent.outbox.keep_until_acked
 
 
-async def test_the_deploy_acl_lets_an_agent_read_its_acks(
-    make_mqtt_broker: Callable[[BrokerOptions | None], TestBroker], tmp_path: Path
+async def test_an_agent_confined_to_its_role_reads_its_config_and_acks(
+    mqtt_broker: TestBroker, tmp_path: Path
 ) -> None:
-    broker = make_mqtt_broker(
-        BrokerOptions(acl_lines=deploy_acl(), users={"apf-cloud": "cloud-pw", AGENT: "agent-pw"})
-    )
-    config = agent_config(broker.url, tmp_path / "agent", agent_id=AGENT)
+    """The agent's own broker login, with the role the cloud gives it (cloud/mqttauth)."""
+    password = "agent-password-for-the-test"
+    login = LoginState(AGENT, ORG, "agent", AGENT, password, revoked=False)
+    async with aiomqtt.Client(**mqtt_broker.client_kwargs()) as admin:
+        await admin.subscribe(RESPONSE_TOPIC, qos=1)
+        document = {"commands": login_commands(login)}
+        await admin.publish(CONTROL_TOPIC, json.dumps(document), qos=1)
+        async with asyncio.timeout(10):
+            answer = await anext(aiter(admin.messages))
+        assert isinstance(answer.payload, bytes)
+        assert all("error" not in r for r in json.loads(answer.payload)["responses"])
+    config = agent_config(mqtt_broker.url, tmp_path / "agent", agent_id=AGENT)
     config = msgspec.structs.replace(
-        config, mqtt=MqttSettings(url=broker.url, username=AGENT, password="agent-pw")
+        config,
+        mqtt=MqttSettings(
+            url=f"mqtt://{mqtt_broker.host}:{mqtt_broker.port}", username=AGENT, password=password
+        ),
     )
-    async with aiomqtt.Client(
-        broker.host, broker.port, username="apf-cloud", password="cloud-pw"
-    ) as cloud:
+    async with aiomqtt.Client(**mqtt_broker.client_kwargs()) as cloud:
         desired = DesiredConfig(agent_id=AGENT, revision=1, event_acks=True)
         await cloud.publish(config_topic(ORG, AGENT), encode(desired), qos=1, retain=True)
         async with running_agent(config) as agent:

@@ -17,72 +17,19 @@ import pytest
 from shared.wire import decode_agent_status, status_topic
 from tests.agent.runtime.harness import ORG, running_agent
 from tests.support.ports import free_port, wait_for_listener
+from tests.support.tls import TestCA
 
 AGENT = "agt_tls"
 
 pytestmark = pytest.mark.mosquitto
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def make_certs(folder: Path) -> None:
-    _openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=apf-test-ca",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        cwd=folder,
-    )
-    _openssl(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        cwd=folder,
-    )
-    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    _openssl(
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "san.ext",
-        "-out",
-        "server.pem",
-        cwd=folder,
-    )
-
-
 @pytest.fixture
 def tls_broker(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     if not (shutil.which("mosquitto") and shutil.which("openssl")):
         pytest.skip("needs mosquitto and openssl")
-    make_certs(tmp_path)
+    ca = TestCA(tmp_path)
+    cert, key = ca.server_cert("127.0.0.1")
     passwd = tmp_path / "passwd"
     passwd.write_text("agt_tls:s3cret-pw\n")
     subprocess.run(["mosquitto_passwd", "-U", str(passwd)], check=True, timeout=30)
@@ -90,8 +37,7 @@ def tls_broker(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\n"
-        f"cafile {tmp_path}/ca.pem\ncertfile {tmp_path}/server.pem\n"
-        f"keyfile {tmp_path}/server.key\n"
+        f"certfile {cert}\nkeyfile {key}\n"
         f"allow_anonymous false\npassword_file {passwd}\n"
         # As root Mosquitto would drop to its own user and could not read our temp files.
         f"user {getpass.getuser()}\n"
@@ -101,7 +47,7 @@ def tls_broker(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     )
     try:
         wait_for_listener("127.0.0.1", port, 15, alive=proc)
-        yield port, tmp_path / "ca.pem"
+        yield port, ca.cert
     finally:
         proc.terminate()
         proc.wait(timeout=10)
