@@ -8,10 +8,15 @@ further lockout of the same address within ``forget_after_s`` doubles it, up to
 password or not, so the lockout cannot be used to tell a right guess from a wrong one. A
 success does not clear the count: an attacker holding one valid login must not be able to
 reset the count for the guesses made with another.
+
+Loopback addresses are slowed but never locked out (unless ``lock_loopback``): on one box
+the cloud itself logs in from 127.0.0.1, and a misconfigured local client must not lock it
+out; whoever can connect from the machine itself is past this line of defence anyway.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +34,7 @@ class ThrottleSettings:
     failure_delay_s: float = 1.0
     # Addresses tracked at once; the least recently seen is forgotten past this.
     max_addresses: int = 10_000
+    lock_loopback: bool = False
 
 
 @dataclass(slots=True)
@@ -64,6 +70,8 @@ class LoginThrottle:
         record.failures.append(now)
         if len(record.failures) < s.threshold or record.locked_until > now:
             return False
+        if not s.lock_loopback and _is_loopback(address):
+            return False
         if now - record.last_lockout_at > s.forget_after_s:
             record.lockouts = 0
         record.lockouts += 1
@@ -72,3 +80,10 @@ class LoginThrottle:
         record.locked_until = now + duration
         record.failures.clear()
         return True
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False

@@ -31,13 +31,20 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(url: str, *, pool_size: int = 10, timeout_s: float = 30.0) -> AsyncEngine:
-    """An engine for `url`; for SQLite the file's folder is created and WAL is switched on."""
+    """An engine for `url`; for SQLite the file's folder is created and WAL is switched on.
+
+    Statement parameters are left out of error messages (`hide_parameters`): a failed write
+    would otherwise put the values it wrote, secrets among them, into the log."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url, connect_args={"timeout": timeout_s}, pool_size=pool_size, max_overflow=0
+            url,
+            connect_args={"timeout": timeout_s},
+            pool_size=pool_size,
+            max_overflow=0,
+            hide_parameters=True,
         )
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
@@ -47,6 +54,9 @@ def create_engine(url: str, *, pool_size: int = 10, timeout_s: float = 30.0) -> 
         max_overflow=pool_size,
         pool_timeout=timeout_s,
         pool_pre_ping=True,
+        # A failed statement's error must not carry its values into the log (sealed secrets,
+        # webhook secrets, hashes).
+        hide_parameters=True,
         # asyncpg: bound every statement so a stuck query cannot hold a request forever.
         connect_args={"timeout": timeout_s, "command_timeout": timeout_s},
     )

@@ -1,8 +1,9 @@
 """What the cloud sends agents: each agent's desired config, and commands until answered.
 
 Neither rests on the broker's session queue (a broker may lose it: the embedded broker keeps
-sessions in memory, a full queue drops messages): configs are retained and re-published after every reconnect, and a
-command is re-sent every `RESEND_AFTER` until the agent replies or it expires. The agent
+sessions in memory, a full queue drops messages): configs are retained and re-published
+after every reconnect, and a command is re-sent every `RESEND_AFTER` until the agent
+replies or it expires. The agent
 executes each command id at most once, so re-sending is safe.
 """
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,8 @@ import httpx
 
 from apf.demo.runner import free_port, serve_cloud
 from cloud.broker.packets import ConnectCode, PacketIdOnly, Will
-from tests.support.broker import TestBroker
+from cloud.mqttauth.control import CONTROL_TOPIC, RESPONSE_TOPIC
+from tests.support.broker import TestBroker, dynsec_file
 from tests.support.mqtt_raw import RawClient
 
 FAILED = 0x80  # SUBACK: refused
@@ -305,3 +307,34 @@ async def test_an_unrelated_subscription_gets_no_retained_messages(
         assert (first.topic, first.retain) == (f"{p.root('a')}/status", True)
         await publish_acked(cloud, f"{p.root('a')}/events", b"sentinel 2", 10)
         assert (await dash.next_publish()).payload == b"sentinel 2"
+
+
+async def test_a_broker_that_lost_its_users_gets_every_login_back_from_the_cloud(
+    secured_broker: TestBroker, tmp_path: Path
+) -> None:
+    async with plane(secured_broker, tmp_path) as p:
+        broker = p.broker
+        broker.stop()
+        # Its users are gone; only the administrator is made again, as at first setup.
+        assert broker.username is not None and broker.password is not None
+        for state in broker.workdir.rglob("dynamic-security.json"):
+            dynsec_file(state, broker.username, broker.password)
+        broker.start()
+        admin = await p.cloud()
+        await admin.subscribe((RESPONSE_TOPIC, 1))
+        deadline = asyncio.get_running_loop().time() + 30
+        wanted = {p.agents["a"]["mqtt"]["username"], p.dashboard["username"]}
+        while True:  # polling the broker's own list, with a deadline
+            ask = {"command": "listClients", "correlationData": "test"}
+            await admin.publish(CONTROL_TOPIC, json.dumps({"commands": [ask]}).encode())
+            while True:  # the cloud's own answers go to every administrator too
+                answer = json.loads((await admin.next_publish()).payload)["responses"][0]
+                if answer.get("correlationData") == "test":
+                    break
+            clients = set(answer["data"]["clients"])
+            if wanted <= clients:
+                break
+            assert asyncio.get_running_loop().time() < deadline, clients
+            await asyncio.sleep(0.5)
+        await p.agent("a")  # its old password works again
+        await p.dash()

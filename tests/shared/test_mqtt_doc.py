@@ -36,3 +36,12 @@ def test_every_doc_example_decodes(kind: str, payload: str) -> None:
     decode = getattr(wire, f"decode_{kind}")
     message = decode(payload.encode())
     assert message.schema_version == wire.SCHEMA_VERSION
+
+
+def test_the_documented_dashboard_topics_are_what_the_dashboard_role_grants() -> None:
+    from cloud.mqttauth.roles import dashboard_topics
+
+    after = DOC.read_text().split("<!-- dashboard topics -->\n", 1)[1]
+    listed = after.split("\n\n", 1)[0]
+    documented = re.findall(r"^- `([^`]+)`$", listed, re.M)
+    assert documented == [t.replace("ORG", "{org_id}") for t in dashboard_topics("ORG")]

@@ -227,3 +227,54 @@ async def test_oversized_json_body_is_413(owner: OrgClient) -> None:
     body = b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}'
     r = await owner.post("/v1/printers", content=body, headers={"Content-Type": "application/json"})
     assert_error(r, 413, "invalid_request")
+
+
+async def test_the_key_is_kept_sealed_for_its_printer(
+    owner: OrgClient, in_db: SessionRunner
+) -> None:
+    p = await make_printer(owner)
+
+    async def stored(session: Any) -> Printer:
+        printer: Printer = await session.get(Printer, p["id"])
+        return printer
+
+    row = await in_db(stored)
+    assert row.octoprint_api_key is None
+    assert row.connection_secret_sealed is not None
+    assert "SECRET-KEY" not in row.connection_secret_sealed
+    assert "SECRET-KEY" not in repr(row)
+
+
+async def test_moving_an_octoprint_printer_to_another_host_needs_its_key_again(
+    owner: OrgClient, in_db: SessionRunner
+) -> None:
+    p = await make_printer(owner)
+    moved = {"connection_url": "http://203.0.113.9"}
+    r = await owner.patch(f"/v1/printers/{p['id']}", json=moved)
+    assert_error(r, 400, "invalid_request", "api_key")
+
+    async def sealed(session: Any) -> str | None:
+        printer: Printer = await session.get(Printer, p["id"])
+        return printer.connection_secret_sealed
+
+    before = await in_db(sealed)
+    # Same host, another path: the key goes where it was given for.
+    r = await owner.patch(
+        f"/v1/printers/{p['id']}", json={"connection_url": "http://192.168.1.105/op"}
+    )
+    assert r.status_code == 200, r.text
+    assert await in_db(sealed) == before
+    r = await owner.patch(f"/v1/printers/{p['id']}", json={**moved, "api_key": "NEW-KEY"})
+    assert r.status_code == 200, r.text
+    assert r.json()["connection_url"] == "http://203.0.113.9" and r.json()["has_api_key"]
+    assert await in_db(sealed) != before
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    "url", ["http://pi:raspberry@192.168.1.105", "https://user@op.local", "http://:pw@h"]
+)
+async def test_credentials_in_a_printer_url_are_refused(owner: OrgClient, url: str) -> None:
+    r = await owner.post("/v1/printers", json={**OCTO, "connection_url": url})
+    assert_error(r, 400, "invalid_request", "connection_url")
+    assert "raspberry" not in r.text

@@ -79,6 +79,17 @@ def test_failures_spread_wider_than_the_window_do_not_lock() -> None:
     assert throttle.locked_for_s("10.0.0.9") == 0
 
 
+def test_loopback_is_slowed_but_not_locked_out_unless_asked() -> None:
+    throttle = LoginThrottle(ThrottleSettings(threshold=2), Clock())
+    for _ in range(5):
+        assert not throttle.failed("127.0.0.1")
+        assert not throttle.failed("::1")
+    assert throttle.locked_for_s("127.0.0.1") == 0
+    strict = LoginThrottle(ThrottleSettings(threshold=2, lock_loopback=True), Clock())
+    strict.failed("127.0.0.1")
+    assert strict.failed("127.0.0.1")
+
+
 def test_the_table_of_addresses_is_bounded() -> None:
     throttle = LoginThrottle(ThrottleSettings(max_addresses=100), Clock())
     for i in range(1000):

@@ -21,7 +21,9 @@ from tests.support.mqtt_raw import RawClient
 from tests.support.tls import TestCA
 
 ADMIN, ADMIN_PW = "admin", "admin-password"
-QUICK = ThrottleSettings(threshold=5, window_s=60, lockout_s=30, failure_delay_s=0.0)
+QUICK = ThrottleSettings(
+    threshold=5, window_s=60, lockout_s=30, failure_delay_s=0.0, lock_loopback=True
+)
 
 
 @pytest.fixture
