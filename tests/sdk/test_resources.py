@@ -9,6 +9,7 @@ import pytest
 
 from autoprintfarm import (
     AgentRegistration,
+    MqttCredential,
     Client,
     FleetAnalytics,
     InvalidRequestError,
@@ -83,9 +84,35 @@ def test_agents(client: Client, cloud: CloudProcess, org: Org) -> None:
     assert agent.id.startswith("agt_") and registered.mqtt.password and registered.config_toml
     assert client.agents.get(agent.id).name == "pi-shelf-1"
     assert [a.id for a in client.agents.list()] == [agent.id]
+    rotated = client.agents.rotate_credentials(agent.id)
+    assert rotated.mqtt.password and rotated.mqtt.password != registered.mqtt.password
+    assert rotated.mqtt.password in rotated.config_toml
     revoked = client.agents.revoke(agent.id)
     assert revoked.revoked and revoked.revoked_at is not None
     assert [a.id for a in client.agents.list(revoked=False)] == []
+    other = client.agents.create(name="pi-shelf-2").agent
+    client.agents.delete(other.id)
+    assert client.agents.get(other.id).revoked
+
+
+def test_mqtt_credentials(client: Client, cloud: CloudProcess, org: Org) -> None:
+    require_route(cloud, org, "/v1/mqtt-credentials")
+    created = client.mqtt_credentials.create(name="shop wall")
+    assert isinstance(created, MqttCredential)
+    assert created.id.startswith("mqc_") and created.username == created.id
+    assert created.password and created.url and created.url.startswith("mqtt")
+    assert created.topics == [
+        f"apf/{org.org_id}/agents/+/status",
+        f"apf/{org.org_id}/agents/+/printers/+/state",
+        f"apf/{org.org_id}/agents/+/printers/+/telemetry",
+        f"apf/{org.org_id}/agents/+/events",
+    ]
+    fetched = client.mqtt_credentials.get(created.id)
+    assert fetched.name == "shop wall" and fetched.password is None
+    assert [c.id for c in client.mqtt_credentials.list()] == [created.id]
+    client.mqtt_credentials.delete(created.id)
+    assert [c.id for c in client.mqtt_credentials.list(revoked=True)] == [created.id]
+    assert client.mqtt_credentials.get(created.id).revoked
 
 
 def test_analytics(client: Client, cloud: CloudProcess, org: Org) -> None:

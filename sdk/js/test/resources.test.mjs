@@ -65,8 +65,29 @@ describe('materials, organization, users, agents, analytics', { skip: NO_CLOUD }
     const listed = [];
     for await (const a of c.agents.list()) listed.push(a.id);
     assert.ok(listed.includes(registered.agent.id));
+    const rotated = await c.agents.rotateCredentials(registered.agent.id);
+    assert.notEqual(rotated.mqtt.password, registered.mqtt.password);
+    assert.ok(rotated.config_toml.includes(rotated.mqtt.password));
     const revoked = await c.agents.revoke(registered.agent.id);
     assert.equal(revoked.revoked, true);
+    const other = await c.agents.create({ name: 'pi-shelf-2' });
+    await c.agents.delete(other.agent.id);
+    assert.equal((await c.agents.get(other.agent.id)).revoked, true);
+  });
+
+  test('mqtt credentials', async (t) => {
+    if (!requireRoute(t, '/v1/mqtt-credentials')) return;
+    const c = client();
+    const created = await c.mqttCredentials.create({ name: 'shop wall' });
+    assert.match(created.id, /^mqc_/);
+    assert.ok(created.password && created.url);
+    assert.equal(created.topics.length, 4);
+    const fetched = await c.mqttCredentials.get(created.id);
+    assert.equal(fetched.password, undefined);
+    await c.mqttCredentials.delete(created.id);
+    const revoked = [];
+    for await (const m of c.mqttCredentials.list({ revoked: true })) revoked.push(m.id);
+    assert.ok(revoked.includes(created.id));
   });
 
   test('analytics', async (t) => {
