@@ -9,10 +9,10 @@ import pytest
 
 from autoprintfarm import (
     AgentRegistration,
-    MqttCredential,
     Client,
     FleetAnalytics,
     InvalidRequestError,
+    MqttCredential,
     NotFoundError,
     Organization,
     webhooks,
