@@ -218,23 +218,28 @@ class Provisioner:
         }
         logins = await self._all_logins()
         active = {row.username: row for row in logins if row.revoked_at is None}
+        states = {u: state for u, row in active.items() if (state := self._state(row))}
         missing: list[str] = []
-        for username, row in active.items():
-            state = self._state(row)
-            if state is None:
-                continue
+        fixed: set[str] = set()
+        for username, state in states.items():
             role = role_for(state)
             held = {r.get("rolename") for r in clients.get(username, {}).get("roles", [])}
             if username not in clients or role.name not in held or role.name not in roles:
-                if row.applied_revision == row.revision:  # applied once, gone since
-                    missing.append(username)
-            elif role_fixes(role, roles[role.name].get("acls", [])):
-                await self._expect(role_fixes(role, roles[role.name].get("acls", [])))
+                if active[username].applied_revision == active[username].revision:
+                    missing.append(username)  # applied once, gone since
+            elif role.name not in fixed:
+                fixed.add(role.name)  # a dashboard role serves several logins: once
+                fixes = role_fixes(role, roles[role.name].get("acls", []))
+                if fixes:
+                    log.warning(
+                        "role %s on the broker had drifted: %d edits", role.name, len(fixes)
+                    )
+                    await self._expect(fixes)
         strays = [u for u in clients if u.startswith(MANAGED_PREFIXES) and u not in active]
         if strays:
             log.warning("removing %d broker logins the database does not know", len(strays))
             await self._expect([{"command": "deleteClient", "username": u} for u in strays])
-        wanted_roles = {role_for(s).name for r in active.values() if (s := self._state(r))}
+        wanted_roles = {role_for(state).name for state in states.values()}
         stale_roles = [
             name
             for name in roles

@@ -325,12 +325,7 @@ async def test_a_broker_that_lost_its_users_gets_every_login_back_from_the_cloud
         deadline = asyncio.get_running_loop().time() + 30
         wanted = {p.agents["a"]["mqtt"]["username"], p.dashboard["username"]}
         while True:  # polling the broker's own list, with a deadline
-            ask = {"command": "listClients", "correlationData": "test"}
-            await admin.publish(CONTROL_TOPIC, json.dumps({"commands": [ask]}).encode())
-            while True:  # the cloud's own answers go to every administrator too
-                answer = json.loads((await admin.next_publish()).payload)["responses"][0]
-                if answer.get("correlationData") == "test":
-                    break
+            answer = await control(admin, {"command": "listClients"})
             clients = set(answer["data"]["clients"])
             if wanted <= clients:
                 break
@@ -338,3 +333,46 @@ async def test_a_broker_that_lost_its_users_gets_every_login_back_from_the_cloud
             await asyncio.sleep(0.5)
         await p.agent("a")  # its old password works again
         await p.dash()
+
+
+async def test_a_role_edited_on_the_broker_is_put_back_by_the_cloud(
+    secured_broker: TestBroker, tmp_path: Path
+) -> None:
+    async with plane(secured_broker, tmp_path) as p:
+        role = f"apf-dashboard-{p.org_id}"
+        widen = {
+            "command": "addRoleACL",
+            "rolename": role,
+            "acltype": "subscribePattern",
+            "topic": "apf/#",
+            "allow": True,
+            "priority": 50,
+        }
+        admin = await p.cloud()
+        await admin.subscribe((RESPONSE_TOPIC, 1))
+        assert "error" not in await control(admin, widen)
+        dash = await p.dash()
+        assert await dash.subscribe((f"apf/{p.org_id}/#", 1)) == [1]  # the edit took
+        p.broker.restart()  # the cloud reconnects and reconciles
+        admin = await p.cloud()
+        await admin.subscribe((RESPONSE_TOPIC, 1))
+        deadline = asyncio.get_running_loop().time() + 30
+        while True:  # polling the broker's role, with a deadline
+            acls = (await control(admin, {"command": "getRole", "rolename": role}))["data"]
+            if not any(a["topic"] == "apf/#" for a in acls["role"]["acls"]):
+                break
+            assert asyncio.get_running_loop().time() < deadline, acls
+            await asyncio.sleep(0.5)
+        dash = await p.dash()
+        assert await dash.subscribe((f"apf/{p.org_id}/#", 1)) == [FAILED]
+
+
+async def control(admin: RawClient, command: dict[str, Any]) -> dict[str, Any]:
+    """One dynsec command as the administrator; its answer (others' answers skipped)."""
+    await admin.publish(
+        CONTROL_TOPIC, json.dumps({"commands": [{**command, "correlationData": "t"}]}).encode()
+    )
+    while True:
+        answer: dict[str, Any] = json.loads((await admin.next_publish()).payload)["responses"][0]
+        if answer.get("correlationData") == "t":
+            return answer
