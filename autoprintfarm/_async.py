@@ -67,6 +67,7 @@ class AsyncClient:
 
     @property
     def base_url(self) -> str:
+        """The API's root, as normalised: no trailing slash, no trailing ``/v1``."""
         return self._options.base_url
 
     async def aclose(self) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 import msgspec
@@ -35,6 +35,8 @@ T = TypeVar("T")
 DEFAULT_BASE_URL = "https://api.autoprintfarm.com"
 ENV_API_KEY = "APF_API_KEY"
 ENV_BASE_URL = "APF_BASE_URL"
+# Every path the SDK calls starts with it (the API's version).
+API_PREFIX = "/v1"
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 USER_AGENT = f"autoprintfarm-python/{__version__} (Python {platform.python_version()})"
@@ -80,11 +82,24 @@ def resolve_options(
         )
     return Options(
         api_key=key,
-        base_url=url.rstrip("/"),
+        base_url=api_root(url),
         timeout_s=timeout_s,
         retry=policy,
         headers=dict(headers or {}),
     )
+
+
+def api_root(url: str) -> str:
+    """The API's root: ``url`` without trailing slashes nor a last ``/v1`` segment.
+
+    Every call's path starts with ``/v1``, and people paste the URL they were shown, which
+    often ends in ``/v1`` (the demo prints ``API URL: http://127.0.0.1:8000/v1``); both forms
+    name the same API.
+    """
+    parts = urlsplit(url)
+    # Only the path is looked at: a host named `v1` stays a host.
+    path = parts.path.rstrip("/").removesuffix(API_PREFIX).rstrip("/")
+    return urlunsplit(parts._replace(path=path))
 
 
 def httpx_timeout(timeout_s: float) -> httpx.Timeout:

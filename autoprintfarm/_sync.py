@@ -25,9 +25,10 @@ class Client:
     """The AutoPrintFarm API.
 
     ``api_key`` defaults to ``$APF_API_KEY`` and ``base_url`` to ``$APF_BASE_URL``, else
-    ``https://api.autoprintfarm.com``. Use it as a context manager (or call ``close()``) to
-    release its connections. Pass ``http_client`` to bring your own ``httpx.Client``
-    (proxies, TLS, transports); the SDK then leaves closing it to you.
+    ``https://api.autoprintfarm.com``; the URL may end in ``/v1`` or not (both name the same
+    API). Use it as a context manager (or call ``close()``) to release its connections. Pass
+    ``http_client`` to bring your own ``httpx.Client`` (proxies, TLS, transports); the SDK
+    then leaves closing it to you.
     """
 
     def __init__(
@@ -68,6 +69,7 @@ class Client:
 
     @property
     def base_url(self) -> str:
+        """The API's root, as normalised: no trailing slash, no trailing ``/v1``."""
         return self._options.base_url
 
     def close(self) -> None:

@@ -2,8 +2,9 @@
 
 The cloud sends draft-ietf-httpapi-ratelimit-headers-11 fields, ``RateLimit-Policy:
 "default";q=600;w=60`` (quota, window) and ``RateLimit: "default";r=599;t=42`` (remaining,
-seconds to reset), plus the older ``X-RateLimit-Limit/-Remaining/-Reset`` (field-notes
-§5.3). Either form is read; the draft's wins where both are present.
+seconds to reset), plus ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``,
+the names of the draft's -05/-06 versions (field-notes §5.3; `cloud.ratelimit.base`). Either
+form is read; draft-11's wins where both are present.
 """
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ def rate_limit_from(headers: Mapping[str, str]) -> RateLimit | None:
     """The rate limit an answer reports, or None when it carries no such header."""
     policy = _params(headers.get("ratelimit-policy", ""))
     state = _params(headers.get("ratelimit", ""))
-    limit = _int(policy.get("q")) if "q" in policy else _int(headers.get("x-ratelimit-limit"))
-    remaining = _int(state.get("r")) if "r" in state else _int(headers.get("x-ratelimit-remaining"))
-    reset_s = _number(state.get("t")) if "t" in state else _number(headers.get("x-ratelimit-reset"))
+    limit = _int(policy.get("q")) if "q" in policy else _int(headers.get("ratelimit-limit"))
+    remaining = _int(state.get("r")) if "r" in state else _int(headers.get("ratelimit-remaining"))
+    reset_s = _number(state.get("t")) if "t" in state else _number(headers.get("ratelimit-reset"))
     if limit is None and remaining is None and reset_s is None:
         return None
     return RateLimit(

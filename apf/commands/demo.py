@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from apf.demo.ports import DEFAULT_API_PORT
+
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -19,7 +21,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--data-dir", default="./demo-data", help="demo data folder, emptied at start"
     )
-    parser.add_argument("--port", type=int, default=8000, help="API port (0: any free port)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help=f"API port; without it {DEFAULT_API_PORT}, or a free port when that one is taken "
+        "(0: any free port)",
+    )
     parser.add_argument("--mqtt-port", type=int, default=0, help="broker port (0: any free)")
     parser.add_argument(
         "--headless",
@@ -32,7 +40,9 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
+    import sys
 
+    from apf.demo.ports import ApiPortError
     from apf.demo.runner import DemoOptions, run_demo
 
     if logging.getLogger().level > logging.WARNING or not args.headless:
@@ -45,6 +55,9 @@ def _run(args: argparse.Namespace) -> int:
     )
     try:
         return asyncio.run(run_demo(options))
+    except ApiPortError as exc:
+        print(f"apf demo: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\nDemo stopped.")
         return 0

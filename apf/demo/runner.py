@@ -19,6 +19,7 @@ import httpx
 import uvicorn
 
 from agent.sim.config import Dialect
+from apf.demo.ports import api_listener
 
 if TYPE_CHECKING:
     from agent.config import MqttSettings
@@ -36,14 +37,29 @@ MOVE_S = 0.03
 # Generous: the bridge and the webhook worker finish their database work before the API stops.
 API_SHUTDOWN_TIMEOUT_S = 30.0
 AGENT_SHUTDOWN_TIMEOUT_S = 15.0
+# The live view redraws the farm this often; each redraw is two API calls.
+VIEW_REFRESH_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
     data_dir: Path
-    api_port: int
+    # None: DEFAULT_API_PORT, or any free port when that one is taken; 0: any free port;
+    # otherwise exactly this port, or ApiPortError (the user asked for it with --port);
+    # see apf.demo.ports.
+    api_port: int | None
     mqtt_port: int
     headless: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ServedCloud:
+    base_url: str
+    # The organization's first key: printed for the user; the demo itself never uses it.
+    api_key: str
+    # The demo's own calls (its setup, the live view's polling) go out with this key, so
+    # they spend its rate limit (counted per key) and not the one of the printed key.
+    demo_key: str
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -69,29 +85,44 @@ def say(line: str) -> None:
 async def run_demo(options: DemoOptions) -> int:
     from cloud.broker.embedded import embedded_broker
 
-    stop = _stop_on_signals()
-    if options.data_dir.exists():
-        shutil.rmtree(options.data_dir)  # demo data only: each run starts fresh
-    options.data_dir.mkdir(parents=True)
-    mqtt_port = options.mqtt_port or free_port()
-    api_port = options.api_port or free_port()
-    async with (
-        embedded_broker(options.data_dir / "broker", "127.0.0.1", mqtt_port) as admin_url,
-        serve_cloud(options.data_dir, api_port, admin_url, mqtt_port) as (base_url, api_key),
-    ):
-        mqtt_url = f"mqtt://127.0.0.1:{mqtt_port}"
-        header = [
-            "AutoPrintFarm demo",
-            f"API URL: {base_url}/v1",
-            f"API key: {api_key}",
-            f"Docs URL: {base_url}/docs",
-            f"MQTT URL: {mqtt_url}",
-        ]
-        for line in header[1:]:
-            say(line)
-        headers = {"Authorization": f"Bearer {api_key}"}
-        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
+    # First, so a taken port the user asked for ends the demo before its data is emptied.
+    listener, port_note = api_listener(options.api_port)
+    with listener:
+        stop = _stop_on_signals()
+        if options.data_dir.exists():
+            shutil.rmtree(options.data_dir)  # demo data only: each run starts fresh
+        options.data_dir.mkdir(parents=True)
+        mqtt_port = options.mqtt_port or free_port()
+        api_port: int = listener.getsockname()[1]
+        async with (
+            embedded_broker(options.data_dir / "broker", "127.0.0.1", mqtt_port) as admin_url,
+            serve_cloud(
+                options.data_dir, api_port, admin_url, mqtt_port, listener=listener
+            ) as cloud,
+            demo_api(cloud) as api,
+        ):
+            header = ["AutoPrintFarm demo", *_header(cloud, mqtt_port, port_note)]
+            for line in header[1:]:
+                say(line)
             return await _farm(api, options, header, stop)
+
+
+def _header(cloud: ServedCloud, mqtt_port: int, port_note: str) -> list[str]:
+    """What the user needs to reach the farm; the note (a port that was taken) stays on
+    screen above the URL it explains."""
+    return [
+        *([port_note] if port_note else []),
+        f"API URL: {cloud.base_url}/v1",
+        f"API key: {cloud.api_key}",
+        f"Docs URL: {cloud.base_url}/docs",
+        f"MQTT URL: mqtt://127.0.0.1:{mqtt_port}",
+    ]
+
+
+def demo_api(cloud: ServedCloud) -> httpx.AsyncClient:
+    """The client of every call the demo makes itself: on its own key, not the printed one."""
+    headers = {"Authorization": f"Bearer {cloud.demo_key}"}
+    return httpx.AsyncClient(base_url=cloud.base_url, headers=headers, timeout=30)
 
 
 class _QuietServer(uvicorn.Server):
@@ -111,11 +142,17 @@ async def serve_cloud(
     *,
     database_url: str = "",
     mqtt_ca_file: str = "",
-) -> AsyncIterator[tuple[str, str]]:
-    """The cloud API with its bridge, on this event loop; yields (base URL, first API key)."""
+    listener: socket.socket | None = None,
+) -> AsyncIterator[ServedCloud]:
+    """The cloud API with its bridge, on this event loop, and an organization with two keys.
+
+    `listener`: a socket already bound to `port` to serve on (the demo binds first to
+    choose its port); without it uvicorn binds `port` itself.
+    """
     from cloud.app import build_context, create_app
+    from cloud.auth.keys import ALL_SCOPES
     from cloud.db import migrate
-    from cloud.services.admin import create_org
+    from cloud.services.admin import add_api_key, create_org
     from cloud.settings import Settings
 
     base_url = f"http://127.0.0.1:{port}"
@@ -137,6 +174,7 @@ async def serve_cloud(
     await migrate.upgrade(ctx.engine)
     async with ctx.sessions() as session:
         org = await create_org(session, "Demo Farm", owner_email="owner@demo.invalid", plan="pro")
+        demo_key = await add_api_key(session, org, name="demo", scopes=list(ALL_SCOPES))
     server = _QuietServer(
         uvicorn.Config(
             create_app(settings, context=ctx),
@@ -146,14 +184,15 @@ async def serve_cloud(
             lifespan="on",
         )
     )
-    task = asyncio.create_task(server.serve(), name="cloud-api")
+    sockets = None if listener is None else [listener]
+    task = asyncio.create_task(server.serve(sockets), name="cloud-api")
     while not server.started:
         if task.done():
             task.result()  # raises what stopped it (e.g. the port is taken)
             raise RuntimeError("the API server stopped while starting")
         await asyncio.sleep(0.05)  # waiting for the server's started flag
     try:
-        yield base_url, org.api_key
+        yield ServedCloud(base_url=base_url, api_key=org.api_key, demo_key=demo_key)
     finally:
         server.should_exit = True
         # Not wait_for: cancelling uvicorn mid-shutdown would orphan its lifespan task (the
@@ -360,4 +399,4 @@ async def _live_view(api: httpx.AsyncClient, header: list[str], stop: asyncio.Ev
         sys.stdout.write(render(header, printers, jobs["data"]))
         sys.stdout.flush()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 1.0)  # the view's refresh rate
+            await asyncio.wait_for(stop.wait(), VIEW_REFRESH_S)

@@ -142,7 +142,7 @@ class MqttLink:
                 # iterator creates a task and an asyncio.wait for each one, which was a
                 # fifth of the bridge's time under a burst (bench/ingest.py, cProfile).
                 for _ in range(len(client.messages)):
-                    await self._handle(client._queue.get_nowait())  # noqa: SLF001
+                    await self._handle(client._queue.get_nowait())
 
     async def _handle(self, message: aiomqtt.Message) -> None:
         payload = message.payload

@@ -1,4 +1,5 @@
-"""Operator actions outside the API: create an organization with its owner and first key."""
+"""Operator actions outside the API: create an organization with its owner and first key,
+and further keys for the owner."""
 
 from __future__ import annotations
 
@@ -55,3 +56,14 @@ async def create_org(
     session.add(key)
     await session.commit()
     return CreatedOrg(org_id=org.id, user_id=owner.id, key_id=key.id, api_key=secret)
+
+
+async def add_api_key(
+    session: AsyncSession, created: CreatedOrg, *, name: str, scopes: list[str]
+) -> str:
+    """Another key of the organization's owner; returns its secret (shown once). Each key has
+    its own rate-limit budget (the limiter counts per key)."""
+    key, secret = new_api_key(created.org_id, scopes=scopes, user_id=created.user_id, name=name)
+    session.add(key)
+    await session.commit()
+    return secret

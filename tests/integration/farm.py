@@ -86,12 +86,13 @@ async def running_farm(
 ) -> AsyncIterator[Farm]:
     port = free_port()
     async with (
-        serve_cloud(workdir, port, broker.url, broker.agent_port, database_url=database_url) as (
-            base_url,
-            key,
-        ),
+        serve_cloud(
+            workdir, port, broker.url, broker.agent_port, database_url=database_url
+        ) as cloud,
         httpx.AsyncClient(
-            base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {key}"}
+            base_url=cloud.base_url,
+            timeout=30,
+            headers={"Authorization": f"Bearer {cloud.api_key}"},
         ) as api,
         contextlib.AsyncExitStack() as stack,
     ):

@@ -76,9 +76,11 @@ class Plane:
 async def plane(broker: TestBroker, workdir: Path) -> AsyncIterator[Plane]:
     port = free_port()
     async with (
-        serve_cloud(workdir, port, broker.url, broker.agent_port) as (base_url, key),
+        serve_cloud(workdir, port, broker.url, broker.agent_port) as cloud,
         httpx.AsyncClient(
-            base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {key}"}
+            base_url=cloud.base_url,
+            timeout=30,
+            headers={"Authorization": f"Bearer {cloud.api_key}"},
         ) as api,
     ):
         agents = {}

@@ -55,8 +55,10 @@ async def test_the_cloud_and_an_agent_connect_over_verified_tls(
             broker.url,
             broker.agent_port,
             mqtt_ca_file=str(ca.cert),
-        ) as (base_url, key),
-        httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as api,
+        ) as cloud,
+        httpx.AsyncClient(
+            base_url=cloud.base_url, headers={"Authorization": f"Bearer {cloud.api_key}"}
+        ) as api,
     ):
         registered = (await api.post("/v1/agents", json={"name": "tls-pi"})).json()
         mqtt = registered["mqtt"]

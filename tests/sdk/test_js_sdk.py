@@ -89,7 +89,7 @@ def _fixtures(
 ) -> dict[str, Any]:
     keys = {
         name: cloud.create_org(f"js-{name}").api_key
-        for name in ("printers", "jobs", "jobsList", "resources", "webhooks")
+        for name in ("printers", "jobs", "jobsList", "resources", "webhooks", "baseUrl")
     }
     busy = cloud.create_org("js-busy")
     keys["busy"] = busy.api_key

@@ -109,7 +109,7 @@ def test_a_429_with_an_http_date_is_waited_for_then_succeeds() -> None:
 def test_rate_limit_headers_draft_11_and_the_older_names() -> None:
     draft = {"ratelimit-policy": '"default";q=600;w=60', "ratelimit": '"default";r=599;t=42'}
     assert rate_limit_from(draft) == RateLimit(limit=600, remaining=599, reset_s=42, window_s=60)
-    older = {"x-ratelimit-limit": "100", "x-ratelimit-remaining": "7", "x-ratelimit-reset": "3"}
+    older = {"ratelimit-limit": "100", "ratelimit-remaining": "7", "ratelimit-reset": "3"}
     assert rate_limit_from(older) == RateLimit(limit=100, remaining=7, reset_s=3)
     assert rate_limit_from({**older, **draft}) == rate_limit_from(draft)
     assert rate_limit_from({"content-type": "application/json"}) is None

@@ -46,6 +46,7 @@ export class AutoPrintFarm {
     this.mqttCredentials = new MqttCredentials(this.core);
   }
 
+  /** The API's root, as normalised: no trailing slash, no trailing `/v1`. */
   get baseUrl(): string {
     return this.core.baseUrl;
   }

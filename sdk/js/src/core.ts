@@ -30,7 +30,10 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
 export interface ClientOptions {
   /** Your API key; default `process.env.APF_API_KEY`. */
   apiKey?: string;
-  /** Default `process.env.APF_BASE_URL`, else https://api.autoprintfarm.com. */
+  /**
+   * The API's root, with or without a trailing `/v1` (and slash); default
+   * `process.env.APF_BASE_URL`, else https://api.autoprintfarm.com.
+   */
   baseUrl?: string;
   /** Milliseconds without progress (connect, each upload chunk, the answer) before failing. */
   timeout?: number;
@@ -53,6 +56,24 @@ export interface Call {
   upload?: Multipart;
   onProgress?: ProgressCallback;
   options?: RequestOptions;
+}
+
+/** Every path the SDK calls starts with it (the API's version). */
+const API_PREFIX = '/v1';
+
+/**
+ * The API's root: `url` without trailing slashes nor a last `/v1` segment. Every call's path
+ * starts with `/v1`, and people paste the URL they were shown, which often ends in `/v1` (the
+ * demo prints `API URL: http://127.0.0.1:8000/v1`); both forms name the same API.
+ */
+function apiRoot(url: string): string {
+  // Only the path is looked at: a host named `v1` stays a host.
+  const parts = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)([^?#]*)(.*)$/i.exec(url);
+  if (parts === null) return url;
+  const [, origin = '', path = '', rest = ''] = parts;
+  let root = path.replace(/\/+$/, '');
+  if (root.endsWith(API_PREFIX)) root = root.slice(0, -API_PREFIX.length).replace(/\/+$/, '');
+  return origin + root + rest;
 }
 
 function env(name: string): string | undefined {
@@ -196,7 +217,7 @@ export class Core {
       throw new AutoPrintFarmError(`baseUrl must start with http:// or https://, got ${baseUrl}`);
     }
     this.apiKey = apiKey;
-    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.baseUrl = apiRoot(baseUrl);
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
     this.retry = retryPolicy({ ...options.retry, ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}) });
     this.headers = options.headers ?? {};

@@ -1,7 +1,8 @@
 /**
  * The API's rate-limit headers, read into one value: draft-ietf-httpapi-ratelimit-headers-11
- * (`RateLimit-Policy: "default";q=600;w=60`, `RateLimit: "default";r=599;t=42`) or the older
- * `X-RateLimit-Limit/-Remaining/-Reset`; the draft's win where both are present.
+ * (`RateLimit-Policy: "default";q=600;w=60`, `RateLimit: "default";r=599;t=42`) or
+ * `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (the names of the draft's
+ * -05/-06 versions), all of which the cloud sends; draft-11's win where both are present.
  */
 
 export interface RateLimit {
@@ -35,9 +36,9 @@ export function rateLimitFrom(headers: Headers): RateLimit | null {
   const state = params(headers.get('ratelimit'));
   const pick = (map: Map<string, string>, key: string, fallback: string): number | null =>
     map.has(key) ? num(map.get(key)) : num(headers.get(fallback));
-  const limit = pick(policy, 'q', 'x-ratelimit-limit');
-  const remaining = pick(state, 'r', 'x-ratelimit-remaining');
-  const resetS = pick(state, 't', 'x-ratelimit-reset');
+  const limit = pick(policy, 'q', 'ratelimit-limit');
+  const remaining = pick(state, 'r', 'ratelimit-remaining');
+  const resetS = pick(state, 't', 'ratelimit-reset');
   if (limit === null && remaining === null && resetS === null) return null;
   return { limit, remaining, resetS, windowS: num(policy.get('w')) };
 }
