@@ -30,10 +30,10 @@ from pathlib import Path
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from cloud.api.state import AppContext
 from cloud.app import build_context
 from cloud.bridge.inbound import StateIn
 from cloud.bridge.service import Bridge, BridgeSettings
+from cloud.context import CloudContext
 from cloud.db import migrate
 from cloud.db.models import Agent, Printer
 from cloud.ids import IdPrefix, new_id
@@ -199,7 +199,7 @@ async def bridge_rate(
 
 
 async def time_events(
-    ctx: AppContext,
+    ctx: CloudContext,
     bridge: Bridge,
     broker: TestBroker,
     agent_id: str,

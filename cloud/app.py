@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -34,6 +33,7 @@ from cloud.api.webhooks import WebhookController
 from cloud.bridge.lifespan import bridge_lifespan
 from cloud.db.engine import create_engine, is_sqlite, session_factory
 from cloud.db.reader import SqliteReader
+from cloud.db.writer import WriteLock
 from cloud.errors import error_response
 from cloud.files import GcodeStore
 from cloud.files.signing import MIN_SECRET_BYTES
@@ -82,7 +82,7 @@ def build_context(settings: Settings) -> AppContext:
         limiter=limiter,
         signing_key=signing,
         secrets=secret_box(settings, signing),
-        write_lock=asyncio.Lock() if sqlite else None,
+        write_lock=WriteLock(enabled=sqlite),
         reader=reader,
         page_cache=PageCache(reader) if reader is not None else None,
     )

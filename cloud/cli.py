@@ -151,7 +151,6 @@ def rotate_secrets(args: argparse.Namespace) -> int:
     status, counts = asyncio.run(run())
     if counts is None:
         return _fail(_outdated(status))
-    assert ctx.secrets is not None
     for what, count in counts.items():
         print(f"{what}: {count} re-sealed")
     print(f"every secret is now sealed under key {ctx.secrets.current_key_id}")

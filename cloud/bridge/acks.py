@@ -14,8 +14,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from cloud.api.state import AppContext
 from cloud.bridge.mqtt import NotConnectedError
+from cloud.context import CloudContext
 from cloud.orchestration import acks
 from shared import wire
 
@@ -25,7 +25,7 @@ Publish = Callable[[str, bytes], Awaitable[None]]  # retained, QoS 1
 
 
 class AckSender:
-    def __init__(self, app: AppContext, publish: Publish, *, window_s: float) -> None:
+    def __init__(self, app: CloudContext, publish: Publish, *, window_s: float) -> None:
         self._app = app
         self._publish = publish
         self._window_s = window_s

@@ -8,13 +8,13 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from cloud.api.state import AppContext, no_broker_sync
 from cloud.bridge.service import Bridge, BridgeSettings
+from cloud.context import CloudContext, no_broker_sync
 
 log = logging.getLogger(__name__)
 
 
-def bridge_lifespan(ctx: AppContext) -> Callable[[Any], Any]:
+def bridge_lifespan(ctx: CloudContext) -> Callable[[Any], Any]:
     """A Litestar `lifespan` entry; does nothing unless the `mqtt_url` setting is set."""
 
     @contextlib.asynccontextmanager

@@ -28,7 +28,6 @@ from typing import TypeVar
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import DBAPIError
 
-from cloud.api.state import AppContext
 from cloud.bridge.acks import AckSender
 from cloud.bridge.inbound import (
     EventIn,
@@ -41,6 +40,7 @@ from cloud.bridge.inbound import (
 )
 from cloud.bridge.mqtt import LinkSettings, MqttLink, NotConnectedError
 from cloud.bridge.ordering import EventOrder
+from cloud.context import CloudContext
 from cloud.mqttauth.control import RESPONSE_TOPIC, DynsecControl
 from cloud.mqttauth.provisioner import Provisioner
 from cloud.orchestration import acks
@@ -92,7 +92,7 @@ def default_client_id() -> str:
 
 
 class Bridge:
-    def __init__(self, app: AppContext, settings: BridgeSettings) -> None:
+    def __init__(self, app: CloudContext, settings: BridgeSettings) -> None:
         self._app = app
         kinds = (
             TopicKind.STATUS,

@@ -7,7 +7,6 @@ be there before the client reads it.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.db.types import utcnow
+from cloud.db.writer import WriteLock
 from cloud.idempotency.tables import idempotency_keys as t
 
 KEY_TTL: Final = timedelta(hours=24)
@@ -50,12 +50,12 @@ class IdempotencyStore:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        write_lock: asyncio.Lock | None = None,
+        write_lock: WriteLock | None = None,
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
-        self._write_lock = write_lock
+        self._write_lock = write_lock or WriteLock(enabled=False)
         self._clock = clock
 
     @contextlib.asynccontextmanager
@@ -64,7 +64,7 @@ class IdempotencyStore:
             # A connection first, then SQLite's in-process writer lock: the order requests
             # use (cloud.services.context), so the two cannot wait on each other.
             await session.connection()
-            async with self._write_lock or contextlib.nullcontext():
+            async with self._write_lock.held():
                 yield session
                 await session.commit()
 

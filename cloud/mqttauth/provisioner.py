@@ -28,8 +28,8 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from cloud.api.state import AppContext
 from cloud.bridge.mqtt import NotConnectedError
+from cloud.context import CloudContext
 from cloud.db.models import Printer
 from cloud.mqttauth.check import admin_roles
 from cloud.mqttauth.control import Answer, BrokerAdminError, DynsecControl
@@ -75,7 +75,7 @@ class AdminStatus:
 class Provisioner:
     def __init__(
         self,
-        app: AppContext,
+        app: CloudContext,
         control: DynsecControl,
         publish_retained: RetainedPublish,
         *,
@@ -345,7 +345,6 @@ class Provisioner:
                 )
                 return None
             box = self._app.secrets
-            assert box is not None
             try:
                 password = box.open(row.password_sealed, password_purpose(row.username))
             except SealError as exc:

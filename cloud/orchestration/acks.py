@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlmodel import col
 
-from cloud.api.state import AppContext
+from cloud.context import CloudContext
 from cloud.db.models import Agent
 from cloud.db.types import utcnow
 from cloud.orchestration.db import writing
@@ -64,7 +64,7 @@ def applied_through(
     return through
 
 
-async def advance(app: AppContext, agent_id: str) -> tuple[str, int] | None:
+async def advance(app: CloudContext, agent_id: str) -> tuple[str, int] | None:
     """Raise the agent's applied-through sequence as far as its applied events allow.
 
     Returns (org id, the stored value) to acknowledge, or None for an agent the cloud does
@@ -119,7 +119,7 @@ async def advance(app: AppContext, agent_id: str) -> tuple[str, int] | None:
     return org_id, int(stored)
 
 
-async def known_agents(app: AppContext) -> list[str]:
+async def known_agents(app: CloudContext) -> list[str]:
     """Agents the cloud has heard from and not revoked: those owed an acknowledgement after
     the bridge (re)connects."""
     async with app.background()() as session:

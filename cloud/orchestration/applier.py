@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cloud.api.state import AppContext
 from cloud.bridge.inbound import EventIn, ReplyIn, StateIn, StatusIn, TelemetryIn
+from cloud.context import CloudContext
 from cloud.db.models import Agent, Job, Printer, PrinterCommand
 from cloud.db.types import utcnow
 from cloud.orchestration import lifecycle
@@ -85,7 +85,7 @@ def _effective_status(state: wire.PrinterState, agent_online: bool) -> PrinterSt
 
 
 class Applier:
-    def __init__(self, app: AppContext, *, on_change: Callable[[str], None]) -> None:
+    def __init__(self, app: CloudContext, *, on_change: Callable[[str], None]) -> None:
         """``on_change(reason)`` is called after a commit that may let the queue or the
         command dispatcher make progress (a printer freed, an agent back online)."""
         self._app = app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from cloud.api.state import AppContext
+from cloud.context import CloudContext
 from cloud.db.models import PrinterCommand
 from cloud.errors import ApiError
 from shared.enums import ErrorCode
@@ -34,7 +34,7 @@ def _agent_error(error: str | None) -> ErrorCode:
         return ErrorCode.INTERNAL_ERROR
 
 
-async def wait_for_command(app: AppContext, command_id: str, timeout_s: float) -> str:
+async def wait_for_command(app: CloudContext, command_id: str, timeout_s: float) -> str:
     """The command's status once settled, or its current status when the time is up."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cloud.api.state import AppContext
+from cloud.context import CloudContext
 from cloud.db.models import Agent, Job, Printer, PrinterCommand, StoredFileRow
 from cloud.db.types import utcnow
 from cloud.orchestration import lifecycle
@@ -67,7 +67,7 @@ def connection_for(printer: Printer, box: SecretBox) -> wire.Connection:
 
 
 class Dispatcher:
-    def __init__(self, app: AppContext, publish: Publish) -> None:
+    def __init__(self, app: CloudContext, publish: Publish) -> None:
         self._app = app
         self._publish = publish
         # Configs this process has published since it connected (retained: once is enough).
@@ -123,7 +123,6 @@ class Dispatcher:
             .all()
         )
         box = self._app.secrets
-        assert box is not None
         entries = [
             wire.PrinterConfig(
                 printer_id=p.id, name=p.name, model=p.model, connection=connection_for(p, box)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cloud.api.state import AppContext
+from cloud.context import CloudContext
 from cloud.db.models import Job, Printer
 from cloud.db.types import utcnow
 from cloud.orchestration.materials import deduct_from_loaded_spool, grams_used
@@ -46,14 +46,14 @@ async def active_print(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-def _record_job(session: AsyncSession, app: AppContext, job: Job, event_type: EventType) -> None:
+def _record_job(session: AsyncSession, app: CloudContext, job: Job, event_type: EventType) -> None:
     record_event(
         session, job.org_id, event_type, job.id, {"job": msgspec.to_builtins(job_out(job, app))}
     )
 
 
 async def print_started(
-    session: AsyncSession, app: AppContext, run: PrintRun, at: datetime
+    session: AsyncSession, app: CloudContext, run: PrintRun, at: datetime
 ) -> None:
     run.status = "printing"
     run.started_at = run.started_at or at
@@ -82,7 +82,7 @@ async def print_paused(session: AsyncSession, run: PrintRun, *, paused: bool) ->
 
 async def print_ended(
     session: AsyncSession,
-    app: AppContext,
+    app: CloudContext,
     run: PrintRun,
     outcome: Outcome,
     *,
@@ -134,7 +134,7 @@ async def print_ended(
 
 
 async def start_refused(
-    session: AsyncSession, app: AppContext, run: PrintRun, *, reason: str, job_fails: bool
+    session: AsyncSession, app: CloudContext, run: PrintRun, *, reason: str, job_fails: bool
 ) -> None:
     """The agent refused or never acknowledged a start: the print never began.
 

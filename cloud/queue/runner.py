@@ -17,7 +17,7 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from cloud.api.state import AppContext
+from cloud.context import CloudContext
 from cloud.db.models import Job, Material, Printer, PrinterCommand
 from cloud.db.types import utcnow
 from cloud.ids import IdPrefix, new_id
@@ -34,7 +34,7 @@ _LOADABLE = (MaterialStatus.ACTIVE.value, MaterialStatus.LOW.value)
 
 
 class QueueRunner:
-    def __init__(self, app: AppContext) -> None:
+    def __init__(self, app: CloudContext) -> None:
         self._app = app
 
     async def run_once(self) -> list[Assignment]:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 
 from cloud.api.listing import PageRequest
-from cloud.api.state import AppContext
+from cloud.context import CloudContext
 from cloud.db.models import Agent
 from cloud.db.types import utcnow
 from cloud.errors import not_found
@@ -77,7 +77,7 @@ class AgentService:
         rows, total = await self.repo.page(filters, req)
         return [agent_out(r) for r in rows], total
 
-    async def register(self, data: AgentCreate, app: AppContext) -> AgentRegistered:
+    async def register(self, data: AgentCreate, app: CloudContext) -> AgentRegistered:
         org = await self.ctx.organization()
         active = await self.repo.count(self.repo.table.c.revoked_at.is_(None))
         quotas.check(active, 1, quotas.plan_for(org.plan).agents, "agents", org.plan)
@@ -98,7 +98,7 @@ class AgentService:
         provisioned = await broker_logins.apply_now(app)
         return self._registered(agent, password, app, provisioned)
 
-    async def rotate(self, agent_id: str, app: AppContext) -> AgentRegistered:
+    async def rotate(self, agent_id: str, app: CloudContext) -> AgentRegistered:
         """New MQTT password: the old one stops working (its connection is closed)."""
         agent = await self.ctx.live_agent(agent_id, param="id")
         login = await self._login(agent)
@@ -107,7 +107,7 @@ class AgentService:
         provisioned = await broker_logins.apply_now(app)
         return self._registered(agent, password, app, provisioned)
 
-    async def revoke(self, agent_id: str, app: AppContext) -> AgentOut:
+    async def revoke(self, agent_id: str, app: CloudContext) -> AgentOut:
         """Revoked agents lose their MQTT login and are disconnected; their printers stay,
         unassigned to a live agent, until moved to another one with PATCH /v1/printers/:id."""
         agent = await self._row(agent_id)
@@ -128,7 +128,7 @@ class AgentService:
         return login
 
     def _registered(
-        self, agent: Agent, password: str, app: AppContext, provisioned: bool
+        self, agent: Agent, password: str, app: CloudContext, provisioned: bool
     ) -> AgentRegistered:
         creds = MqttCredentials(
             url=broker_logins.broker_url(app.settings),

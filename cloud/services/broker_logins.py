@@ -9,8 +9,8 @@ it is back, and `apply_now` says it was not applied yet.
 
 from __future__ import annotations
 
-from cloud.api.state import AppContext
 from cloud.auth.keys import new_secret
+from cloud.context import CloudContext
 from cloud.db.types import utcnow
 from cloud.mqttauth.tables import BrokerLogin, password_purpose
 from cloud.sealing import SecretBox
@@ -60,7 +60,7 @@ def revoke(login: BrokerLogin) -> bool:
     return True
 
 
-async def apply_now(app: AppContext) -> bool:
+async def apply_now(app: CloudContext) -> bool:
     """True when the broker has every pending change (or there is no broker to tell)."""
     if app.settings.mqtt_provisioning == "off" or not app.settings.mqtt_url:
         return False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -11,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.auth.keys import Principal
 from cloud.db.models import Agent, Organization
 from cloud.db.reader import SqliteReader
+from cloud.db.writer import WriteLock
 from cloud.errors import ApiError, not_found
 from cloud.sealing import SecretBox
 from shared.enums import ErrorCode
@@ -25,7 +25,7 @@ class ServiceContext:
     # SQLite allows one writer; concurrent writers would spin in its busy handler (sleeps of
     # up to 100 ms, sqlite.org/c3ref/busy_timeout.html). Writers of this process queue on
     # this lock instead, from their first flush to their commit. None on PostgreSQL.
-    write_lock: asyncio.Lock | None = None
+    write_lock: WriteLock = field(default_factory=lambda: WriteLock(enabled=False))
     # SQLite only: list queries run inline on the event loop (cloud/db/reader.py).
     reader: SqliteReader | None = None
     # Seals the secrets a service stores (printer keys, MQTT passwords): cloud/sealing.py.
@@ -51,13 +51,13 @@ class ServiceContext:
             self.end_write()
 
     async def _begin_write(self) -> None:
-        if self.write_lock is not None and not self._writing:
+        if not self._writing:
             await self.write_lock.acquire()
             self._writing = True
 
     def end_write(self) -> None:
         """Release the write lock (after commit, or when the request ends without one)."""
-        if self._writing and self.write_lock is not None:
+        if self._writing:
             self._writing = False
             self.write_lock.release()
 

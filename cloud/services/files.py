@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.api.state import AppContext
+from cloud.context import CloudContext
 from cloud.db.models import StoredFileRow
 from cloud.errors import ApiError, invalid
 from cloud.files import FileInvalidError, FileTooLargeError, StoredFile, sign_download
@@ -29,24 +29,24 @@ _OWN_FILE_PATH = re.compile(r"^/v1/files/(fil_[0-9a-z]{20})$")
 DOWNLOAD_TTL_S = 3600
 
 
-def public_base(app: AppContext) -> str:
+def public_base(app: CloudContext) -> str:
     settings = app.settings
     if settings.public_url:
         return settings.public_url.rstrip("/")
     return f"http://{settings.host}:{settings.port}"
 
 
-def file_url(app: AppContext, file_id: str) -> str:
+def file_url(app: CloudContext, file_id: str) -> str:
     return f"{public_base(app)}/v1/files/{file_id}"
 
 
-def signed_file_url(app: AppContext, file_id: str, ttl_s: int = DOWNLOAD_TTL_S) -> str:
+def signed_file_url(app: CloudContext, file_id: str, ttl_s: int = DOWNLOAD_TTL_S) -> str:
     """A URL an agent can GET without an API key until it expires."""
     query = sign_download(file_id, int(time.time()) + ttl_s, app.signing_key)
     return f"{file_url(app, file_id)}?{query}"
 
 
-def own_file_id(app: AppContext, url: str) -> str | None:
+def own_file_id(app: CloudContext, url: str) -> str | None:
     """The file id if `url` names this service's own stored file, else None."""
     parts = urlsplit(url)
     match = _OWN_FILE_PATH.match(parts.path)
@@ -57,7 +57,7 @@ def own_file_id(app: AppContext, url: str) -> str | None:
 
 
 class FileService:
-    def __init__(self, ctx: ServiceContext, app: AppContext) -> None:
+    def __init__(self, ctx: ServiceContext, app: CloudContext) -> None:
         self.ctx = ctx
         self.app = app
 

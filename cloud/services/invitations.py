@@ -7,9 +7,6 @@ with a conditional update, so two concurrent acceptances (on any replica) cannot
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.auth.keys import ALL_SCOPES, RESOURCES, hash_secret
 from cloud.db.models import Invitation, User
 from cloud.db.types import utcnow
+from cloud.db.writer import WriteLock
 from cloud.errors import ApiError, invalid
 from cloud.ids import IdPrefix, new_id
 from cloud.schemas.org import ApiKeyCreated, InvitationAccepted, InvitationAcceptIn
@@ -44,7 +42,7 @@ def _conflict(message: str) -> ApiError:
 
 
 async def accept_invitation(
-    session: AsyncSession, write_lock: asyncio.Lock | None, data: InvitationAcceptIn
+    session: AsyncSession, write_lock: WriteLock, data: InvitationAcceptIn
 ) -> InvitationAccepted:
     """Create the invited user and its first API key; the invitation is then used up."""
     inv_table = Invitation.__table__  # type: ignore[attr-defined]
@@ -61,7 +59,7 @@ async def accept_invitation(
         raise invalid("This invitation has expired; ask for a new one.", param="token")
     # A connection is held already (the read above); the writer lock comes second, as for
     # every request (cloud.services.context).
-    async with write_lock or contextlib.nullcontext():
+    async with write_lock.held():
         claimed = await session.execute(
             update(inv_table)
             .where(

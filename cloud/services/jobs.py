@@ -10,7 +10,7 @@ import msgspec
 from sqlalchemy import ColumnElement, Connection, func, select
 
 from cloud.api.listing import PageRequest
-from cloud.api.state import AppContext
+from cloud.context import CloudContext
 from cloud.db.models import Job, Printer, PrinterCommand, StoredFileRow
 from cloud.db.rows import json_list, utc
 from cloud.db.types import utcnow
@@ -57,11 +57,11 @@ _OUT_COLUMNS = (
 )
 
 
-def job_out(job: Job, app: AppContext) -> JobOut:
+def job_out(job: Job, app: CloudContext) -> JobOut:
     return _job_from_values(tuple(getattr(job, name) for name in _OUT_COLUMNS), app)
 
 
-def _job_from_values(values: Sequence[Any], app: AppContext) -> JobOut:
+def _job_from_values(values: Sequence[Any], app: CloudContext) -> JobOut:
     """From `_OUT_COLUMNS` values, raw (a list row) or processed (an ORM object)."""
     (id_, name, status, priority, printer_id, progress, file_id, duration, elapsed,
      material_type, material_color, usage, copies, copies_done, tags, created_at, updated_at,
@@ -89,7 +89,7 @@ def _job_from_values(values: Sequence[Any], app: AppContext) -> JobOut:
 
 
 class JobService:
-    def __init__(self, ctx: ServiceContext, app: AppContext) -> None:
+    def __init__(self, ctx: ServiceContext, app: CloudContext) -> None:
         self.ctx = ctx
         self.app = app
         t = Job.__table__.c  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 
 from cloud.api.listing import PageRequest
-from cloud.api.state import AppContext
+from cloud.context import CloudContext
 from cloud.errors import not_found
 from cloud.ids import IdPrefix, new_id
 from cloud.mqttauth.roles import dashboard_topics
@@ -69,7 +69,7 @@ class MqttCredentialService:
         rows, total = await self.repo.page(filters, req)
         return [credential_out(r) for r in rows], total
 
-    async def create(self, data: MqttCredentialCreate, app: AppContext) -> MqttCredentialCreated:
+    async def create(self, data: MqttCredentialCreate, app: CloudContext) -> MqttCredentialCreated:
         org = await self.ctx.organization()
         t = self.repo.table.c
         active = await self.repo.count(self._dashboards, t.revoked_at.is_(None))
@@ -93,7 +93,7 @@ class MqttCredentialService:
             provisioned=provisioned,
         )
 
-    async def revoke(self, credential_id: str, app: AppContext) -> None:
+    async def revoke(self, credential_id: str, app: CloudContext) -> None:
         """Remove the login from the broker and close its connections. Idempotent."""
         row = await self._row(credential_id)
         if broker_logins.revoke(row):

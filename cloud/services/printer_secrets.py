@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from cloud.api.state import AppContext
+from cloud.context import CloudContext
 from cloud.db.models import Printer
 from cloud.orchestration.db import writing
 
@@ -29,9 +29,8 @@ def printer_secret_purpose(printer_id: str) -> str:
     return f"printer:{printer_id}:secret"
 
 
-async def seal_legacy_printer_secrets(app: AppContext) -> int:
+async def seal_legacy_printer_secrets(app: CloudContext) -> int:
     box = app.secrets
-    assert box is not None
     sealed = 0
     async with writing(app) as session:
         rows = (

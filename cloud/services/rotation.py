@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from cloud.api.state import AppContext
+from cloud.context import CloudContext
 from cloud.db.models import Printer
 from cloud.mqttauth.tables import BrokerLogin, password_purpose
 from cloud.orchestration.db import writing
@@ -21,9 +21,8 @@ _PRINTERS: Any = Printer.__table__.c  # type: ignore[attr-defined]
 _LOGINS: Any = BrokerLogin.__table__.c  # type: ignore[attr-defined]
 
 
-async def reseal_all(app: AppContext) -> dict[str, int]:
+async def reseal_all(app: CloudContext) -> dict[str, int]:
     box = app.secrets
-    assert box is not None
     counts = {"plain-text printer keys": await seal_legacy_printer_secrets(app)}
     for label, column, purpose in (
         ("printer secrets", _PRINTERS.connection_secret_sealed, printer_secret_purpose),

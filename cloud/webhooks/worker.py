@@ -31,6 +31,7 @@ from typing import Any, Final, Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.db.types import utcnow
+from cloud.db.writer import WriteLock
 from cloud.webhooks import fanout, store
 from cloud.webhooks.config import WebhookConfig
 from cloud.webhooks.sender import AttemptResult, Sender
@@ -49,16 +50,14 @@ class WebhookWorker:
         sessions: async_sessionmaker[AsyncSession],
         config: WebhookConfig | None = None,
         *,
-        write_lock: asyncio.Lock | None = None,
+        write_lock: WriteLock | None = None,
     ) -> None:
         self.config = config or WebhookConfig()
-        # SQLite has one writer; three writing loops left to its busy handler wait in sleeps of
-        # up to 100 ms (sqlite.org/c3ref/busy_timeout.html) and, under load, past the busy
-        # timeout ("database is locked"). So each write transaction of this process queues
-        # on a lock instead (the app's, when it has one). PostgreSQL needs none.
+        # Three writing loops: each write transaction queues on the process's writer lock
+        # (cloud.db.writer; the app's, or one of its own when run alone).
         bind = sessions.kw.get("bind")
         sqlite = bind is not None and bind.dialect.name == "sqlite"
-        self._write_lock = write_lock or (asyncio.Lock() if sqlite else None)
+        self._write_lock = write_lock or WriteLock(enabled=sqlite)
         self.owner = "wkr_" + secrets.token_hex(8)
         self._sessions = sessions
         self._sender = Sender(self.config)
@@ -122,10 +121,10 @@ class WebhookWorker:
 
     async def _guarded(self, step: Callable[[], Awaitable[Any]], *, write: bool = True) -> bool:
         try:
-            if self._write_lock is None or not write:
+            if not write:
                 await step()
             else:
-                async with self._write_lock:
+                async with self._write_lock.held():
                     await step()
         except Exception:  # a database outage or a bug: log it, keep the loop alive
             logger.exception("webhook worker step failed; retrying in %.1f s", _ERROR_PAUSE_S)
@@ -298,7 +297,7 @@ def _drain(queue: asyncio.Queue[Any], limit: int) -> list[Any]:
 def webhook_lifespan(
     sessions: async_sessionmaker[AsyncSession],
     config: WebhookConfig,
-    write_lock: asyncio.Lock | None = None,
+    write_lock: WriteLock | None = None,
 ) -> Callable[[Any], Any]:
     """A Litestar `lifespan` entry: the worker runs while the app does."""
 

@@ -47,7 +47,6 @@ def test_rotate_secrets_reseals_under_the_new_key(tmp_path: Path) -> None:
 
     async def add_sealed_printer() -> None:
         ctx = build_context(Settings(data_dir=str(tmp_path), secrets_key=old_key))
-        assert ctx.secrets is not None
         try:
             async with ctx.sessions() as session:
                 org = await create_org(session, "Farm", owner_email="o@x.invalid")

@@ -7,6 +7,7 @@ the status codes, content types and schemas the OpenAPI document declares.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from cloud.api.state import AppContext
 from cloud.app import create_app
 from cloud.db.engine import session_factory
+from cloud.files import GcodeStore
+from cloud.sealing import SecretBox
 from cloud.services.auth import KeyResolver
 from cloud.settings import Settings
 from tests.cloud.server import RunningServer, running_server
@@ -41,13 +44,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 
 
 def _openapi_document() -> dict[str, Any]:
-    """The document the server serves, built without touching a disk or a database (the
-    engine is never connected), so tests can be generated at collection time."""
-    settings = Settings(data_dir="/nonexistent")
+    """The document the server serves, built without a database (the engine is never
+    connected), so tests can be generated at collection time."""
+    settings = Settings(data_dir=tempfile.mkdtemp(prefix="apf-openapi-"))
     engine = create_async_engine("sqlite+aiosqlite://")
     sessions = session_factory(engine)
     ctx = AppContext(
-        settings=settings, engine=engine, sessions=sessions, keys=KeyResolver(sessions)
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        keys=KeyResolver(sessions),
+        store=GcodeStore(settings.files_dir),
+        secrets=SecretBox(bytes(32)),
+        signing_key=b"x" * 32,
     )
     document: dict[str, Any] = create_app(settings, context=ctx).openapi_schema.to_schema()
     return document

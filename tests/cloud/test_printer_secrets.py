@@ -19,7 +19,6 @@ from cloud.settings import Settings
 
 async def test_plain_text_keys_of_an_earlier_version_are_sealed(tmp_path: Path) -> None:
     ctx = build_context(Settings(data_dir=str(tmp_path)))
-    assert ctx.secrets is not None
     try:
         await migrate.upgrade(ctx.engine)
         async with ctx.sessions() as session:
