@@ -23,7 +23,18 @@ from litestar.exceptions import (
     ValidationException,
 )
 
+from cloud.problems import (
+    AgentFailure,
+    Conflict,
+    Problem,
+    ProblemDetail,
+    TooLarge,
+    invalid,
+    not_found,
+)
 from shared.enums import ErrorCode
+
+__all__ = ["ApiError", "Problem", "error_response", "from_msgspec", "invalid", "not_found"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +69,9 @@ class ErrorEnvelope(msgspec.Struct, kw_only=True):
     error: ErrorBody
 
 
-class ApiError(Exception):
-    """A failure the client should see, with one of the spec's codes."""
+class ApiError(Problem):
+    """A failure decided at the HTTP edge itself (authentication, rate limiting, routing),
+    where a status or response headers are part of the answer."""
 
     def __init__(
         self,
@@ -68,26 +80,29 @@ class ApiError(Exception):
         *,
         param: str | None = None,
         status_code: int | None = None,
-        details: list[ErrorDetail] | None = None,
+        details: list[ProblemDetail] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.param = param
+        super().__init__(code, message, param=param, details=details)
         self.status_code = status_code or _STATUS.get(code, 400)
-        self.details = details
         self.headers = headers or {}
 
 
-def invalid(message: str, param: str | None = None) -> ApiError:
-    return ApiError(ErrorCode.INVALID_REQUEST, message, param=param)
+# A kind of problem that says more about the answer than its code does.
+_KIND_STATUS: tuple[tuple[type[Problem], int], ...] = (
+    (Conflict, 409),
+    (TooLarge, 413),
+    (AgentFailure, 502),
+)
 
 
-def not_found(kind: str, resource_id: str, param: str = "id") -> ApiError:
-    return ApiError(
-        ErrorCode.RESOURCE_NOT_FOUND, f"No {kind} with id '{resource_id}'.", param=param
-    )
+def _status_of(problem: Problem) -> int:
+    if isinstance(problem, ApiError):
+        return problem.status_code
+    for kind, status in _KIND_STATUS:
+        if isinstance(problem, kind):
+            return status
+    return _STATUS.get(problem.code, 400)
 
 
 def request_id_of(request: Request[Any, Any, Any]) -> str:
@@ -121,12 +136,12 @@ def _param_of(key: object, message: str) -> str | None:
 
 
 def _from_validation(exc: ValidationException) -> ApiError:
-    details: list[ErrorDetail] = []
+    details: list[ProblemDetail] = []
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if isinstance(item, dict):
             message = str(item.get("message", "invalid value"))
-            details.append(ErrorDetail(message=message, param=_param_of(item.get("key"), message)))
+            details.append(ProblemDetail(message, _param_of(item.get("key"), message)))
     first = details[0] if details else None
     message = first.message if first else (exc.detail or "Request format invalid.")
     if first and first.param:
@@ -139,9 +154,10 @@ def _from_validation(exc: ValidationException) -> ApiError:
     )
 
 
-def to_api_error(exc: Exception) -> ApiError:
-    """Map any exception to an `ApiError`: the single place HTTP statuses are decided."""
-    if isinstance(exc, ApiError):
+def to_api_error(exc: Exception) -> Problem:
+    """Map any exception to a `Problem` (its status by `_status_of`): the single place HTTP
+    statuses are decided."""
+    if isinstance(exc, Problem):
         return exc
     if isinstance(exc, ValidationException):
         return _from_validation(exc)
@@ -179,15 +195,18 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
         message=error.message,
         request_id=request_id_of(request),
         param=error.param,
-        details=error.details,
+        details=[ErrorDetail(message=d.message, param=d.param) for d in error.details]
+        if error.details
+        else None,
     )
-    headers = {"X-Request-Id": body.request_id, **error.headers}
+    extra = error.headers if isinstance(error, ApiError) else {}
+    headers = {"X-Request-Id": body.request_id, **extra}
     if isinstance(exc, HTTPException) and exc.headers:
         headers = {**exc.headers, **headers}
-    return Response(ErrorEnvelope(error=body), status_code=error.status_code, headers=headers)
+    return Response(ErrorEnvelope(error=body), status_code=_status_of(error), headers=headers)
 
 
-def from_msgspec(exc: msgspec.ValidationError | msgspec.DecodeError) -> ApiError:
+def from_msgspec(exc: msgspec.ValidationError | msgspec.DecodeError) -> Problem:
     """A body decoded by hand (not by Litestar) that failed: invalid_request, field named."""
     message = str(exc)
     if isinstance(exc, msgspec.ValidationError):

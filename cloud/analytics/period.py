@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from cloud.errors import invalid
+from cloud.problems import invalid
 
 DEFAULT_LENGTH = timedelta(days=7)
 # Bounds the per-day series and keeps the epoch arithmetic in a sane range.

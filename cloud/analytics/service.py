@@ -19,7 +19,7 @@ from cloud.analytics.prints import PrintTotals, capacity, print_totals, printers
 from cloud.analytics.sql import Window, dialect_of
 from cloud.db.models import Printer
 from cloud.db.types import utcnow
-from cloud.errors import not_found
+from cloud.problems import not_found
 from cloud.schemas.analytics import (
     FleetAnalytics,
     FleetMetrics,

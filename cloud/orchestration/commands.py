@@ -10,21 +10,11 @@ import asyncio
 
 from cloud.context import CloudContext
 from cloud.db.models import PrinterCommand
-from cloud.errors import ApiError
+from cloud.problems import AgentFailure, Problem
 from shared.enums import ErrorCode
 
 POLL_INTERVAL_S = 0.05
 SETTLED = ("ok", "failed", "expired")
-
-# How an agent's refusal reaches the API caller.
-_STATUS_FOR_AGENT_ERROR = {
-    ErrorCode.PRINTER_BUSY: 409,
-    ErrorCode.PRINTER_OFFLINE: 409,
-    ErrorCode.UNKNOWN_PRINTER: 409,
-    ErrorCode.COMMAND_EXPIRED: 409,
-    ErrorCode.INVALID_REQUEST: 400,
-    ErrorCode.FILE_INVALID: 422,
-}
 
 
 def _agent_error(error: str | None) -> ErrorCode:
@@ -50,15 +40,13 @@ async def wait_for_command(app: CloudContext, command_id: str, timeout_s: float)
         code = _agent_error(error)
         if code in (ErrorCode.UNKNOWN_PRINTER, ErrorCode.COMMAND_EXPIRED):
             code = ErrorCode.PRINTER_OFFLINE
-        raise ApiError(
-            code,
-            f"The printer's agent refused the action ({error}).",
-            status_code=_STATUS_FOR_AGENT_ERROR.get(code, 502),
-        )
+        message = f"The printer's agent refused the action ({error})."
+        if code is ErrorCode.INTERNAL_ERROR:  # a failure of the agent's, not the request's
+            raise AgentFailure(code, message)
+        raise Problem(code, message)
     if status == "expired":
-        raise ApiError(
+        raise Problem(
             ErrorCode.PRINTER_OFFLINE,
             "The printer's agent did not answer before the action expired.",
-            status_code=409,
         )
     return status

@@ -10,9 +10,9 @@ from cloud.api.listing import PageRequest
 from cloud.context import CloudContext
 from cloud.db.models import Agent
 from cloud.db.types import utcnow
-from cloud.errors import not_found
 from cloud.ids import IdPrefix, new_id
 from cloud.mqttauth.tables import KIND_AGENT, BrokerLogin
+from cloud.problems import not_found
 from cloud.repositories.base import OrgRepository
 from cloud.schemas.agents import AgentCreate, AgentOut, AgentRegistered, MqttCredentials
 from cloud.services import broker_logins, quotas

@@ -21,7 +21,7 @@ from cloud.auth.keys import KEY_PREFIX, Principal, hash_secret
 from cloud.db.models import ApiKey
 from cloud.db.reader import SqliteReader
 from cloud.db.types import utcnow
-from cloud.errors import ApiError
+from cloud.problems import Problem
 from shared.enums import ErrorCode
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class KeyResolver:
             async with self._sessions() as session:
                 row = (await session.execute(_BY_HASH, {"h": digest})).first()
         if row is None or row.revoked_at is not None:
-            raise ApiError(ErrorCode.INVALID_API_KEY, "API key invalid or revoked.")
+            raise Problem(ErrorCode.INVALID_API_KEY, "API key invalid or revoked.")
         if row.last_used_at is None or utcnow() - row.last_used_at > _LAST_USED_EVERY:
             touch = asyncio.ensure_future(self._touch(row.id))
             self._touches.add(touch)
@@ -126,15 +126,15 @@ class KeyResolver:
 
 def _bearer(authorization: str | None) -> str:
     if not authorization:
-        raise ApiError(
+        raise Problem(
             ErrorCode.INVALID_API_KEY, "Missing API key: send 'Authorization: Bearer <key>'."
         )
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise ApiError(
+        raise Problem(
             ErrorCode.INVALID_API_KEY, "Malformed Authorization header: expected 'Bearer <key>'."
         )
     if not token.startswith(KEY_PREFIX) or len(token) > 200:
-        raise ApiError(ErrorCode.INVALID_API_KEY, "API key invalid or revoked.")
+        raise Problem(ErrorCode.INVALID_API_KEY, "API key invalid or revoked.")
     return token

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from cloud.errors import invalid
+from cloud.problems import invalid
 
 # Rates Marlin's configuration offers for BAUDRATE (Configuration.h), plus 1 Mbaud boards.
 BAUD_RATES = frozenset(

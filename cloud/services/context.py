@@ -11,7 +11,7 @@ from cloud.auth.keys import Principal
 from cloud.db.models import Agent, Organization
 from cloud.db.reader import SqliteReader
 from cloud.db.writer import WriteLock
-from cloud.errors import ApiError, not_found
+from cloud.problems import Problem, not_found
 from cloud.sealing import SecretBox
 from shared.enums import ErrorCode
 
@@ -95,5 +95,5 @@ class ServiceContext:
         return agent
 
 
-def organization_gone() -> ApiError:
-    return ApiError(ErrorCode.INVALID_API_KEY, "The key's organization no longer exists.")
+def organization_gone() -> Problem:
+    return Problem(ErrorCode.INVALID_API_KEY, "The key's organization no longer exists.")

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.context import CloudContext
 from cloud.db.models import StoredFileRow
-from cloud.errors import ApiError, invalid
 from cloud.files import FileInvalidError, FileTooLargeError, StoredFile, sign_download
 from cloud.net import OutboundURLError, UnsafeURLError
+from cloud.problems import Problem, TooLarge, invalid
 from cloud.services import quotas
 from cloud.services.context import ServiceContext
 from cloud.services.org import storage_used
@@ -102,7 +102,7 @@ class FileService:
                 "bytes of stored G-code",
                 org.plan,
             )
-        except ApiError:
+        except Problem:
             await self.app.store.delete(stored.file_id)
             raise
         row = StoredFileRow(
@@ -120,13 +120,10 @@ class FileService:
         return row
 
 
-def _file_invalid(exc: Exception, param: str) -> ApiError:
+def _file_invalid(exc: Exception, param: str) -> Problem:
     if isinstance(exc, FileTooLargeError):
-        return ApiError(
-            ErrorCode.FILE_INVALID,
-            f"The file is too large: {exc.reason}.",
-            param=param,
-            status_code=413,
+        return TooLarge(
+            ErrorCode.FILE_INVALID, f"The file is too large: {exc.reason}.", param=param
         )
     reason = getattr(exc, "reason", str(exc))
-    return ApiError(ErrorCode.FILE_INVALID, f"G-code file invalid: {reason}.", param=param)
+    return Problem(ErrorCode.FILE_INVALID, f"G-code file invalid: {reason}.", param=param)

@@ -15,8 +15,8 @@ from cloud.auth.keys import ALL_SCOPES, RESOURCES, hash_secret
 from cloud.db.models import Invitation, User
 from cloud.db.types import utcnow
 from cloud.db.writer import WriteLock
-from cloud.errors import ApiError, invalid
 from cloud.ids import IdPrefix, new_id
+from cloud.problems import Conflict, Problem, invalid
 from cloud.schemas.org import ApiKeyCreated, InvitationAccepted, InvitationAcceptIn
 from cloud.services.admin import new_api_key
 from cloud.services.org import user_out
@@ -37,8 +37,8 @@ ROLE_SCOPES: dict[str, list[str]] = {
 }
 
 
-def _conflict(message: str) -> ApiError:
-    return ApiError(ErrorCode.INVALID_REQUEST, message, param="token", status_code=409)
+def _conflict(message: str) -> Problem:
+    return Conflict(ErrorCode.INVALID_REQUEST, message, param="token")
 
 
 async def accept_invitation(
@@ -49,9 +49,7 @@ async def accept_invitation(
     stmt = select(Invitation).where(inv_table.c.token_hash == hash_secret(data.token.strip()))
     invitation = (await session.execute(stmt)).scalar()
     if invitation is None:
-        raise ApiError(
-            ErrorCode.RESOURCE_NOT_FOUND, "No invitation with this token.", param="token"
-        )
+        raise Problem(ErrorCode.RESOURCE_NOT_FOUND, "No invitation with this token.", param="token")
     if invitation.accepted_at is not None:
         raise _conflict("This invitation has already been accepted.")
     now = utcnow()

@@ -14,8 +14,8 @@ from cloud.context import CloudContext
 from cloud.db.models import Job, Printer, PrinterCommand, StoredFileRow
 from cloud.db.rows import json_list, utc
 from cloud.db.types import utcnow
-from cloud.errors import ApiError, not_found
 from cloud.ids import IdPrefix, new_id
+from cloud.problems import Conflict, not_found
 from cloud.repositories.base import OrgRepository
 from cloud.repositories.jobs import CreationFacts, creation_facts, stored_file
 from cloud.schemas.jobs import JobCreate, JobFields, JobMaterial, JobOut, JobPatch
@@ -194,11 +194,10 @@ class JobService:
     async def patch(self, job_id: str, data: JobPatch) -> JobOut:
         job = await self._row(job_id)
         if job.status != JobStatus.QUEUED.value:
-            raise ApiError(
+            raise Conflict(
                 ErrorCode.INVALID_REQUEST,
                 f"Job '{job_id}' is {job.status}; only queued jobs can be changed.",
                 param="status",
-                status_code=409,
             )
         if isinstance(data.name, str):
             job.name = data.name

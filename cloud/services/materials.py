@@ -10,8 +10,8 @@ from sqlalchemy import ColumnElement
 from cloud.api.listing import PageRequest
 from cloud.db.models import Material, Printer
 from cloud.db.types import utcnow
-from cloud.errors import invalid, not_found
 from cloud.ids import IdPrefix, new_id
+from cloud.problems import invalid, not_found
 from cloud.repositories.base import OrgRepository
 from cloud.schemas.materials import MaterialCreate, MaterialOut, MaterialPatch
 from cloud.services.context import ServiceContext

@@ -13,10 +13,10 @@ from sqlalchemy import ColumnElement
 
 from cloud.api.listing import PageRequest
 from cloud.context import CloudContext
-from cloud.errors import not_found
 from cloud.ids import IdPrefix, new_id
 from cloud.mqttauth.roles import dashboard_topics
 from cloud.mqttauth.tables import KIND_DASHBOARD, BrokerLogin
+from cloud.problems import not_found
 from cloud.repositories.base import OrgRepository
 from cloud.schemas.mqtt_credentials import (
     MqttCredentialCreate,

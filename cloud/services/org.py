@@ -11,8 +11,8 @@ from cloud.api.listing import PageRequest
 from cloud.auth.keys import hash_secret, new_secret
 from cloud.db.models import Agent, Invitation, Job, Printer, StoredFileRow, User
 from cloud.db.types import utcnow
-from cloud.errors import invalid, not_found
 from cloud.ids import IdPrefix, new_id
+from cloud.problems import invalid, not_found
 from cloud.repositories.base import OrgRepository
 from cloud.repositories.jobs import ACTIVE_STATUSES
 from cloud.schemas.org import (

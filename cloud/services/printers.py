@@ -13,8 +13,8 @@ from cloud.api.listing import PageRequest
 from cloud.db.models import Printer, PrinterCommand
 from cloud.db.rows import json_list, utc
 from cloud.db.types import utcnow
-from cloud.errors import ApiError, invalid, not_found
 from cloud.ids import IdPrefix, new_id
+from cloud.problems import Problem, invalid, not_found
 from cloud.repositories.base import OrgRepository
 from cloud.schemas.printers import (
     PrinterActionIn,
@@ -196,7 +196,7 @@ class PrinterService:
     async def delete(self, printer_id: str) -> None:
         printer = await self.get_row(printer_id)
         if printer.status in _ACTIVE or printer.current_job_id is not None:
-            raise ApiError(
+            raise Problem(
                 ErrorCode.PRINTER_BUSY,
                 f"Printer '{printer_id}' is {printer.status}; cancel its job before deleting it.",
             )
@@ -243,7 +243,7 @@ def _check_credentials(kind: str, has_secret: bool, agent_id: str | None) -> Non
 def _check_action(printer: Printer, action: PrinterAction) -> None:
     status = PrinterStatus(printer.status)
     if status is PrinterStatus.OFFLINE or printer.agent_id is None:
-        raise ApiError(ErrorCode.PRINTER_OFFLINE, f"Printer '{printer.id}' is not connected.")
+        raise Problem(ErrorCode.PRINTER_OFFLINE, f"Printer '{printer.id}' is not connected.")
     allowed: dict[PrinterAction, Sequence[PrinterStatus]] = {
         PrinterAction.PAUSE: (PrinterStatus.PRINTING,),
         PrinterAction.RESUME: (PrinterStatus.PAUSED,),
@@ -259,7 +259,7 @@ def _check_action(printer: Printer, action: PrinterAction) -> None:
     if status in allowed[action]:
         return
     if status in (PrinterStatus.PRINTING, PrinterStatus.PAUSED, PrinterStatus.BUSY):
-        raise ApiError(
+        raise Problem(
             ErrorCode.PRINTER_BUSY,
             f"Cannot {action.value} printer '{printer.id}' while it is {status.value}.",
         )

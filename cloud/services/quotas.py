@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cloud.errors import ApiError
+from cloud.problems import Problem
 from shared.enums import ErrorCode
 
 _GIB = 1024**3
@@ -46,7 +46,7 @@ def plan_for(name: str) -> Plan:
 
 def check(used: int, adding: int, limit: int | None, what: str, plan: str) -> None:
     if limit is not None and used + adding > limit:
-        raise ApiError(
+        raise Problem(
             ErrorCode.QUOTA_EXCEEDED,
             f"The '{plan}' plan allows {limit} {what}; this organization has {used}.",
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from cloud.errors import invalid
+from cloud.problems import invalid
 from shared.enums import EventType
 
 WEBHOOK_DISABLED: Final = "webhook.disabled"

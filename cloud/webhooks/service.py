@@ -15,9 +15,9 @@ from sqlalchemy import ColumnElement
 
 from cloud.api.listing import PageRequest
 from cloud.db.types import utcnow
-from cloud.errors import ApiError, invalid, not_found
 from cloud.ids import IdPrefix, new_id
 from cloud.net import OutboundURLError, resolve_public_url
+from cloud.problems import Problem, invalid, not_found
 from cloud.repositories.base import OrgRepository
 from cloud.schemas.webhooks import (
     DeliveryAttemptOut,
@@ -103,7 +103,7 @@ class WebhookService:
         if data.secret is not None:
             _check_secret(data.secret)
         if await self.repo.count() >= MAX_WEBHOOKS_PER_ORG:
-            raise ApiError(
+            raise Problem(
                 ErrorCode.QUOTA_EXCEEDED,
                 f"An organization may have {MAX_WEBHOOKS_PER_ORG} webhooks.",
             )

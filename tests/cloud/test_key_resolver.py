@@ -11,7 +11,7 @@ from sqlalchemy import event, update
 
 from cloud.db.models import ApiKey
 from cloud.db.types import utcnow
-from cloud.errors import ApiError
+from cloud.problems import Problem
 from cloud.services.auth import KeyResolver
 from tests.cloud.conftest import Api
 
@@ -64,7 +64,7 @@ async def test_forget_makes_the_next_request_look_again(api: Api, key_lookups: l
         await session.commit()
     await resolver.resolve(header)  # still cached: revoked elsewhere, within the TTL
     resolver.forget()
-    with pytest.raises(ApiError):
+    with pytest.raises(Problem):
         await resolver.resolve(header)
     assert len(key_lookups) == 2
 

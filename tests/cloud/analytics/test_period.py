@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cloud.analytics.period import resolve_period
-from cloud.errors import ApiError
+from cloud.problems import Problem
 from tests.cloud.api.test_auth import key_with
 from tests.cloud.conftest import SQLITE_ONLY, Api, OrgClient, SessionRunner, assert_error
 
@@ -56,7 +56,7 @@ def test_from_alone_runs_to_now_and_offsets_become_utc() -> None:
     ],
 )
 def test_bad_bounds(raw_from: str | None, raw_to: str | None, param: str) -> None:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Problem) as caught:
         resolve_period(raw_from, raw_to, NOW)
     assert caught.value.param == param
     assert caught.value.code == "invalid_request"

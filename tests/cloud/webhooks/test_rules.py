@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cloud.errors import ApiError
+from cloud.problems import Problem
 from cloud.webhooks.events import EVENT_NAMES, WILDCARDS, matches, validate_events
 from cloud.webhooks.schedule import DEFAULT_DELAYS_S, RetryPolicy, parse_retry_after
 from shared.enums import EventType
@@ -36,7 +36,7 @@ def test_spec_names_are_all_accepted() -> None:
 
 @pytest.mark.parametrize("names", [[], ["job"], ["JOB.*"], ["job.**"], ["webhook.test"]])
 def test_unknown_names_are_refused(names: list[str]) -> None:
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Problem) as caught:
         validate_events(names)
     assert caught.value.param == "events"
 
