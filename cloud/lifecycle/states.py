@@ -1,0 +1,56 @@
+"""The states of a print run and of a printer command (a job's are `shared.enums.JobStatus`,
+which the API and the SDKs share)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from shared.enums import PrinterAction
+
+
+class RunStatus(StrEnum):
+    """One copy of a job on one printer (the `prints` table)."""
+
+    ASSIGNED = "assigned"  # the start is on its way to the agent
+    PRINTING = "printing"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REFUSED = "refused"  # the agent refused the start, or never answered it
+
+    @property
+    def active(self) -> bool:
+        """An active run holds its printer: at most one per printer (a unique index)."""
+        return self in RUN_ACTIVE
+
+
+RUN_ACTIVE = frozenset({RunStatus.ASSIGNED, RunStatus.PRINTING, RunStatus.PAUSED})
+
+
+class CommandStatus(StrEnum):
+    """A command for an agent (the `printer_commands` table)."""
+
+    PENDING = "pending"  # not yet published
+    SENT = "sent"  # published, no reply yet (published again until one comes)
+    OK = "ok"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+    @property
+    def settled(self) -> bool:
+        return self in COMMAND_SETTLED
+
+
+COMMAND_SETTLED = frozenset({CommandStatus.OK, CommandStatus.FAILED, CommandStatus.EXPIRED})
+
+
+class CommandAction(StrEnum):
+    """What a command asks: start a copy, or one of the printer actions of the API."""
+
+    START_JOB = "start_job"
+    PAUSE = PrinterAction.PAUSE.value
+    RESUME = PrinterAction.RESUME.value
+    CANCEL = PrinterAction.CANCEL.value
+    HOME = PrinterAction.HOME.value
+    COOLDOWN = PrinterAction.COOLDOWN.value
