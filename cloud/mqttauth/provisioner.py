@@ -103,15 +103,22 @@ class Provisioner:
         self._check_due = self._full_due = True
         self._kicked.set()
 
+    @property
+    def running(self) -> bool:
+        """The loop has started (it waits for a kick between passes)."""
+        return self._next_done is not None
+
     async def sync(self, timeout_s: float) -> bool:
         """Run a pass now (or join the one about to start); True if it ended in time with
         the broker administered (everything pending is then on the broker)."""
-        if self._next_done is None:
+        if not self.running:
             return False
         future = self._next_done
+        assert future is not None
         self._kicked.set()
         try:
-            await asyncio.wait_for(asyncio.shield(future), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await asyncio.shield(future)
         except TimeoutError:
             return False
         return self.status.ok
@@ -121,7 +128,10 @@ class Provisioner:
         self._next_done = loop.create_future()
         while True:
             try:
-                await asyncio.wait_for(self._kicked.wait(), FULL_EVERY_S)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancel that
+                # arrives as the kick does, and this loop would then outlive its bridge.
+                async with asyncio.timeout(FULL_EVERY_S):
+                    await self._kicked.wait()
             except TimeoutError:
                 self._full_due = True
             self._kicked.clear()
