@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 from agent.drivers.base import (
     Driver,
     DriverError,
+    InvalidCommandError,
     PrinterBusyError,
     PrinterOfflineError,
 )
@@ -95,6 +96,8 @@ class CommandExecutor:
             lines = await _timed(driver.send_gcode(command.lines), GCODE_TIMEOUT_S, "G-code")
             text = "\n".join(lines)
             return text[-MAX_REPLY_MESSAGE_CHARS:] if text else None
+        if isinstance(command, PauseJob | ResumeJob | CancelJob) and command.job_id is not None:
+            await self._check_job(command.job_id)
         if isinstance(command, HomeAxes):
             await _timed(driver.home(), HOME_TIMEOUT_S, "home")
         elif isinstance(command, PauseJob):
@@ -106,6 +109,14 @@ class CommandExecutor:
         elif isinstance(command, Cooldown):
             await _timed(driver.cooldown(), ACTION_TIMEOUT_S, "cooldown")
         return None
+
+    async def _check_job(self, job_id: str) -> None:
+        current = await self._jobs.current(self._sup.printer_id)
+        if current is None or current.job_id != job_id:
+            doing = f"job {current.job_id}" if current is not None else "no job"
+            raise InvalidCommandError(
+                f"printer {self._sup.printer_id} runs {doing}, not job {job_id}"
+            )
 
     def _check_free(self, current: JobRecord | None) -> None:
         self._driver()

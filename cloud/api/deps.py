@@ -31,13 +31,7 @@ async def provide_ctx(request: Request[Any, Any, Any]) -> AsyncGenerator[Service
     if not isinstance(principal, Principal):  # a handler forgot opt={"scope": ...}
         raise RuntimeError(f"{request.url.path} has no scope declared")
     app = app_context(request)
-    ctx = ServiceContext(
-        sessions=app.sessions,
-        principal=principal,
-        write_lock=app.write_lock,
-        reader=app.reader,
-        secrets=app.secrets,
-    )
+    ctx = ServiceContext(sessions=app.sessions, principal=principal, app=app, reader=app.reader)
     try:
         yield ctx
     finally:

@@ -32,7 +32,7 @@ from cloud.api.params import (
     Sort,
 )
 from cloud.errors import invalid
-from cloud.schemas.jobs import JOB_FIELDS, JobOut, JobPage, JobPatch
+from cloud.schemas.jobs import JOB_FIELDS, JobActionIn, JobOut, JobPage, JobPatch
 from cloud.services.context import ServiceContext
 from cloud.services.jobs import SORTABLE, JobService
 from shared.enums import JobStatus, Priority
@@ -187,12 +187,35 @@ class JobController(Controller):
     async def delete_job(
         self, request: Request[Any, Any, Any], svc: Svc, job_id: FromPath[str]
     ) -> Response[JobOut | None]:
-        """A queued (or finished) job is removed: 204. A job on a printer is cancelled (a
-        `cancel` command goes to its agent) and kept in the history: 200 with the job."""
+        """A job that never started a copy, or a finished one, is removed: 204. A job that
+        started (on a printer, or between copies) is cancelled and kept in the history: 200
+        with the job (a `cancel` command goes to its printer's agent)."""
         job = await JobService(svc, app_context(request)).delete(job_id)
         if job is None:
             return Response(None, status_code=204)
         return Response(job, status_code=200)
+
+    @post(
+        "/{job_id:str}/actions",
+        request_max_body_size=JSON_BODY_MAX_BYTES,
+        opt={"scope": "jobs:write"},
+        status_code=200,
+        responses=errors((409, "invalid_request: the job cannot do that now"), *IDEMPOTENCY_ERRORS),
+    )
+    async def job_action(
+        self,
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        job_id: FromPath[str],
+        data: JSONBody[JobActionIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> JobOut:
+        """Pause, resume or cancel a job at any moment. Between copies the cloud does it at
+        once (a paused job starts no next copy until resumed; cancel ends the copies left);
+        on a printer a command goes to its agent and the job changes when the agent has
+        done it (a pause asked while a copy starts takes effect once it has started). 409
+        when the job cannot (resume a job that is not paused; anything on a finished job)."""
+        return await JobService(svc, app_context(request)).act(job_id, data.action)
 
 
 async def _create_from_upload(

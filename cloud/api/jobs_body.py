@@ -52,7 +52,7 @@ _COMMON: dict[str, Schema] = {
     "name": _string("Job name (default: the file name)", max_length=255),
     "priority": _PRIORITY,
     "printer_id": _string("Pin to this printer; omitted = auto-assign"),
-    "material": _string("Material type, e.g. PLA"),
+    "material_color": _string("Colour of the material, e.g. Black (matched when given)"),
     "copies": Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=1000),
 }
 
@@ -71,6 +71,16 @@ def _request_body() -> RequestBody:
         properties={
             "file_url": _string("http(s) URL of the G-code to fetch", max_length=2048),
             **_COMMON,
+            "material": Schema(
+                one_of=[
+                    _string("Material type, e.g. PLA"),
+                    Schema(
+                        type=OpenAPIType.OBJECT,
+                        properties={"type": _string("e.g. PLA"), "color": _string("e.g. Black")},
+                        required=["type"],
+                    ),
+                ]
+            ),
             "tags": Schema(type=OpenAPIType.ARRAY, items=_string("tag"), max_items=50),
         },
         required=["file_url"],
@@ -85,6 +95,7 @@ def _request_body() -> RequestBody:
                 description="The G-code file",
             ),
             **_COMMON,
+            "material": _string("Material type, e.g. PLA"),
             "tags": _string("Comma-separated tags"),
         },
         required=["file"],

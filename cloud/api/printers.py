@@ -139,15 +139,17 @@ class PrinterController(Controller):
         data: JSONBody[PrinterActionIn],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[PrinterActionOut]:
-        """Ask the printer's agent to pause, resume, cancel, home or cool down, and wait
-        (up to 10 s) for its answer: 200 with `status: ok` once the agent has done it; 409
-        `printer_busy` or `printer_offline` when it refuses or cannot be reached; 202 with
-        `status: sent` when no answer came in time (delivery goes on until `expires_at`)."""
+        """Pause, resume or cancel the printer's job (between two copies too), or home or cool
+        down the printer, and wait (up to 10 s) for the agent's answer: 200 with `status: ok`
+        once it is done; 409 `printer_busy` or `printer_offline` when the agent refuses or
+        cannot be reached; 202 with `status: sent` when no answer came in time (delivery
+        goes on until `expires_at`). Between copies the cloud holds, releases or cancels the
+        job itself: 200 at once, `id` null."""
         out = await PrinterService(svc).act(printer_id, data)
         app = app_context(request)
-        if not app.bridge_running:
-            return Response(out, status_code=202)
         app.kick("printer action")
+        if out.id is None or not app.bridge_running:
+            return Response(out, status_code=200 if out.status == "ok" else 202)
         status = await wait_for_command(app, out.id, ACTION_WAIT_S)
         out.status = status
         return Response(out, status_code=200 if status == "ok" else 202)

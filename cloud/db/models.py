@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Text
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 from cloud.db.types import UTCDateTime, utcnow
@@ -94,7 +95,6 @@ class Printer(SQLModel, table=True):
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     hotend_c: float | None = None
     bed_c: float | None = None
-    current_job_id: str | None = Field(default=None, max_length=32)
     progress: float | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -141,12 +141,23 @@ class Job(SQLModel, table=True):
     estimated_usage_g: float | None = None
     copies: int = 1
     copies_done: int = 0
+    # The user asked to pause the job: kept until they resume it; a copy that ends while
+    # it is set holds the next one (cloud/lifecycle/machine.py).
+    hold: bool = False
+    # Optimistic locking: every ORM write of a job says which version it read, so two
+    # writers (two replicas, a request and the bridge) cannot both act on one state; the
+    # loser's write fails (StaleDataError) and is retried or refused.
+    version: int = 1
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     failure_reason: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
 class Material(SQLModel, table=True):
@@ -183,7 +194,8 @@ class Invitation(SQLModel, table=True):
 
 
 class PrinterCommand(SQLModel, table=True):
-    """An action for a printer, waiting to be delivered to its agent (a later issue does)."""
+    """An action for a printer's agent, delivered by the dispatcher until answered; its
+    status is written by the lifecycle alone (cloud/lifecycle/store.py)."""
 
     __tablename__ = "printer_commands"
     __table_args__ = (Index("ix_commands_agent_status", "agent_id", "status"),)
@@ -192,6 +204,8 @@ class PrinterCommand(SQLModel, table=True):
     org_id: str = Field(foreign_key="organizations.id", index=True, max_length=32)
     printer_id: str = Field(foreign_key="printers.id", max_length=32)
     agent_id: str | None = Field(default=None, max_length=32)
+    # The job a start, pause, resume or cancel is about: the agent acts only on that job.
+    job_id: str | None = Field(default=None, max_length=32)
     action: str = Field(max_length=32)
     status: str = Field(default="pending", max_length=16)
     error_code: str | None = Field(default=None, max_length=64)

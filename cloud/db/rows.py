@@ -23,10 +23,20 @@ _fromisoformat = datetime.fromisoformat
 _decode_json = msgspec.json.decode
 
 
-def raw_columns(table: Table, names: Sequence[str]) -> list[ColumnElement[Any]]:
-    """`names` in order; timestamp and JSON columns come back unprocessed (see `utc`)."""
+Derived = tuple[tuple[str, ColumnElement[Any]], ...]
+
+
+def raw_columns(
+    table: Table, names: Sequence[str], derived: Derived = ()
+) -> list[ColumnElement[Any]]:
+    """`names` in order; timestamp and JSON columns come back unprocessed (see `utc`). A
+    name in ``derived`` is no column of the table but that expression (a subquery)."""
+    computed = dict(derived)
     columns: list[ColumnElement[Any]] = []
     for name in names:
+        if name in computed:
+            columns.append(computed[name].label(name))
+            continue
         column = table.c[name]
         if isinstance(column.type, UTCDateTime | JSON):
             columns.append(type_coerce(column, String()).label(name))

@@ -44,6 +44,22 @@ class CommandStatus(StrEnum):
 
 COMMAND_SETTLED = frozenset({CommandStatus.OK, CommandStatus.FAILED, CommandStatus.EXPIRED})
 
+# What a command may become: published (again), answered, or expired unanswered. An `ok`
+# straight from pending: the agent's `job.started` proves a start arrived even when its
+# reply was lost. A settled command stays as it is (a late second reply changes nothing).
+COMMAND_NEXT: dict[CommandStatus, frozenset[CommandStatus]] = {
+    CommandStatus.PENDING: frozenset(
+        {CommandStatus.SENT, CommandStatus.OK, CommandStatus.FAILED, CommandStatus.EXPIRED}
+    ),
+    CommandStatus.SENT: frozenset(
+        {CommandStatus.SENT, CommandStatus.OK, CommandStatus.FAILED, CommandStatus.EXPIRED}
+    ),
+}
+
+
+def command_may_become(current: CommandStatus, new: CommandStatus) -> bool:
+    return new in COMMAND_NEXT.get(current, frozenset())
+
 
 class CommandAction(StrEnum):
     """What a command asks: start a copy, or one of the printer actions of the API."""

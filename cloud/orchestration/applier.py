@@ -13,8 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import msgspec
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -23,7 +22,11 @@ from cloud.bridge.inbound import EventIn, ReplyIn, StateIn, StatusIn, TelemetryI
 from cloud.context import CloudContext
 from cloud.db.models import Agent, Job, Printer, PrinterCommand
 from cloud.db.types import utcnow
-from cloud.orchestration import lifecycle
+from cloud.lifecycle import printers
+from cloud.lifecycle.machine import IllegalTransition, Trigger
+from cloud.lifecycle.occupancy import run_is_active
+from cloud.lifecycle.states import CommandAction, CommandStatus
+from cloud.lifecycle.store import CopyReport, JobLife, command_to
 from cloud.orchestration.db import writing
 from cloud.orchestration.tables import (
     AgentLink,
@@ -31,25 +34,14 @@ from cloud.orchestration.tables import (
     PrintRun,
     ensure_agent_link,
 )
-from cloud.services.events import record_event
-from cloud.services.printers import printer_out
 from shared import wire
-from shared.enums import AgentState, ErrorCode, EventType, PrinterStatus
+from shared.enums import AgentState, ErrorCode, JobStatus, PrinterStatus
 
 log = logging.getLogger(__name__)
 
 _PRINTERS = Printer.__table__  # type: ignore[attr-defined]
 _JOBS = Job.__table__  # type: ignore[attr-defined]
-_JOBS_PROGRESS_STATUSES = ("printing", "paused")
-_UPDATE_PRINTER_STATE = (
-    update(_PRINTERS)
-    .where(
-        _PRINTERS.c.id == bindparam("b_id"),
-        _PRINTERS.c.org_id == bindparam("b_org"),
-        _PRINTERS.c.agent_id == bindparam("b_agent"),
-    )
-    .values(firmware=func.coalesce(bindparam("b_firmware"), _PRINTERS.c.firmware))
-)
+_RUNS = PrintRun.__table__  # type: ignore[attr-defined]
 _UPDATE_PRINTER_TELEMETRY = (
     update(_PRINTERS)
     .where(
@@ -59,20 +51,46 @@ _UPDATE_PRINTER_TELEMETRY = (
     )
     .values(progress=func.coalesce(bindparam("b_progress"), _PRINTERS.c.progress))
 )
-_UPDATE_JOB_PROGRESS = update(_JOBS).where(
-    _JOBS.c.id == bindparam("b_id"),
-    _JOBS.c.org_id == bindparam("b_org"),
-    # Spelled out: an IN list is an "expanding" parameter, which executemany refuses.
-    or_(*(_JOBS.c.status == status for status in _JOBS_PROGRESS_STATUSES)),
+
+
+def _finished_seconds() -> ColumnElement[Any]:
+    """The job's copies that ended, in seconds (a correlated subquery)."""
+    return (
+        select(func.coalesce(func.sum(_RUNS.c.duration_s), 0.0))
+        .where(_RUNS.c.job_id == _JOBS.c.id, _RUNS.c.ended_at.is_not(None))
+        .scalar_subquery()
+    )
+
+
+# The whole job, from its running copy: finished copies plus this one's share, and their
+# time plus this one's (cloud/lifecycle/machine.job_progress says the same in Python).
+_UPDATE_JOB_PROGRESS = (
+    update(_JOBS)
+    .where(
+        _JOBS.c.id == bindparam("b_id"),
+        _JOBS.c.org_id == bindparam("b_org"),
+        # The copy runs on the printer that reports it: no agent moves another's job.
+        _JOBS.c.printer_id == bindparam("b_printer"),
+        # Spelled out: an IN list is an "expanding" parameter, which executemany refuses.
+        or_(
+            _JOBS.c.status == JobStatus.PRINTING.value,
+            _JOBS.c.status == JobStatus.PAUSED.value,
+        ),
+    )
+    .values(
+        progress=(_JOBS.c.copies_done * 100.0 + bindparam("b_progress")) / _JOBS.c.copies,
+        elapsed_time_s=func.round(bindparam("b_elapsed") + _finished_seconds()),
+    )
 )
 
 
-def _job_progress_row(org_id: str, job: wire.JobState) -> dict[str, Any]:
+def _job_progress_row(org_id: str, printer_id: str, job: wire.JobState) -> dict[str, Any]:
     return {
         "b_id": job.job_id,
         "b_org": org_id,
-        "progress": job.progress,
-        "elapsed_time_s": round(job.elapsed_s),
+        "b_printer": printer_id,
+        "b_progress": job.progress,
+        "b_elapsed": job.elapsed_s,
     }
 
 
@@ -89,6 +107,7 @@ class Applier:
         """``on_change(reason)`` is called after a commit that may let the queue or the
         command dispatcher make progress (a printer freed, an agent back online)."""
         self._app = app
+        self._life = JobLife(app)
         self._on_change = on_change
 
     # --- agent status ----------------------------------------------------------------------
@@ -122,64 +141,43 @@ class Applier:
             agent.version = status.agent_version
             agent.last_seen_at = status.ts
             if status.state is AgentState.OFFLINE:
-                await self._printers_offline(session, agent, "agent went offline")
+                await printers.agent_gone(session, agent.id, "agent went offline")
             await session.commit()
         self._on_change("agent online" if status.state is AgentState.ONLINE else "agent offline")
-
-    async def _printers_offline(self, session: AsyncSession, agent: Agent, reason: str) -> None:
-        stmt = select(Printer).where(
-            col(Printer.agent_id) == agent.id,
-            col(Printer.status) != PrinterStatus.OFFLINE.value,
-        )
-        for printer in (await session.execute(stmt)).scalars():
-            printer.status = PrinterStatus.OFFLINE.value
-            printer.updated_at = utcnow()
-            record_event(
-                session,
-                printer.org_id,
-                EventType.PRINTER_OFFLINE,
-                printer.id,
-                {"printer": _printer_payload(printer), "reason": reason},
-            )
 
     # --- printer state snapshots --------------------------------------------------------------
 
     async def apply_states(self, items: Sequence[StateIn]) -> None:
-        """Newest snapshot per printer, in one transaction of two executemany statements."""
+        """Newest snapshot per printer, in one transaction of (at most) two executemany
+        statements; a change of a printer's status records its event (presence.py)."""
         if not items:
             return
         newest: dict[str, StateIn] = {}
         for item in items:
             newest[item.state.printer_id] = item
-        now = utcnow()
-        printer_rows: list[dict[str, Any]] = []
         job_rows: list[dict[str, Any]] = []
-        freed = False
+        snapshots: list[printers.Snapshot] = []
         async with writing(self._app) as session:
             online = await _online_agents(session, {i.agent_id for i in newest.values()})
             for item in newest.values():
                 state = item.state
-                status = _effective_status(state, item.agent_id in online)
-                freed |= status is PrinterStatus.IDLE
                 job = state.job
-                printer_rows.append(
-                    {
-                        "b_id": state.printer_id,
-                        "b_org": item.org_id,
-                        "b_agent": item.agent_id,
-                        "status": status.value,
-                        "hotend_c": state.temperatures.hotend,
-                        "bed_c": state.temperatures.bed,
-                        "b_firmware": state.firmware,
-                        "progress": job.progress if job is not None else None,
-                        "updated_at": now,
-                    }
+                snapshots.append(
+                    printers.Snapshot(
+                        org_id=item.org_id,
+                        agent_id=item.agent_id,
+                        printer_id=state.printer_id,
+                        status=_effective_status(state, item.agent_id in online),
+                        hotend_c=state.temperatures.hotend,
+                        bed_c=state.temperatures.bed,
+                        progress=job.progress if job is not None else None,
+                        firmware=state.firmware,
+                        message=state.message,
+                    )
                 )
                 if job is not None:
-                    job_rows.append(_job_progress_row(item.org_id, job))
-            # The WHERE clause is the authorisation: a snapshot changes a printer only if the
-            # printer is this agent's, in this organisation; anything else updates nothing.
-            await session.execute(_UPDATE_PRINTER_STATE, printer_rows)
+                    job_rows.append(_job_progress_row(item.org_id, state.printer_id, job))
+            freed = await printers.apply_snapshots(session, snapshots)
             if job_rows:
                 await session.execute(_UPDATE_JOB_PROGRESS, job_rows)
             await session.commit()
@@ -210,7 +208,7 @@ class Applier:
                 }
             )
             if job is not None:
-                job_rows.append(_job_progress_row(item.org_id, job))
+                job_rows.append(_job_progress_row(item.org_id, sample.printer_id, job))
         async with writing(self._app) as session:
             await session.execute(_UPDATE_PRINTER_TELEMETRY, printer_rows)
             if job_rows:
@@ -261,6 +259,7 @@ class Applier:
         return True
 
     async def _apply_event(self, session: AsyncSession, item: EventIn) -> bool:
+        """True if the event ended a copy (its printer is free)."""
         event = item.event
         printer = await session.get(Printer, event.printer_id)
         if printer is None or printer.org_id != item.org_id or printer.agent_id != item.agent_id:
@@ -273,92 +272,88 @@ class Applier:
             return False
         match event:
             case wire.PrinterOnlineEvent():
+                # Its status follows with the next snapshot, which records `printer.online`.
                 if event.firmware:
                     printer.firmware = event.firmware
-                record_event(
-                    session,
-                    printer.org_id,
-                    EventType.PRINTER_ONLINE,
-                    printer.id,
-                    {"printer": _printer_payload(printer)},
-                )
                 return False
             case wire.PrinterOfflineEvent():
-                printer.status = PrinterStatus.OFFLINE.value
-                record_event(
-                    session,
-                    printer.org_id,
-                    EventType.PRINTER_OFFLINE,
-                    printer.id,
-                    {"printer": _printer_payload(printer), "reason": event.reason},
+                await printers.set_status(
+                    session, printer, PrinterStatus.OFFLINE, reason=event.reason
                 )
                 return False
             case wire.PrinterErrorEvent():
-                printer.status = PrinterStatus.ERROR.value
-                record_event(
-                    session,
-                    printer.org_id,
-                    EventType.PRINTER_ERROR,
-                    printer.id,
-                    {"printer": _printer_payload(printer), "message": event.message},
+                await printers.set_status(
+                    session, printer, PrinterStatus.ERROR, reason=event.message
                 )
                 return False
-        run = await lifecycle.active_print(session, item.org_id, event.job_id, printer.id)
-        if run is None:
-            log.info(
-                "event %s for job %s on %s: no active print; nothing to change",
-                event.type_name if hasattr(event, "type_name") else type(event).__name__,
-                event.job_id,
-                printer.id,
-            )
-            return False
-        app = self._app
-        match event:
             case wire.JobStartedEvent():
-                await lifecycle.print_started(session, app, run, event.ts)
-                await _settle_start(session, run.command_id)
-                return False
+                return await self._copy(session, item, Trigger.STARTED, CopyReport(at=event.ts))
             case wire.JobPausedEvent():
-                await lifecycle.print_paused(session, run, paused=True)
-                return False
+                return await self._copy(session, item, Trigger.PAUSED, CopyReport(at=event.ts))
             case wire.JobResumedEvent():
-                await lifecycle.print_paused(session, run, paused=False)
-                return False
+                return await self._copy(session, item, Trigger.RESUMED, CopyReport(at=event.ts))
             case wire.JobCompletedEvent():
-                await lifecycle.print_ended(
-                    session,
-                    app,
-                    run,
-                    "completed",
+                report = CopyReport(
                     at=event.ts,
                     progress_pct=100.0,
                     duration_s=event.duration_s,
                     filament_used_mm=event.filament_used_mm,
                 )
+                return await self._copy(session, item, Trigger.COMPLETED, report)
             case wire.JobFailedEvent():
-                await lifecycle.print_ended(
-                    session,
-                    app,
-                    run,
-                    "failed",
+                report = CopyReport(
                     at=event.ts,
                     progress_pct=event.progress,
                     duration_s=event.duration_s,
                     filament_used_mm=event.filament_used_mm,
                     reason=event.reason,
                 )
+                return await self._copy(session, item, Trigger.FAILED, report)
             case wire.JobCancelledEvent():
-                await lifecycle.print_ended(
-                    session,
-                    app,
-                    run,
-                    "cancelled",
+                report = CopyReport(
                     at=event.ts,
                     progress_pct=event.progress,
                     duration_s=event.duration_s,
                     filament_used_mm=event.filament_used_mm,
                 )
-        return True
+                return await self._copy(session, item, Trigger.CANCELLED, report)
+        return False
+
+    async def _copy(
+        self, session: AsyncSession, item: EventIn, trigger: Trigger, report: CopyReport
+    ) -> bool:
+        """A copy's event: applied to the job through the lifecycle table."""
+        event = item.event
+        job_id = getattr(event, "job_id", None)
+        stmt = select(PrintRun).where(
+            col(PrintRun.org_id) == item.org_id,
+            col(PrintRun.job_id) == job_id,
+            col(PrintRun.printer_id) == event.printer_id,
+            run_is_active(),
+        )
+        run = (await session.execute(stmt)).scalar_one_or_none()
+        job = await session.get(Job, job_id) if run is not None else None
+        if run is None or job is None:
+            log.info(
+                "%s for job %s on %s: no copy of it runs there; nothing to change",
+                trigger.value,
+                job_id,
+                event.printer_id,
+            )
+            return False
+        try:
+            applied = await self._life.apply(session, job, trigger, run=run, report=report)
+        except IllegalTransition as exc:
+            # The agent's word is what happened; the table has no rule for it in this phase
+            # (a repeated or crossed report). Nothing to change, never a crashed consumer.
+            log.warning("job %s: %s ignored in phase %s", job.id, trigger.value, exc.phase)
+            return False
+        if trigger is Trigger.STARTED:
+            # A start proves the start command arrived, even if its reply was lost.
+            start = await session.get(PrinterCommand, run.command_id)
+            if start is not None:
+                command_to(start, CommandStatus.OK)
+        return applied.step.run_ended
 
     # --- command replies -----------------------------------------------------------------------
 
@@ -377,12 +372,11 @@ class Applier:
                     "reply to unknown command %s from agent %s", reply.command_id, item.agent_id
                 )
                 return None
-            if command.status in ("ok", "failed", "expired"):
+            error = None if reply.ok else (reply.error or ErrorCode.INTERNAL_ERROR)
+            new = CommandStatus.OK if reply.ok else CommandStatus.FAILED
+            if not command_to(command, new, error=error):
                 return None  # a repeated reply to a settled command
-            command.status = "ok" if reply.ok else "failed"
-            command.error_code = None if reply.ok else (reply.error or ErrorCode.INTERNAL_ERROR)
-            command.updated_at = utcnow()
-            if not reply.ok:
+            if not reply.ok and command.action == CommandAction.START_JOB.value:
                 freed = await self._start_refused(session, command, reply)
             await session.commit()
         if freed:
@@ -392,15 +386,27 @@ class Applier:
     async def _start_refused(
         self, session: AsyncSession, command: PrinterCommand, reply: wire.CommandReply
     ) -> bool:
-        stmt = select(PrintRun).where(col(PrintRun.command_id) == command.id)
+        """The agent refused a start: the copy never began. The job goes back to the queue,
+        unless the refusal is about the job itself (its file is invalid), which no other
+        printer would fix: then it fails."""
+        stmt = select(PrintRun).where(col(PrintRun.command_id) == command.id, run_is_active())
         run = (await session.execute(stmt)).scalar_one_or_none()
-        if run is None or run.status != "assigned":
+        job = await session.get(Job, run.job_id) if run is not None else None
+        if run is None or job is None:
             return False
-        reason = reply.message or f"the agent refused the job: {reply.error}"
-        await lifecycle.start_refused(
-            session, self._app, run, reason=reason, job_fails=reply.error is ErrorCode.FILE_INVALID
+        trigger = (
+            Trigger.FILE_REFUSED if reply.error is ErrorCode.FILE_INVALID else Trigger.START_REFUSED
         )
-        return True
+        reason = reply.message or f"the agent refused the job: {reply.error}"
+        try:
+            applied = await self._life.apply(
+                session, job, trigger, run=run, report=CopyReport(at=utcnow(), reason=reason)
+            )
+        except IllegalTransition as exc:
+            log.warning("job %s: refused start ignored in phase %s", job.id, exc.phase)
+            return False
+        log.info("job %s: start on %s refused: %s", job.id, run.printer_id, reason)
+        return applied.step.run_ended
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -419,15 +425,3 @@ async def _online_agents(session: AsyncSession, agent_ids: set[str]) -> set[str]
         col(AgentLink.state) == AgentState.ONLINE.value,
     )
     return set((await session.execute(stmt)).scalars())
-
-
-async def _settle_start(session: AsyncSession, command_id: str) -> None:
-    """A job.started proves the start command arrived, even if its reply was lost."""
-    command = await session.get(PrinterCommand, command_id)
-    if command is not None and command.status in ("pending", "sent"):
-        command.status = "ok"
-        command.updated_at = utcnow()
-
-
-def _printer_payload(printer: Printer) -> dict[str, Any]:
-    return msgspec.to_builtins(printer_out(printer))  # type: ignore[no-any-return]

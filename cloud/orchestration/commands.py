@@ -10,11 +10,11 @@ import asyncio
 
 from cloud.context import CloudContext
 from cloud.db.models import PrinterCommand
+from cloud.lifecycle.states import CommandStatus
 from cloud.problems import AgentFailure, Problem
 from shared.enums import ErrorCode
 
 POLL_INTERVAL_S = 0.05
-SETTLED = ("ok", "failed", "expired")
 
 
 def _agent_error(error: str | None) -> ErrorCode:
@@ -31,12 +31,12 @@ async def wait_for_command(app: CloudContext, command_id: str, timeout_s: float)
     while True:
         async with app.sessions() as session:
             command = await session.get(PrinterCommand, command_id)
-            status = command.status if command is not None else "expired"
+            status = CommandStatus(command.status) if command is not None else CommandStatus.EXPIRED
             error = command.error_code if command is not None else None
-        if status in SETTLED or loop.time() >= deadline:
+        if status.settled or loop.time() >= deadline:
             break
         await asyncio.sleep(POLL_INTERVAL_S)  # polling the row with a deadline
-    if status == "failed":
+    if status is CommandStatus.FAILED:
         code = _agent_error(error)
         if code in (ErrorCode.UNKNOWN_PRINTER, ErrorCode.COMMAND_EXPIRED):
             code = ErrorCode.PRINTER_OFFLINE
@@ -44,9 +44,9 @@ async def wait_for_command(app: CloudContext, command_id: str, timeout_s: float)
         if code is ErrorCode.INTERNAL_ERROR:  # a failure of the agent's, not the request's
             raise AgentFailure(code, message)
         raise Problem(code, message)
-    if status == "expired":
+    if status is CommandStatus.EXPIRED:
         raise Problem(
             ErrorCode.PRINTER_OFFLINE,
             "The printer's agent did not answer before the action expired.",
         )
-    return status
+    return status.value

@@ -23,11 +23,13 @@ from sqlmodel import col
 from cloud.context import CloudContext
 from cloud.db.models import Agent, Job, Printer, PrinterCommand, StoredFileRow
 from cloud.db.types import utcnow
-from cloud.orchestration import lifecycle
+from cloud.files.urls import signed_file_url
+from cloud.lifecycle.machine import Trigger
+from cloud.lifecycle.states import CommandAction, CommandStatus, RunStatus
+from cloud.lifecycle.store import CopyReport, JobLife, command_to
 from cloud.orchestration.db import writing
 from cloud.orchestration.tables import AgentLink, PrintRun, ensure_agent_link
 from cloud.sealing import SecretBox
-from cloud.services.files import signed_file_url
 from cloud.services.printer_secrets import printer_secret_purpose
 from shared import wire
 from shared.enums import AgentState, JobStatus
@@ -39,15 +41,15 @@ Publish = Callable[[str, bytes, bool], Awaitable[None]]
 RESEND_AFTER = timedelta(seconds=5)
 # A start the agent has not acknowledged by then (while online) returns the job to the queue
 # rather than leaving it waiting on a printer that may never begin.
-START_ACK_TIMEOUT = timedelta(seconds=60)
-_SIMPLE_COMMANDS: dict[
-    str, type[wire.PauseJob | wire.ResumeJob | wire.CancelJob | wire.HomeAxes | wire.Cooldown]
-] = {
-    "pause": wire.PauseJob,
-    "resume": wire.ResumeJob,
-    "cancel": wire.CancelJob,
-    "home": wire.HomeAxes,
-    "cooldown": wire.Cooldown,
+# Commands about the printer's job: they carry its id, so a late one never acts on the next.
+_JOB_COMMANDS: dict[str, type[wire.PauseJob | wire.ResumeJob | wire.CancelJob]] = {
+    CommandAction.PAUSE.value: wire.PauseJob,
+    CommandAction.RESUME.value: wire.ResumeJob,
+    CommandAction.CANCEL.value: wire.CancelJob,
+}
+_PRINTER_COMMANDS: dict[str, type[wire.HomeAxes | wire.Cooldown]] = {
+    CommandAction.HOME.value: wire.HomeAxes,
+    CommandAction.COOLDOWN.value: wire.Cooldown,
 }
 
 
@@ -70,6 +72,7 @@ class Dispatcher:
     def __init__(self, app: CloudContext, publish: Publish) -> None:
         self._app = app
         self._publish = publish
+        self._life = JobLife(app)
         # Configs this process has published since it connected (retained: once is enough).
         self._published: dict[str, str] = {}
 
@@ -156,7 +159,7 @@ class Dispatcher:
             stmt = (
                 select(PrinterCommand, AgentLink)
                 .join(AgentLink, col(AgentLink.agent_id) == col(PrinterCommand.agent_id))
-                .where(col(PrinterCommand.status).in_(("pending", "sent")))
+                .where(col(PrinterCommand.status).in_(_UNSETTLED))
                 .order_by(col(PrinterCommand.created_at))
                 .limit(500)
             )
@@ -167,12 +170,10 @@ class Dispatcher:
                     # and be holding the reply in its outbox. It gets the command again when
                     # it is back, and answers with its first reply (or `command_expired`).
                     continue
-                since_sent = now - command.updated_at
-                if command.status == "sent" and since_sent < RESEND_AFTER:
+                sent = command.status == CommandStatus.SENT.value
+                if sent and now - command.updated_at < RESEND_AFTER:
                     continue
-                sent_this_session = (
-                    command.status == "sent" and command.updated_at >= link.updated_at
-                )
+                sent_this_session = sent and command.updated_at >= link.updated_at
                 if command.expires_at <= now and sent_this_session:
                     await self._expire(session, command)
                     continue
@@ -181,8 +182,7 @@ class Dispatcher:
                     continue
                 # Marked sent before it goes out: if the publish fails, the resend timer
                 # sends it again, which the agent's command-id dedup makes harmless.
-                command.status = "sent"
-                command.updated_at = now
+                command_to(command, CommandStatus.SENT)
                 outgoing.append((wire.commands_topic(command.org_id, link.agent_id), message))
             await session.commit()
         for topic, message in outgoing:
@@ -192,27 +192,33 @@ class Dispatcher:
     async def _message(self, session: AsyncSession, command: PrinterCommand) -> wire.Command | None:
         cid, pid = command.id, command.printer_id
         issued, expires = command.created_at, command.expires_at
-        if command.action in _SIMPLE_COMMANDS:
-            return _SIMPLE_COMMANDS[command.action](
+        if command.action in _JOB_COMMANDS:
+            return _JOB_COMMANDS[command.action](
+                command_id=cid,
+                printer_id=pid,
+                issued_at=issued,
+                expires_at=expires,
+                job_id=command.job_id,
+            )
+        if command.action in _PRINTER_COMMANDS:
+            return _PRINTER_COMMANDS[command.action](
                 command_id=cid, printer_id=pid, issued_at=issued, expires_at=expires
             )
-        if command.action != "start_job":
+        if command.action != CommandAction.START_JOB.value:
             log.error("command %s has unknown action %r; expiring it", command.id, command.action)
-            command.status = "expired"
+            command_to(command, CommandStatus.EXPIRED)
             return None
-        run = (
-            await session.execute(select(PrintRun).where(col(PrintRun.command_id) == command.id))
-        ).scalar_one_or_none()
+        run = await _run_of(session, command.id)
         job = await session.get(Job, run.job_id) if run is not None else None
         stored = await session.get(StoredFileRow, job.file_id) if job is not None else None
         if run is None or job is None or stored is None:
-            command.status = "expired"
+            command_to(command, CommandStatus.EXPIRED)
             return None
         if JobStatus(job.status).is_final:
             # Cancelled (through the API) before its start went out: never send it.
-            command.status = "expired"
-            await lifecycle.start_refused(
-                session, self._app, run, reason=f"job {job.status}", job_fails=False
+            command_to(command, CommandStatus.EXPIRED)
+            await self._life.apply(
+                session, job, Trigger.START_EXPIRED, run=run, report=_why(f"job {job.status}")
             )
             return None
         return wire.StartJob(
@@ -228,18 +234,27 @@ class Dispatcher:
         )
 
     async def _expire(self, session: AsyncSession, command: PrinterCommand) -> None:
-        command.status = "expired"
-        command.updated_at = utcnow()
-        if command.action != "start_job":
+        command_to(command, CommandStatus.EXPIRED)
+        if command.action != CommandAction.START_JOB.value:
             return
-        run = (
-            await session.execute(select(PrintRun).where(col(PrintRun.command_id) == command.id))
-        ).scalar_one_or_none()
-        if run is not None and run.status == "assigned":
-            await lifecycle.start_refused(
-                session,
-                self._app,
-                run,
-                reason="the agent did not acknowledge the start in time",
-                job_fails=False,
+        run = await _run_of(session, command.id)
+        if run is None or run.status != RunStatus.ASSIGNED.value:
+            return
+        job = await session.get(Job, run.job_id)
+        if job is not None:
+            reason = "the agent did not acknowledge the start in time"
+            await self._life.apply(
+                session, job, Trigger.START_EXPIRED, run=run, report=_why(reason)
             )
+
+
+_UNSETTLED = (CommandStatus.PENDING.value, CommandStatus.SENT.value)
+
+
+async def _run_of(session: AsyncSession, command_id: str) -> PrintRun | None:
+    stmt = select(PrintRun).where(col(PrintRun.command_id) == command_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def _why(reason: str) -> CopyReport:
+    return CopyReport(at=utcnow(), reason=reason)

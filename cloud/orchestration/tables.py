@@ -27,14 +27,14 @@ from sqlmodel import Field, SQLModel
 from cloud.db.types import UTCDateTime, utcnow
 
 # Print statuses. A print is "active" while it holds its printer.
-PRINT_ACTIVE = ("assigned", "printing", "paused")
 
 
 class PrintRun(SQLModel, table=True):
     __tablename__ = "prints"
     __table_args__ = (
         # At most one active print per printer: the database, not the scheduler, guarantees
-        # that two replicas can never start two jobs on one printer.
+        # that two replicas can never start two jobs on one printer. The statuses are
+        # cloud/lifecycle/states.RUN_ACTIVE (a test holds them equal).
         Index(
             "ux_prints_active_printer",
             "printer_id",

@@ -1,11 +1,12 @@
 """Applying the plan: load queued jobs and free printers, plan, and claim each assignment.
 
-A claim is one transaction: the job moves from `queued` to `assigned` only if it is still
-queued (a conditional UPDATE), and a print row is inserted for the printer, which a unique
-index allows only while the printer has no active print. Two replicas planning at the same
-moment therefore cannot start one job twice or put two jobs on one printer: the loser's
-claim changes nothing. The start command is written in the same transaction, and the
-dispatcher delivers it.
+A claim is one transaction through the lifecycle (`Trigger.CLAIM`): the job moves from
+`queued` to `assigned` only if it is still queued (the table says so, and the job's version
+check makes a concurrent change fail the write), and a run is inserted for the printer,
+which a unique index allows only while the printer has no active run. Two replicas planning
+at the same moment therefore cannot start one job twice or put two jobs on one printer: the
+loser's claim changes nothing. The start command is written in the same transaction, and
+the dispatcher delivers it.
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col
 
 from cloud.context import CloudContext
-from cloud.db.models import Job, Material, Printer, PrinterCommand
-from cloud.db.types import utcnow
-from cloud.ids import IdPrefix, new_id
+from cloud.db.models import Job, Material, Printer
+from cloud.lifecycle.machine import IllegalTransition, Trigger
+from cloud.lifecycle.occupancy import run_is_active
+from cloud.lifecycle.store import JobLife, Placement
 from cloud.orchestration.db import writing
-from cloud.orchestration.dispatch import START_ACK_TIMEOUT
-from cloud.orchestration.tables import PRINT_ACTIVE, AgentLink, PrintRun
+from cloud.orchestration.tables import AgentLink, PrintRun
 from cloud.queue.planner import Assignment, FreePrinter, QueuedJob, plan
 from shared.enums import AgentState, JobStatus, MaterialStatus, PrinterStatus, Priority
 
@@ -36,6 +38,7 @@ _LOADABLE = (MaterialStatus.ACTIVE.value, MaterialStatus.LOW.value)
 class QueueRunner:
     def __init__(self, app: CloudContext) -> None:
         self._app = app
+        self._life = JobLife(app)
 
     async def run_once(self) -> list[Assignment]:
         """Plan and claim; returns the assignments that were claimed."""
@@ -64,8 +67,7 @@ class QueueRunner:
     ) -> tuple[dict[str, list[tuple[FreePrinter, str]]], dict[str, list[QueuedJob]]]:
         async with self._app.background()() as session:
             active_print = exists().where(
-                col(PrintRun.printer_id) == col(Printer.id),
-                col(PrintRun.status).in_(PRINT_ACTIVE),
+                col(PrintRun.printer_id) == col(Printer.id), run_is_active()
             )
             printer_rows = (
                 await session.execute(
@@ -74,7 +76,6 @@ class QueueRunner:
                     .where(
                         col(AgentLink.state) == AgentState.ONLINE.value,
                         col(Printer.status) == PrinterStatus.IDLE.value,
-                        col(Printer.current_job_id).is_(None),
                         ~active_print,
                     )
                     .order_by(col(Printer.updated_at), col(Printer.id))
@@ -107,7 +108,11 @@ class QueueRunner:
                     _JOBS.c.printer_id,
                     _JOBS.c.material_type,
                     _JOBS.c.material_color,
-                ).where(_JOBS.c.status == JobStatus.QUEUED.value, _JOBS.c.org_id.in_(list(free)))
+                ).where(
+                    _JOBS.c.status == JobStatus.QUEUED.value,
+                    _JOBS.c.hold.is_(False),
+                    _JOBS.c.org_id.in_(list(free)),
+                )
             )
             queued: dict[str, list[QueuedJob]] = defaultdict(list)
             for r in job_rows:
@@ -126,68 +131,31 @@ class QueueRunner:
     async def _claim(
         self, org_id: str, assignment: Assignment, agent_id: str, *, pinned: bool
     ) -> bool:
-        now = utcnow()
+        placement = Placement(assignment.printer_id, agent_id, pinned)
         async with writing(self._app) as session:
-            moved = await session.execute(
-                update(_JOBS)
-                .where(
-                    and_(
-                        _JOBS.c.id == assignment.job_id,
-                        _JOBS.c.org_id == org_id,
-                        _JOBS.c.status == JobStatus.QUEUED.value,
-                    )
-                )
-                .values(
-                    status=JobStatus.ASSIGNED.value,
-                    printer_id=assignment.printer_id,
-                    updated_at=now,
-                )
-            )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
-                await session.rollback()
-                return False  # another replica took it, or it was cancelled meanwhile
             job = await session.get(Job, assignment.job_id)
-            copy_index = (job.copies_done + 1) if job is not None else 1
-            command_id = new_id(IdPrefix.COMMAND)
-            session.add(
-                PrinterCommand(
-                    id=command_id,
-                    org_id=org_id,
-                    printer_id=assignment.printer_id,
-                    agent_id=agent_id,
-                    action="start_job",
-                    status="pending",
-                    created_at=now,
-                    updated_at=now,
-                    expires_at=now + START_ACK_TIMEOUT,
-                )
-            )
-            session.add(
-                PrintRun(
-                    id=new_id(IdPrefix.PRINT),
-                    org_id=org_id,
-                    job_id=assignment.job_id,
-                    printer_id=assignment.printer_id,
-                    agent_id=agent_id,
-                    command_id=command_id,
-                    copy_index=copy_index,
-                    pinned=pinned,
-                    assigned_at=now,
-                )
-            )
+            if job is None or job.org_id != org_id:
+                return False
             try:
-                # The flush is where a second active print on the printer collides with the
-                # unique index: another replica claimed the printer first.
-                await session.flush()
-                printer = await session.get(Printer, assignment.printer_id)
-                if printer is not None:
-                    printer.current_job_id = assignment.job_id
+                await self._life.apply(session, job, Trigger.CLAIM, placement=placement)
+                # The flush is where a second active run on the printer collides with the
+                # unique index, and where a job another writer changed meanwhile fails its
+                # version check: the loser's claim changes nothing.
                 await session.commit()
-            except IntegrityError:
+            except IllegalTransition:
+                return False  # no longer queued (cancelled, held, or claimed meanwhile)
+            except (IntegrityError, StaleDataError):
                 await session.rollback()
-                log.info("printer %s was claimed by another replica first", assignment.printer_id)
+                log.info(
+                    "job %s or printer %s was claimed by another replica first",
+                    assignment.job_id,
+                    assignment.printer_id,
+                )
                 return False
         log.info(
-            "job %s -> printer %s (copy %d)", assignment.job_id, assignment.printer_id, copy_index
+            "job %s -> printer %s (copy %d)",
+            assignment.job_id,
+            assignment.printer_id,
+            job.copies_done + 1,
         )
         return True

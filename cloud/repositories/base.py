@@ -11,7 +11,7 @@ from sqlmodel import SQLModel
 
 from cloud.api.listing import PageRequest
 from cloud.db.reader import SqliteReader
-from cloud.db.rows import raw_columns
+from cloud.db.rows import Derived, raw_columns
 from cloud.repositories.statements import DriverSql, page_params, page_statements
 
 M = TypeVar("M", bound=SQLModel)
@@ -27,7 +27,9 @@ class OrgRepository(Generic[M]):
         session: AsyncSession,
         org_id: str,
         sort_columns: Mapping[str, Any] | None = None,
+        *,
         reader: SqliteReader | None = None,
+        derived: Derived = (),
     ) -> None:
         self.model = model
         self.session = session
@@ -35,6 +37,8 @@ class OrgRepository(Generic[M]):
         self.table = model.__table__  # type: ignore[attr-defined]
         self.sort_columns = dict(sort_columns or {})
         self.reader = reader
+        # Values a raw list page shows that no column holds (cloud.db.rows.raw_columns).
+        self.derived = derived
 
     def _scoped(self) -> ColumnElement[bool]:
         return self.table.c.org_id == self.org_id  # type: ignore[no-any-return]
@@ -69,7 +73,7 @@ class OrgRepository(Generic[M]):
         else:
             keys = tuple(sorted(equal))
             sort = tuple((self.sort_columns[k.field].name, k.descending) for k in req.sort)
-            shape = page_statements(self.table, raw, keys, sort)
+            shape = page_statements(self.table, raw, keys, sort, self.derived)
             stmt, count_stmt, driver = shape.page, shape.count, shape.sqlite
             params = page_params(self.org_id, equal, req.per_page, req.offset)
         if self.reader is not None:
@@ -110,7 +114,7 @@ class OrgRepository(Generic[M]):
             column = self.sort_columns[key.field]
             order.append(column.desc() if key.descending else column.asc())
         order.append(c.id.asc())
-        query = select(*raw_columns(self.table, raw)) if raw else select(self.table)
+        query = select(*raw_columns(self.table, raw, self.derived)) if raw else select(self.table)
         stmt = query.where(*where).order_by(*order).offset(req.offset).limit(req.per_page)
         return stmt, select(func.count()).select_from(self.table).where(*where)
 

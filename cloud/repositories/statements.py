@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Integer, Select, Table, bindparam, func, select
 from sqlalchemy.dialects import sqlite
 
-from cloud.db.rows import raw_columns
+from cloud.db.rows import Derived, raw_columns
 
 LIMIT, OFFSET = "page_limit", "page_offset"
 _ORG = "page_org_id"
@@ -60,6 +60,7 @@ def page_statements(
     raw: tuple[str, ...] | None,
     equal: tuple[str, ...],
     sort: tuple[tuple[str, bool], ...],
+    derived: Derived = (),
 ) -> PageStatements:
     """Page and count for `table` in one organization, `equal` columns each
     `= :eq_<name>`, ordered by `sort` (column name, descending) then id; see `page_params`
@@ -67,7 +68,7 @@ def page_statements(
     c = table.c
     where = [c.org_id == bindparam(_ORG), *(c[name] == bindparam(f"eq_{name}") for name in equal)]
     order = [c[name].desc() if descending else c[name].asc() for name, descending in sort]
-    query = select(*raw_columns(table, raw)) if raw else select(table)
+    query = select(*raw_columns(table, raw, derived)) if raw else select(table)
     page = (
         query.where(*where)
         .order_by(*order, c.id.asc())

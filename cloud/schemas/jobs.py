@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 import msgspec
@@ -12,6 +13,7 @@ from shared.enums import JobStatus, Priority
 
 JobName = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 MaterialType = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+MaterialColor = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Copies = Annotated[int, msgspec.Meta(ge=1, le=1000)]
 
 
@@ -52,6 +54,24 @@ class JobPage(msgspec.Struct, kw_only=True):
     pagination: Pagination
 
 
+class MaterialIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The material a job needs: the queue puts it on a printer with this type loaded (and
+    this colour, when given)."""
+
+    type: MaterialType
+    color: MaterialColor | None = None
+
+
+class JobAction(StrEnum):
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"
+
+
+class JobActionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    action: JobAction
+
+
 class JobFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """What a new job says besides its file (the multipart form's text fields)."""
 
@@ -59,9 +79,18 @@ class JobFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     priority: Priority = Priority.NORMAL
     # Optional: without it the queue assigns a matching idle printer.
     printer_id: ResourceId | None = None
-    material: MaterialType | None = None
+    # "PLA", or {"type": "PLA", "color": "Black"}; a multipart form says the colour in
+    # `material_color`.
+    material: MaterialType | MaterialIn | None = None
+    material_color: MaterialColor | None = None
     copies: Copies = 1
     tags: Tags = msgspec.field(default_factory=list)
+
+    def material_wanted(self) -> tuple[str | None, str | None]:
+        """(type, colour) from either way of saying them."""
+        if isinstance(self.material, MaterialIn):
+            return self.material.type, self.material.color or self.material_color
+        return self.material, self.material_color
 
 
 class JobCreate(JobFields, kw_only=True, forbid_unknown_fields=True):

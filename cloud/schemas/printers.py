@@ -72,11 +72,16 @@ class PrinterActionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class PrinterActionOut(msgspec.Struct, kw_only=True):
-    """The recorded command; `status` is `pending` until the agent has replied."""
+    """The action as recorded. `id` is the command for the printer's agent, or null when
+    none was needed (a job paused, resumed or cancelled between two copies: the cloud did it
+    at once). `status`: `ok` once done; `pending` or `sent` while the command is on its way
+    (a pause asked while a copy starts waits for it to start)."""
 
-    id: str
+    id: str | None
     printer_id: str
+    # The job the action was about (pause, resume, cancel), if any.
+    job_id: str | None = None
     action: PrinterAction
     status: str
     created_at: datetime
-    expires_at: datetime
+    expires_at: datetime | None

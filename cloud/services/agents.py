@@ -11,6 +11,7 @@ from cloud.context import CloudContext
 from cloud.db.models import Agent
 from cloud.db.types import utcnow
 from cloud.ids import IdPrefix, new_id
+from cloud.lifecycle import printers
 from cloud.mqttauth.tables import KIND_AGENT, BrokerLogin
 from cloud.problems import not_found
 from cloud.repositories.base import OrgRepository
@@ -117,6 +118,9 @@ class AgentService:
             login = await self.ctx.session.get(BrokerLogin, agent.mqtt_username)
             if login is not None:
                 broker_logins.revoke(login)
+            await self.ctx.flush()  # the write lock, before the lifecycle writes
+            # Nobody drives its printers any more: offline (and said so) until moved.
+            await printers.agent_gone(self.ctx.session, agent.id, "agent revoked")
             await self.ctx.commit()
             await broker_logins.apply_now(app)
         return agent_out(agent)

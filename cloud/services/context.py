@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.auth.keys import Principal
+from cloud.context import CloudContext
 from cloud.db.models import Agent, Organization
 from cloud.db.reader import SqliteReader
 from cloud.db.writer import WriteLock
@@ -22,14 +23,10 @@ class ServiceContext:
     # or read through `reader` never needs one (creating it costs ~12 us a request).
     sessions: Callable[[], AsyncSession]
     principal: Principal
-    # SQLite allows one writer; concurrent writers would spin in its busy handler (sleeps of
-    # up to 100 ms, sqlite.org/c3ref/busy_timeout.html). Writers of this process queue on
-    # this lock instead, from their first flush to their commit. None on PostgreSQL.
-    write_lock: WriteLock = field(default_factory=lambda: WriteLock(enabled=False))
+    # What the process shares: settings, secrets, the writer lock, the bridge's kick.
+    app: CloudContext
     # SQLite only: list queries run inline on the event loop (cloud/db/reader.py).
     reader: SqliteReader | None = None
-    # Seals the secrets a service stores (printer keys, MQTT passwords): cloud/sealing.py.
-    secrets: SecretBox | None = None
     _writing: bool = field(default=False, init=False)
     _session: AsyncSession | None = field(default=None, init=False)
 
@@ -84,9 +81,15 @@ class ServiceContext:
 
     @property
     def box(self) -> SecretBox:
-        if self.secrets is None:
-            raise RuntimeError("this service context has no secret box")
-        return self.secrets
+        """Seals the secrets a service stores (printer keys, MQTT passwords)."""
+        return self.app.secrets
+
+    @property
+    def write_lock(self) -> WriteLock:
+        """SQLite allows one writer; concurrent writers would spin in its busy handler
+        (sleeps of up to 100 ms, sqlite.org/c3ref/busy_timeout.html). Writers of this
+        process queue on this lock instead, from their first flush to their commit."""
+        return self.app.write_lock
 
     async def live_agent(self, agent_id: str, param: str = "agent_id") -> Agent:
         agent = await self.session.get(Agent, agent_id)

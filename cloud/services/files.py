@@ -6,17 +6,14 @@ name such a URL of its organization to reuse the stored file without fetching it
 
 from __future__ import annotations
 
-import re
-import time
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.context import CloudContext
 from cloud.db.models import StoredFileRow
-from cloud.files import FileInvalidError, FileTooLargeError, StoredFile, sign_download
+from cloud.files import FileInvalidError, FileTooLargeError, StoredFile
 from cloud.net import OutboundURLError, UnsafeURLError
 from cloud.problems import Problem, TooLarge, invalid
 from cloud.services import quotas
@@ -24,36 +21,6 @@ from cloud.services.context import ServiceContext
 from cloud.services.org import storage_used
 from shared.enums import ErrorCode
 from shared.gcode import GcodeInvalidError
-
-_OWN_FILE_PATH = re.compile(r"^/v1/files/(fil_[0-9a-z]{20})$")
-DOWNLOAD_TTL_S = 3600
-
-
-def public_base(app: CloudContext) -> str:
-    settings = app.settings
-    if settings.public_url:
-        return settings.public_url.rstrip("/")
-    return f"http://{settings.host}:{settings.port}"
-
-
-def file_url(app: CloudContext, file_id: str) -> str:
-    return f"{public_base(app)}/v1/files/{file_id}"
-
-
-def signed_file_url(app: CloudContext, file_id: str, ttl_s: int = DOWNLOAD_TTL_S) -> str:
-    """A URL an agent can GET without an API key until it expires."""
-    query = sign_download(file_id, int(time.time()) + ttl_s, app.signing_key)
-    return f"{file_url(app, file_id)}?{query}"
-
-
-def own_file_id(app: CloudContext, url: str) -> str | None:
-    """The file id if `url` names this service's own stored file, else None."""
-    parts = urlsplit(url)
-    match = _OWN_FILE_PATH.match(parts.path)
-    if match is None:
-        return None
-    base = urlsplit(public_base(app))
-    return match.group(1) if (parts.scheme, parts.netloc) == (base.scheme, base.netloc) else None
 
 
 class FileService:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,81 +10,30 @@ from sqlalchemy import ColumnElement, Connection, func, select
 
 from cloud.api.listing import PageRequest
 from cloud.context import CloudContext
-from cloud.db.models import Job, Printer, PrinterCommand, StoredFileRow
-from cloud.db.rows import json_list, utc
+from cloud.db.models import Job, StoredFileRow
 from cloud.db.types import utcnow
+from cloud.files.urls import own_file_id
 from cloud.ids import IdPrefix, new_id
+from cloud.lifecycle.machine import Trigger
+from cloud.lifecycle.store import JobLife
 from cloud.problems import Conflict, not_found
 from cloud.repositories.base import OrgRepository
 from cloud.repositories.jobs import CreationFacts, creation_facts, stored_file
-from cloud.schemas.jobs import JobCreate, JobFields, JobMaterial, JobOut, JobPatch
+from cloud.schemas.jobs import JobAction, JobCreate, JobFields, JobOut, JobPatch
 from cloud.services import quotas
 from cloud.services.context import ServiceContext, organization_gone
 from cloud.services.events import record_event
-from cloud.services.files import FileService, file_url, own_file_id
-from cloud.services.printers import COMMAND_TTL
-from shared.enums import ErrorCode, EventType, JobStatus, PrinterAction, Priority
+from cloud.services.files import FileService
+from cloud.views.jobs import JOB_COLUMNS, job_from_values, job_out
+from shared.enums import ErrorCode, EventType, JobStatus, Priority
 
 SORTABLE = ("created_at", "updated_at", "priority", "status", "name", "started_at", "completed_at")
 _COLUMNS = {"priority": "priority_rank"}
-# On a printer: cancelling must reach the agent, so DELETE turns into a cancel command.
-_ON_PRINTER = (JobStatus.ASSIGNED, JobStatus.PRINTING, JobStatus.PAUSED)
-
-
-# What a response needs, in the order `_job_from_values` unpacks.
-_OUT_COLUMNS = (
-    "id",
-    "name",
-    "status",
-    "priority",
-    "printer_id",
-    "progress",
-    "file_id",
-    "estimated_duration_s",
-    "elapsed_time_s",
-    "material_type",
-    "material_color",
-    "estimated_usage_g",
-    "copies",
-    "copies_done",
-    "tags",
-    "created_at",
-    "updated_at",
-    "started_at",
-    "completed_at",
-    "failure_reason",
-)
-
-
-def job_out(job: Job, app: CloudContext) -> JobOut:
-    return _job_from_values(tuple(getattr(job, name) for name in _OUT_COLUMNS), app)
-
-
-def _job_from_values(values: Sequence[Any], app: CloudContext) -> JobOut:
-    """From `_OUT_COLUMNS` values, raw (a list row) or processed (an ORM object)."""
-    (id_, name, status, priority, printer_id, progress, file_id, duration, elapsed,
-     material_type, material_color, usage, copies, copies_done, tags, created_at, updated_at,
-     started_at, completed_at, failure_reason) = values  # fmt: skip
-    return JobOut(
-        id=id_,
-        name=name,
-        status=status,  # plain str: this runs per row of a list page
-        priority=priority,
-        printer_id=printer_id,
-        progress=progress,
-        file_url=file_url(app, file_id),
-        estimated_duration=duration,
-        elapsed_time=elapsed,
-        material=JobMaterial(type=material_type, color=material_color, estimated_usage=usage),
-        copies=copies,
-        copies_completed=copies_done,
-        tags=json_list(tags),
-        created_at=utc(created_at),
-        updated_at=utc(updated_at),
-        started_at=utc(started_at),
-        completed_at=utc(completed_at),
-        failure_reason=failure_reason,
-    )
+_JOB_TRIGGERS = {
+    JobAction.PAUSE: Trigger.HOLD,
+    JobAction.RESUME: Trigger.RELEASE,
+    JobAction.CANCEL: Trigger.CANCEL,
+}
 
 
 class JobService:
@@ -101,6 +49,7 @@ class JobService:
             reader=ctx.reader,
         )
         self.files = FileService(ctx, app)
+        self.life = JobLife(app)
 
     async def _row(self, job_id: str) -> Job:
         job = await self.repo.get(job_id)
@@ -134,8 +83,8 @@ class JobService:
             filters.append(t.created_at >= created_from)
         if created_to is not None:
             filters.append(t.created_at <= created_to)
-        rows, total = await self.repo.page(filters, req, raw=_OUT_COLUMNS, equal=equal)
-        return [_job_from_values(r, self.app) for r in rows], total
+        rows, total = await self.repo.page(filters, req, raw=JOB_COLUMNS, equal=equal)
+        return [job_from_values(r, self.app) for r in rows], total
 
     async def check_can_create(self, printer_id: str | None) -> None:
         """Checks that need no file, run before a download or upload is accepted."""
@@ -164,6 +113,7 @@ class JobService:
     async def create(self, stored: StoredFileRow, data: JobFields) -> JobOut:
         analysis: dict[str, Any] = stored.analysis or {}
         seconds = analysis.get("estimated_time_s")
+        material_type, material_color = data.material_wanted()
         job = Job(
             id=new_id(IdPrefix.JOB),
             org_id=self.ctx.org_id,
@@ -173,7 +123,8 @@ class JobService:
             printer_id=data.printer_id,
             file_id=stored.id,
             estimated_duration_s=round(seconds) if seconds is not None else None,
-            material_type=data.material or analysis.get("filament_type"),
+            material_type=material_type or analysis.get("filament_type"),
+            material_color=material_color,
             estimated_usage_g=_round(analysis.get("filament_used_g")),
             copies=data.copies,
             tags=list(dict.fromkeys(data.tags)),
@@ -211,11 +162,14 @@ class JobService:
         return job_out(job, self.app)
 
     async def delete(self, job_id: str) -> JobOut | None:
-        """Queued or finished: removed (None). On a printer: cancelled, and a `cancel`
-        command is recorded for the printer's agent; the cancelled job is returned."""
+        """A job that never started a copy, or one that is over: removed (None). One that
+        started (on a printer, or between copies): cancelled, and returned."""
         job = await self._row(job_id)
-        if JobStatus(job.status) in _ON_PRINTER:
-            return await self._cancel(job)
+        status = JobStatus(job.status)
+        # Queued or held before any copy started: nothing happened yet, it just goes.
+        untouched = status in (JobStatus.QUEUED, JobStatus.PAUSED) and job.started_at is None
+        if not status.is_final and not untouched:
+            return await self.act(job_id, JobAction.CANCEL)
         file_id = job.file_id
         await self.repo.delete(job)
         await self.ctx.flush()
@@ -225,35 +179,15 @@ class JobService:
             await self.app.store.delete(file_id)
         return None
 
-    async def _cancel(self, job: Job) -> JobOut:
-        now = utcnow()
-        if job.printer_id is not None:
-            printer = await self.ctx.session.get(Printer, job.printer_id)
-            self.ctx.session.add(
-                PrinterCommand(
-                    id=new_id(IdPrefix.COMMAND),
-                    org_id=self.ctx.org_id,
-                    printer_id=job.printer_id,
-                    agent_id=printer.agent_id if printer else None,
-                    action=PrinterAction.CANCEL.value,
-                    created_at=now,
-                    updated_at=now,
-                    expires_at=now + COMMAND_TTL,
-                )
-            )
-        job.status = JobStatus.CANCELLED.value
-        job.completed_at = job.updated_at = now
-        out = job_out(job, self.app)
-        record_event(
-            self.ctx.session,
-            self.ctx.org_id,
-            EventType.JOB_CANCELLED,
-            job.id,
-            {"job": msgspec.to_builtins(out)},
-        )
+    async def act(self, job_id: str, action: JobAction) -> JobOut:
+        """Pause, resume or cancel the job, whatever it is doing (cloud/lifecycle/machine.py):
+        between copies at once, on a printer through a command to its agent."""
+        job = await self._row(job_id)
+        await self.ctx.flush()  # the write lock, before the lifecycle writes
+        await self.life.apply(self.ctx.session, job, _JOB_TRIGGERS[action])
         await self.ctx.commit()
-        self.app.kick("job cancelled")
-        return out
+        self.app.kick(f"job {action.value}")
+        return job_out(job, self.app)
 
     async def _drop_unused_file(self, file_id: str) -> bool:
         """Delete the file's row if no job uses it any more; True if the bytes can go."""

@@ -1,19 +1,35 @@
-"""Printer rules: connection validation, quotas, busy checks, recording actions."""
+"""Printer rules: connection validation, quotas, busy checks, and the printer actions.
+
+A printer's pause, resume and cancel act on the printer's job (`_job_on`): the job of its
+active run, or, between two copies, the job it printed last while that one has copies to
+go. They go through the lifecycle (cloud/lifecycle) like the job's own actions; home and
+cooldown are commands for the printer alone.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 import msgspec
 from sqlalchemy import ColumnElement, func
 
 from cloud.api.listing import PageRequest
-from cloud.db.models import Printer, PrinterCommand
-from cloud.db.rows import json_list, utc
+from cloud.db.models import Job, Printer, PrinterCommand
 from cloud.db.types import utcnow
 from cloud.ids import IdPrefix, new_id
+from cloud.lifecycle import printers
+from cloud.lifecycle.machine import IllegalTransition, Phase, Trigger
+from cloud.lifecycle.occupancy import (
+    CURRENT_JOB,
+    active_run_of_job,
+    active_run_of_printer,
+    current_job_of,
+    last_job_of,
+)
+from cloud.lifecycle.states import CommandAction, CommandStatus
+from cloud.lifecycle.store import JobLife
+from cloud.orchestration.tables import PrintRun
 from cloud.problems import Problem, invalid, not_found
 from cloud.repositories.base import OrgRepository
 from cloud.schemas.printers import (
@@ -22,72 +38,22 @@ from cloud.schemas.printers import (
     PrinterCreate,
     PrinterOut,
     PrinterPatch,
-    Temperatures,
 )
 from cloud.services import quotas
-from cloud.services.connections import display_url, origin, parse_connection
+from cloud.services.connections import origin, parse_connection
 from cloud.services.context import ServiceContext
 from cloud.services.printer_secrets import printer_secret_purpose
-from shared.enums import ErrorCode, PrinterAction, PrinterStatus
+from cloud.views.printers import PRINTER_COLUMNS, printer_from_values, printer_out
+from shared.enums import ErrorCode, JobStatus, PrinterAction, PrinterStatus
 
-# A command the agent has not answered within this time is expired by the delivery loop.
-COMMAND_TTL = timedelta(minutes=5)
-_ACTIVE = (PrinterStatus.PRINTING.value, PrinterStatus.PAUSED.value)
 SORTABLE = ("name", "status", "group", "created_at", "updated_at")
-
-
-# What a response needs, in the order `_printer_from_values` unpacks.
-_OUT_COLUMNS = (
-    "id",
-    "name",
-    "status",
-    "model",
-    "firmware",
-    "hotend_c",
-    "bed_c",
-    "current_job_id",
-    "progress",
-    "group",
-    "tags",
-    "agent_id",
-    "connection_kind",
-    "connection_url",
-    "connection_secret_sealed",
-    "created_at",
-    "updated_at",
-)
-
-
-def printer_out(printer: Printer) -> PrinterOut:
-    return _printer_from_values(tuple(getattr(printer, name) for name in _OUT_COLUMNS))
-
-
-def _printer_from_values(values: Sequence[Any]) -> PrinterOut:
-    """From `_OUT_COLUMNS` values, raw (a list row) or processed (an ORM object).
-
-    Plain values (no enum lookups, no URL parsing unless the URL carries credentials): this
-    runs 100 times per list page. msgspec encodes a str where PrinterStatus is typed.
-    """
-    (id_, name, status, model, firmware, hotend, bed, job, progress, group, tags, agent_id,
-     kind, url, sealed_secret, created_at, updated_at) = values  # fmt: skip
-    return PrinterOut(
-        id=id_,
-        name=name,
-        status=status,
-        model=model,
-        firmware=firmware,
-        temperatures=Temperatures(hotend=hotend, bed=bed),
-        current_job=job,
-        progress=progress,
-        group=group,
-        tags=json_list(tags),
-        agent_id=agent_id,
-        connection_type=kind,
-        connection_url=display_url(url) if "@" in url else url,
-        has_api_key=sealed_secret is not None,
-        created_at=utc(created_at),
-        updated_at=utc(updated_at),
-    )
+_PRINTING = (PrinterStatus.PRINTING.value, PrinterStatus.PAUSED.value)
+# The printer actions that act on the printer's job, and what each is to that job.
+_JOB_TRIGGERS = {
+    PrinterAction.PAUSE: Trigger.HOLD,
+    PrinterAction.RESUME: Trigger.RELEASE,
+    PrinterAction.CANCEL: Trigger.CANCEL,
+}
 
 
 class PrinterService:
@@ -95,8 +61,14 @@ class PrinterService:
         self.ctx = ctx
         t = Printer.__table__.c  # type: ignore[attr-defined]
         self.repo = OrgRepository(
-            Printer, ctx.session, ctx.org_id, {k: t[k] for k in SORTABLE}, reader=ctx.reader
+            Printer,
+            ctx.session,
+            ctx.org_id,
+            {k: t[k] for k in SORTABLE},
+            reader=ctx.reader,
+            derived=(("current_job_id", CURRENT_JOB),),
         )
+        self.life = JobLife(ctx.app)
 
     async def get_row(self, printer_id: str, *, param: str = "id") -> Printer:
         printer = await self.repo.get(printer_id)
@@ -105,7 +77,8 @@ class PrinterService:
         return printer
 
     async def get(self, printer_id: str) -> PrinterOut:
-        return printer_out(await self.get_row(printer_id))
+        printer = await self.get_row(printer_id)
+        return printer_out(printer, await current_job_of(self.ctx.session, printer.id))
 
     async def list(
         self,
@@ -124,8 +97,8 @@ class PrinterService:
         if tag is not None:
             t = self.repo.table.c
             filters.append(_has_tag(t.tags, tag, self.ctx.session.get_bind().dialect.name))
-        rows, total = await self.repo.page(filters, req, raw=_OUT_COLUMNS, equal=equal)
-        return [_printer_from_values(r) for r in rows], total
+        rows, total = await self.repo.page(filters, req, raw=PRINTER_COLUMNS, equal=equal)
+        return [printer_from_values(r) for r in rows], total
 
     async def create(self, data: PrinterCreate) -> PrinterOut:
         org = await self.ctx.organization()
@@ -152,12 +125,22 @@ class PrinterService:
         )
         self.repo.add(printer)
         await self.ctx.commit()
-        return printer_out(printer)
+        return printer_out(printer, None)
 
     async def patch(self, printer_id: str, data: PrinterPatch) -> PrinterOut:
         printer = await self.get_row(printer_id)
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         new_key = changes.pop("api_key", msgspec.UNSET)
+        moves = (
+            "connection_url" in changes and changes["connection_url"] != printer.connection_url
+        ) or ("agent_id" in changes and changes["agent_id"] != printer.agent_id)
+        current = await current_job_of(self.ctx.session, printer.id)
+        if moves and current is not None:
+            raise Problem(
+                ErrorCode.PRINTER_BUSY,
+                f"Printer '{printer_id}' is busy with job '{current}'; cancel it before moving "
+                "the printer to another agent or connection.",
+            )
         if "connection_url" in changes:
             conn = parse_connection(changes.pop("connection_url"))
             if conn.kind == "serial":
@@ -185,8 +168,17 @@ class PrinterService:
             printer.connection_kind, printer.connection_secret_sealed is not None, printer.agent_id
         )
         printer.updated_at = utcnow()
+        if moves:
+            # Offline until its (new) agent reports it: nobody drives it meanwhile.
+            await self.ctx.flush()  # the write lock, before the lifecycle writes
+            await printers.set_status(
+                self.ctx.session,
+                printer,
+                PrinterStatus.OFFLINE,
+                reason="its connection or agent changed",
+            )
         await self.ctx.commit()
-        return printer_out(printer)
+        return printer_out(printer, current)
 
     def _seal(self, printer_id: str, secret: str | None) -> str | None:
         if secret is None:
@@ -195,7 +187,8 @@ class PrinterService:
 
     async def delete(self, printer_id: str) -> None:
         printer = await self.get_row(printer_id)
-        if printer.status in _ACTIVE or printer.current_job_id is not None:
+        current = await current_job_of(self.ctx.session, printer.id)
+        if current is not None or printer.status in _PRINTING:
             raise Problem(
                 ErrorCode.PRINTER_BUSY,
                 f"Printer '{printer_id}' is {printer.status}; cancel its job before deleting it.",
@@ -205,29 +198,67 @@ class PrinterService:
 
     async def act(self, printer_id: str, data: PrinterActionIn) -> PrinterActionOut:
         printer = await self.get_row(printer_id)
-        _check_action(printer, data.action)
-        now = utcnow()
-        command = PrinterCommand(
-            id=new_id(IdPrefix.COMMAND),
-            org_id=self.ctx.org_id,
-            printer_id=printer.id,
-            agent_id=printer.agent_id,
-            action=data.action.value,
-            status="pending",
-            created_at=now,
-            updated_at=now,
-            expires_at=now + COMMAND_TTL,
-        )
-        self.ctx.session.add(command)
+        action, session = data.action, self.ctx.session
+        job, run = await self._job_on(printer) if action in _JOB_TRIGGERS else (None, None)
+        if job is None:
+            # Home, cooldown, or a printer busy with a job the farm did not start.
+            _check_action(printer, action)
+            command = self.life.command(
+                session,
+                org_id=printer.org_id,
+                printer_id=printer.id,
+                agent_id=printer.agent_id,
+                action=CommandAction(action.value),
+            )
+            await self.ctx.commit()
+            return _action_out(printer, action, command, None, CommandStatus.PENDING)
+        await self.ctx.flush()  # the write lock, before the lifecycle writes
+        try:
+            applied = await self.life.apply(session, job, _JOB_TRIGGERS[action], run=run)
+        except IllegalTransition as exc:
+            raise Problem(
+                ErrorCode.PRINTER_BUSY,
+                f"Cannot {action.value} printer '{printer.id}': {exc.message}",
+                param="action",
+            ) from exc
         await self.ctx.commit()
-        return PrinterActionOut(
-            id=command.id,
-            printer_id=printer.id,
-            action=data.action,
-            status=command.status,
-            created_at=command.created_at,
-            expires_at=command.expires_at,
-        )
+        sent = applied.commands[0] if applied.commands else None
+        # Asked while a copy is starting: the pause reaches the printer once it has started.
+        waiting = sent is None and applied.step.job.phase is Phase.STARTING
+        status = CommandStatus.PENDING if waiting else CommandStatus.OK
+        return _action_out(printer, action, sent, job.id, status)
+
+    async def _job_on(self, printer: Printer) -> tuple[Job | None, PrintRun | None]:
+        """The printer's job: that of its active run, else, between copies, the job it
+        printed last while that job still has copies to print (queued or held)."""
+        session = self.ctx.session
+        run = await active_run_of_printer(session, printer.id)
+        if run is not None:
+            return await session.get(Job, run.job_id), run
+        last = await last_job_of(session, printer.id)
+        if last is None or JobStatus(last.status).is_final:
+            return None, None
+        if await active_run_of_job(session, last.id) is not None:
+            return None, None  # its next copy is on another printer now
+        return last, None
+
+
+def _action_out(
+    printer: Printer,
+    action: PrinterAction,
+    command: PrinterCommand | None,
+    job_id: str | None,
+    status: CommandStatus,
+) -> PrinterActionOut:
+    return PrinterActionOut(
+        id=command.id if command is not None else None,
+        printer_id=printer.id,
+        job_id=job_id,
+        action=action,
+        status=command.status if command is not None else status.value,
+        created_at=command.created_at if command is not None else utcnow(),
+        expires_at=command.expires_at if command is not None else None,
+    )
 
 
 def _check_credentials(kind: str, has_secret: bool, agent_id: str | None) -> None:

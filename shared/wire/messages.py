@@ -246,15 +246,22 @@ class StartJob(_Command, frozen=True, kw_only=True, tag="start_job"):
     file_name: str = "job.gcode"
 
 
-class PauseJob(_Command, frozen=True, kw_only=True, tag="pause"):
+class _JobCommand(_Command, frozen=True, kw_only=True):
+    # The job the command is about: the agent acts only while the printer runs that job,
+    # so a late command never touches the next one (it answers `invalid_request`). Absent:
+    # whatever the printer runs (a job the farm did not start, or an older cloud).
+    job_id: Id | None = None
+
+
+class PauseJob(_JobCommand, frozen=True, kw_only=True, tag="pause"):
     pass
 
 
-class ResumeJob(_Command, frozen=True, kw_only=True, tag="resume"):
+class ResumeJob(_JobCommand, frozen=True, kw_only=True, tag="resume"):
     pass
 
 
-class CancelJob(_Command, frozen=True, kw_only=True, tag="cancel"):
+class CancelJob(_JobCommand, frozen=True, kw_only=True, tag="cancel"):
     pass
 
 

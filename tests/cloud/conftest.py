@@ -225,3 +225,31 @@ def sqlite_pair(tmp_path: Path) -> Iterator[tuple[SqliteReader, sqlite3.Connecti
     finally:
         reader.dispose()
         writer.close()
+
+
+CopyRunner = Callable[..., Awaitable[None]]
+
+
+@pytest.fixture
+def run_copy(api: Api, in_db: SessionRunner) -> CopyRunner:
+    """Put a copy of a job on a printer through the lifecycle, as the queue and the agent
+    would: claimed (start sent), and unless ``started=False`` started (job.started)."""
+    from cloud.db.models import Job, Printer
+    from cloud.lifecycle.machine import Trigger
+    from cloud.lifecycle.store import JobLife, Placement
+
+    life = JobLife(api.app.state["ctx"])
+
+    async def run(job_id: str, printer_id: str, *, started: bool = True) -> None:
+        async def claim(session: Any) -> None:
+            job = await session.get(Job, job_id)
+            printer = await session.get(Printer, printer_id)
+            where = Placement(printer.id, printer.agent_id, pinned=job.printer_id is not None)
+            await life.apply(session, job, Trigger.CLAIM, placement=where)
+            if started:
+                await session.flush()
+                await life.apply(session, job, Trigger.STARTED)
+
+        await in_db(claim)
+
+    return run

@@ -242,7 +242,12 @@ async def test_pause_resume_cancel_and_busy_refusals_during_a_print(
             await cloud.command(home("h1", "prt_1"))
             assert (await cloud.wait_reply("h1")).error == ErrorCode.PRINTER_BUSY
 
-            await cloud.command(_action("pause", "pause-1"))
+            # A pause meant for another job (late, after that one ended) touches nothing.
+            await cloud.command(_action("pause", "pause-0", job_id="job_old"))
+            late = await cloud.wait_reply("pause-0")
+            assert late.error == ErrorCode.INVALID_REQUEST
+            assert late.message is not None and "job_1" in late.message
+            await cloud.command(_action("pause", "pause-1", job_id="job_1"))
             assert (await cloud.wait_reply("pause-1")).ok
             await cloud.wait_for(lambda: of_type(cloud.unique_events(), "job.paused"))
             paused_at = sim.executed_count
@@ -270,7 +275,7 @@ async def test_pause_resume_cancel_and_busy_refusals_during_a_print(
         assert executed_moves == lines[: len(executed_moves)]  # a prefix, in order, no repeats
 
 
-def _action(name: str, command_id: str) -> Command:
+def _action(name: str, command_id: str, job_id: str | None = None) -> Command:
     from datetime import timedelta
 
     from shared.wire import CancelJob, PauseJob, ResumeJob
@@ -287,6 +292,7 @@ def _action(name: str, command_id: str) -> Command:
         printer_id="prt_1",
         issued_at=issued,
         expires_at=issued + timedelta(minutes=5),
+        job_id=job_id,
     )
 
 

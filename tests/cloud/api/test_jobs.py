@@ -12,7 +12,13 @@ from sqlmodel import col
 
 from cloud.db.models import Event, Job, PrinterCommand
 from tests.cloud.api.test_printers import make_agent, make_printer, set_status
-from tests.cloud.conftest import SQLITE_ONLY, OrgClient, SessionRunner, assert_error
+from tests.cloud.conftest import (
+    SQLITE_ONLY,
+    CopyRunner,
+    OrgClient,
+    SessionRunner,
+    assert_error,
+)
 from tests.cloud.net.httpserver import LoopbackHTTPServer, Route
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "gcode_samples" / "prusaslicer.gcode"
@@ -267,18 +273,14 @@ async def test_patch_only_while_queued(owner: OrgClient, in_db: SessionRunner) -
 
 
 async def test_delete_queued_removes_running_cancels(
-    owner: OrgClient, in_db: SessionRunner
+    owner: OrgClient, in_db: SessionRunner, run_copy: CopyRunner
 ) -> None:
     agent_id = await make_agent(owner)
     printer = await make_printer(owner, agent_id=agent_id)
     queued = await make_job(owner)
     running = await make_job(owner, printer_id=printer["id"])
-    await set_status(in_db, printer["id"], "printing", current_job_id=running["id"])
-
-    async def start(session: Any) -> None:
-        (await session.get(Job, running["id"])).status = "printing"
-
-    await in_db(start)
+    await set_status(in_db, printer["id"], "printing")
+    await run_copy(running["id"], printer["id"])
     r = await owner.delete(f"/v1/jobs/{queued['id']}")
     assert r.status_code == 204
     assert_error(await owner.get(f"/v1/jobs/{queued['id']}"), 404, "resource_not_found")
@@ -298,10 +300,12 @@ async def test_delete_queued_removes_running_cancels(
         return cmds, events
 
     cmds, events = await in_db(rows)
-    assert [(c.action, c.printer_id, c.agent_id, c.status) for c in cmds] == [
-        ("cancel", printer["id"], agent_id, "pending")
+    # The start (never sent: no agent runs here) and the cancel of that job on its printer.
+    assert sorted((c.action, c.printer_id, c.agent_id, c.job_id) for c in cmds) == [
+        ("cancel", printer["id"], agent_id, running["id"]),
+        ("start_job", printer["id"], agent_id, running["id"]),
     ]
-    assert events == ["job.created", "job.created", "job.cancelled"]
+    assert events == ["job.created", "job.created", "job.started", "job.cancelled"]
 
 
 async def test_deleting_last_job_removes_its_file(owner: OrgClient) -> None:

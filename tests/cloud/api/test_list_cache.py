@@ -36,9 +36,7 @@ async def test_a_repeated_list_is_served_from_the_cache_byte_for_byte(
     assert _hits(api) == hits + 2
 
 
-async def test_a_write_through_the_api_shows_in_the_next_page(
-    api: Api, owner: OrgClient
-) -> None:
+async def test_a_write_through_the_api_shows_in_the_next_page(api: Api, owner: OrgClient) -> None:
     printer = await make_printer(owner, name="before")
     assert [p["name"] for p in (await owner.get(PAGE)).json()["data"]] == ["before"]
     r = await owner.patch(f"/v1/printers/{printer['id']}", json={"name": "after"})

@@ -170,10 +170,10 @@ async def test_patch(owner: OrgClient) -> None:
 
 async def test_delete_refused_while_printing(owner: OrgClient, in_db: SessionRunner) -> None:
     p = await make_printer(owner)
-    await set_status(in_db, p["id"], "printing", current_job_id="job_x")
+    await set_status(in_db, p["id"], "printing")
     r = await owner.delete(f"/v1/printers/{p['id']}")
     assert_error(r, 409, "printer_busy")
-    await set_status(in_db, p["id"], "idle", current_job_id=None)
+    await set_status(in_db, p["id"], "idle")
     r = await owner.delete(f"/v1/printers/{p['id']}")
     assert r.status_code == 204
     r = await owner.get(f"/v1/printers/{p['id']}")

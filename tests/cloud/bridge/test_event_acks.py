@@ -19,8 +19,7 @@ from sqlmodel import col
 from agent.config import AgentConfig, MqttSettings
 from agent.runtime.agent import Agent
 from agent.sync.outbox import RowKind
-from cloud.db.models import Event
-from cloud.orchestration.tables import AgentLink
+from cloud.orchestration.tables import AgentLink, AppliedAgentEvent
 from shared import wire
 from tests.agent.runtime.cloud import now
 from tests.agent.runtime.harness import running_agent
@@ -65,13 +64,19 @@ async def emit(agent: Agent, printer_id: str, message: str) -> wire.Event:
     return await agent.reporter.event(build, RowKind.EVENT)
 
 
-async def error_messages(in_db: SessionRunner) -> list[str]:
-    """The printer.error events the cloud recorded (once per event applied), in order."""
+async def applied(in_db: SessionRunner, agent_id: str, *events: wire.Event) -> list[int]:
+    """Which of ``events`` the cloud applied, as their 1-based place in ``events``, in the
+    order it applied them (each once: an event's id is the table's key)."""
+    place = {event.event_id: i for i, event in enumerate(events, start=1)}
 
-    async def run(session: Any) -> list[str]:
-        stmt = select(Event).where(col(Event.type) == "printer.error")
-        rows = (await session.execute(stmt.order_by(col(Event.created_at)))).scalars()
-        return [str(e.payload["message"]) for e in rows if str(e.payload["message"])[:1] == "m"]
+    async def run(session: Any) -> list[int]:
+        stmt = (
+            select(AppliedAgentEvent)
+            .where(col(AppliedAgentEvent.agent_id) == agent_id)
+            .order_by(col(AppliedAgentEvent.applied_at))
+        )
+        rows = (await session.execute(stmt)).scalars()
+        return [place[row.event_id] for row in rows if row.event_id in place]
 
     return list(await in_db(run))
 
@@ -101,23 +106,23 @@ async def test_events_the_broker_dropped_while_the_bridge_was_away_are_sent_agai
                 return outbox.keep_until_acked
 
             await eventually(keeps)  # the new cloud's config says it acknowledges
-            await emit(agent, printer_id, "m1")
+            m1 = await emit(agent, printer_id, "m1")
             await eventually(empty)  # applied, acknowledged, deleted
 
-        await emit(agent, printer_id, "m2")
-        await emit(agent, printer_id, "m3")
+        m2 = await emit(agent, printer_id, "m2")
+        m3 = await emit(agent, printer_id, "m3")
 
         async def sent_but_kept() -> bool:
             return not await outbox.unsent() and await outbox.count() == 2
 
         # The broker took both (PUBACK) while no cloud listened: they must stay.
         await eventually(sent_but_kept)
-        assert await error_messages(in_db) == ["m1"]
+        assert await applied(in_db, agent_id, m1, m2, m3) == [1]
 
         async with running_bridge(owner, mqtt_broker, client_id="cloud-b"):
             # The returning bridge asks every agent to re-send; both arrive and are applied.
             await eventually(empty)
-            assert await error_messages(in_db) == ["m1", "m2", "m3"]
+            assert await applied(in_db, agent_id, m1, m2, m3) == [1, 2, 3]
             assert outbox.acked_seq == await applied_through(in_db, agent_id)
 
 
@@ -138,7 +143,7 @@ async def test_a_restarted_agent_re_sends_and_a_duplicate_is_applied_once(
     # The bridge is gone; the agent runs again, sends, and stops with its events unacked.
     async with running_agent(config) as agent:
         first = await emit(agent, printer_id, "m1")
-        await emit(agent, printer_id, "m2")
+        second = await emit(agent, printer_id, "m2")
 
         async def sent_but_kept() -> bool:
             return not await agent.outbox.unsent() and await agent.outbox.count() == 2
@@ -152,7 +157,7 @@ async def test_a_restarted_agent_re_sends_and_a_duplicate_is_applied_once(
                 return await agent.outbox.count() == 0
 
             await eventually(empty)
-        assert await error_messages(in_db) == ["m1", "m2"]
+        assert await applied(in_db, agent_id, first, second) == [1, 2]
 
         # The same event again (as after a lost ack): not applied twice, and acknowledged,
         # retained, to whoever subscribes next.
@@ -168,7 +173,7 @@ async def test_a_restarted_agent_re_sends_and_a_duplicate_is_applied_once(
                 ack = wire.decode_ack(message.payload)
                 assert message.retain and ack.applied_seq >= 2
                 break
-        assert await error_messages(in_db) == ["m1", "m2"]
+        assert await applied(in_db, agent_id, first, second) == [1, 2]
 
 
 async def test_an_event_held_behind_a_missing_one_asks_the_agent_to_re_send(
@@ -209,4 +214,4 @@ async def test_an_event_held_behind_a_missing_one_asks_the_agent_to_re_send(
         await agent.send_event(m3)  # a re-send repeats everything not acknowledged
         await asyncio.wait_for(next_ack(lambda a: a.applied_seq == 3), 10)
         # Applied once each, and in order although m3 came first.
-        assert await error_messages(in_db) == ["m1", "m2", "m3"]
+        assert await applied(in_db, agent_id, m1, m2, m3) == [1, 2, 3]
