@@ -28,6 +28,7 @@ import aiomqtt
 from agent.config import BrokerEndpoint
 from agent.sync.outbox import PublishFailed
 from shared.backoff import Backoff
+from shared.cancellation import raise_if_cancelled
 from shared.mqtt_errors import explain
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ class MqttLink:
             await client.subscribe(
                 [(topic, 1) for topic in self._subscriptions], timeout=PUBLISH_TIMEOUT_S
             )
+            raise_if_cancelled()  # aiomqtt may have dropped a cancel (shared/cancellation.py)
             self._client = client
             self.session = session
             self.connections += 1

@@ -25,6 +25,7 @@ import aiomqtt
 
 from shared.backoff import Backoff
 from shared.broker_url import parse_broker_url
+from shared.cancellation import raise_if_cancelled
 from shared.mqtt_errors import explain
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class MqttLink:
             )
         except aiomqtt.MqttError as exc:
             raise NotConnectedError(f"publish failed: {exc}") from exc
+        raise_if_cancelled()  # aiomqtt may have dropped a cancel that came with the PUBACK
 
     async def run(self) -> None:
         """Stay connected until cancelled."""
@@ -130,6 +132,7 @@ class MqttLink:
         ) as client:
             for topic, qos in self._subscriptions:
                 await client.subscribe(topic, qos=qos)
+                raise_if_cancelled()
             self._client = client
             self._connected.set()
             backoff.reset()

@@ -51,6 +51,7 @@ from cloud.mqttauth.roles import (
 from cloud.mqttauth.tables import KIND_AGENT, BrokerLogin, password_purpose
 from cloud.orchestration.db import writing
 from cloud.sealing import SealError
+from shared.cancellation import raise_if_cancelled
 from shared.wire import acks_topic, config_topic, printer_state_topic, status_topic
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ class Provisioner:
             self._kicked.clear()
             done, self._next_done = self._next_done, loop.create_future()
             try:
+                raise_if_cancelled()
                 if self._link_up():
                     await self._pass()
             except NotConnectedError as exc:
