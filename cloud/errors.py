@@ -22,6 +22,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from sqlalchemy.orm.exc import StaleDataError
 
 from cloud.problems import (
     AgentFailure,
@@ -169,6 +170,13 @@ def to_api_error(exc: Exception) -> Problem:
         return ApiError(ErrorCode.RESOURCE_NOT_FOUND, "No such route or resource.")
     if isinstance(exc, MethodNotAllowedException):
         return ApiError(ErrorCode.INVALID_REQUEST, exc.detail, status_code=405)
+    if isinstance(exc, StaleDataError):
+        # Another writer (a replica, the agent's report) changed the job between our read
+        # and our write; the version check refused ours, which changed nothing.
+        return Conflict(
+            ErrorCode.INVALID_REQUEST,
+            "The resource changed while this request ran; read it again and retry.",
+        )
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         # Litestar's own client errors: malformed JSON, bad multipart, body too large (413).
         return ApiError(

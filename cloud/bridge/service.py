@@ -27,6 +27,7 @@ from typing import TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
 
 from cloud.bridge.acks import AckSender
 from cloud.bridge.inbound import (
@@ -316,7 +317,9 @@ async def _with_retries(apply: Callable[[T], Awaitable[R]], item: T) -> R:
     for attempt in range(1, APPLY_ATTEMPTS + 1):
         try:
             return await apply(item)
-        except DBAPIError as exc:
+        except (DBAPIError, StaleDataError) as exc:
+            # StaleDataError: another writer changed the job meanwhile; applied again, the
+            # report meets the job as it is now.
             if attempt == APPLY_ATTEMPTS:
                 raise
             delay_s = backoff.next_delay_s()

@@ -47,7 +47,10 @@ class ServiceContext:
         finally:
             self.end_write()
 
-    async def _begin_write(self) -> None:
+    async def begin_write(self) -> None:
+        """Take the write lock now, before reading what the write depends on: on SQLite a
+        read after it sees the last writer's commit (the bridge may apply an agent's report
+        between a read and a write)."""
         if not self._writing:
             await self.write_lock.acquire()
             self._writing = True
@@ -59,11 +62,11 @@ class ServiceContext:
             self.write_lock.release()
 
     async def flush(self) -> None:
-        await self._begin_write()
+        await self.begin_write()
         await self.session.flush()
 
     async def commit(self) -> None:
-        await self._begin_write()
+        await self.begin_write()
         try:
             await self.session.commit()
         finally:

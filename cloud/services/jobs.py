@@ -182,8 +182,8 @@ class JobService:
     async def act(self, job_id: str, action: JobAction) -> JobOut:
         """Pause, resume or cancel the job, whatever it is doing (cloud/lifecycle/machine.py):
         between copies at once, on a printer through a command to its agent."""
+        await self.ctx.begin_write()
         job = await self._row(job_id)
-        await self.ctx.flush()  # the write lock, before the lifecycle writes
         await self.life.apply(self.ctx.session, job, _JOB_TRIGGERS[action])
         await self.ctx.commit()
         self.app.kick(f"job {action.value}")

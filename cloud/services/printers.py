@@ -197,8 +197,10 @@ class PrinterService:
         await self.ctx.commit()
 
     async def act(self, printer_id: str, data: PrinterActionIn) -> PrinterActionOut:
-        printer = await self.get_row(printer_id)
         action, session = data.action, self.ctx.session
+        if action in _JOB_TRIGGERS:
+            await self.ctx.begin_write()  # the job is read as the last writer left it
+        printer = await self.get_row(printer_id)
         job, run = await self._job_on(printer) if action in _JOB_TRIGGERS else (None, None)
         if job is None:
             # Home, cooldown, or a printer busy with a job the farm did not start.
@@ -212,7 +214,6 @@ class PrinterService:
             )
             await self.ctx.commit()
             return _action_out(printer, action, command, None, CommandStatus.PENDING)
-        await self.ctx.flush()  # the write lock, before the lifecycle writes
         try:
             applied = await self.life.apply(session, job, _JOB_TRIGGERS[action], run=run)
         except IllegalTransition as exc:

@@ -13,13 +13,19 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col
 
-from cloud.db.models import PrinterCommand
+from cloud.db.engine import session_factory
+from cloud.db.models import Job, PrinterCommand
 from cloud.db.types import utcnow
+from cloud.errors import to_api_error
+from cloud.lifecycle.machine import Trigger
 from cloud.lifecycle.states import CommandAction
+from cloud.lifecycle.store import JobLife
 from cloud.orchestration.dispatch import Dispatcher
 from cloud.orchestration.tables import AgentLink, PrintRun
+from cloud.problems import Conflict
 from shared import wire
 from shared.enums import AgentState, ErrorCode, PrinterStatus
 from tests.cloud.api.test_jobs import make_job
@@ -447,3 +453,31 @@ async def test_commands_carry_their_job(farm: Farm) -> None:
         (CommandAction.RESUME, job["id"]),
         (CommandAction.CANCEL, job["id"]),
     ]
+
+
+# --- two writers ---------------------------------------------------------------------------
+
+
+async def test_two_writers_of_one_job_cannot_both_act(farm: Farm) -> None:
+    """Two replicas (or a request and the bridge) read the same job and both act: the job's
+    version lets the first write through and refuses the second, which changes nothing."""
+    job = await make_job(farm.owner, copies="2")
+    ctx = farm.owner.api.app.state["ctx"]
+    life = JobLife(ctx)
+    factory = session_factory(ctx.engine)
+    async with factory() as first, factory() as second:
+        mine = await first.get_one(Job, job["id"])
+        theirs = await second.get_one(Job, job["id"])
+        await life.apply(first, mine, Trigger.CANCEL)
+        await first.commit()
+        await life.apply(second, theirs, Trigger.HOLD)  # it still reads the job as queued
+        with pytest.raises(StaleDataError):
+            await second.commit()
+    after = await farm.job(job["id"])
+    assert after["status"] == "cancelled"
+    assert job_events(await farm.events(), job["id"]) == ["job.created", "job.cancelled"]
+
+
+def test_a_refused_concurrent_write_is_a_409_for_the_api() -> None:
+    problem = to_api_error(StaleDataError("UPDATE statement on table 'jobs' matched 0 rows"))
+    assert (problem.code, isinstance(problem, Conflict)) == (ErrorCode.INVALID_REQUEST, True)
