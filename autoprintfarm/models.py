@@ -51,10 +51,13 @@ class Printer(_Model, frozen=True):
 
 
 class PrinterCommand(_Model, frozen=True):
-    """An action recorded for a printer's agent; ``status`` is ``pending`` until it replies."""
+    """A printer action: ``status`` is ``ok`` once done, ``sent`` while its agent has not
+    answered. Between two copies of a job the cloud does a pause, resume or cancel itself:
+    then ``id`` and ``expires_at`` are None. ``job_id``: the job it acted on, if any."""
 
-    id: str = ""
+    id: str | None = None
     printer_id: str = ""
+    job_id: str | None = None
     action: str = ""
     status: str = ""
     error_code: str | None = None

@@ -103,6 +103,7 @@ def job_create(
     priority: str | None,
     printer_id: str | None,
     material: str | None,
+    material_color: str | None,
     copies: int | None,
     tags: Sequence[str] | None,
     on_progress: ProgressCallback | None,
@@ -119,6 +120,7 @@ def job_create(
             priority=priority,
             printer_id=printer_id,
             material=material,
+            material_color=material_color,
             copies=copies,
             tags=list(tags) if tags is not None else None,
         )
@@ -130,11 +132,26 @@ def job_create(
         priority=priority,
         printer_id=printer_id,
         material=material,
+        material_color=material_color,
         copies=copies,
         tags=list(tags) if tags is not None else None,
     )
     upload = MultipartBody(form, file, filename=filename)
     return Call("POST", JOBS, upload=upload, progress=on_progress, headers=headers)
+
+
+JOB_ACTIONS = ("pause", "resume", "cancel")
+
+
+def job_action(job_id: str, action: str, idempotency_key: str | None = None) -> Call:
+    if action not in JOB_ACTIONS:
+        raise ValueError(f"unknown action {action!r}; one of {', '.join(JOB_ACTIONS)}")
+    return Call(
+        "POST",
+        path("v1", "jobs", job_id, "actions"),
+        json={"action": action},
+        headers=idempotency(idempotency_key),
+    )
 
 
 # -- analytics --------------------------------------------------------------------------

@@ -158,6 +158,7 @@ class Jobs(_Resource):
         priority: str | None = None,
         printer_id: str | None = None,
         material: str | None = None,
+        material_color: str | None = None,
         copies: int | None = None,
         tags: Sequence[str] | None = None,
         on_progress: ProgressCallback | None = None,
@@ -176,6 +177,7 @@ class Jobs(_Resource):
             priority=priority,
             printer_id=printer_id,
             material=material,
+            material_color=material_color,
             copies=copies,
             tags=tags,
             on_progress=on_progress,
@@ -205,6 +207,24 @@ class Jobs(_Resource):
         return await self._client._request_optional(
             Call("DELETE", path("v1", "jobs", job_id)), m.Job
         )
+
+    async def action(
+        self, job_id: str, action: str, *, idempotency_key: str | None = None
+    ) -> m.Job:
+        """``pause``, ``resume`` or ``cancel`` the job, on its printer or between two of its
+        copies (a paused job starts no next copy; cancel ends the copies left). Returns the
+        job: on a printer, its status changes once the agent has done it."""
+        call = c.job_action(job_id, action, idempotency_key)
+        return await self._client._request(call, m.Job)
+
+    async def pause(self, job_id: str) -> m.Job:
+        return await self.action(job_id, "pause")
+
+    async def resume(self, job_id: str) -> m.Job:
+        return await self.action(job_id, "resume")
+
+    async def cancel(self, job_id: str) -> m.Job:
+        return await self.action(job_id, "cancel")
 
 
 class Materials(_Resource):

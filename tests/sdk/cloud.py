@@ -163,16 +163,34 @@ class CloudProcess:
 
         self.run_db(write)
 
-    def set_job_state(self, job_id: str, **columns: Any) -> None:
-        """Write job columns as the queue and the agent's reports would (status, printer_id)."""
+    def start_copy(self, job_id: str, printer_id: str, agent_id: str) -> None:
+        """The job's first copy printing on the printer, as the queue's claim and the
+        agent's job.started leave it: the job printing there, its run active."""
 
         async def write(session: Any) -> None:
-            from sqlalchemy import update
-
             from cloud.db.models import Job
+            from cloud.db.types import utcnow
+            from cloud.ids import IdPrefix, new_id
+            from cloud.lifecycle.states import RunStatus
+            from cloud.orchestration.tables import PrintRun
+            from shared.enums import JobStatus
 
-            table = Job.__table__  # type: ignore[attr-defined]
-            await session.execute(update(table).where(table.c.id == job_id).values(**columns))
+            job = await session.get(Job, job_id)
+            job.status, job.printer_id = JobStatus.PRINTING.value, printer_id
+            job.started_at = utcnow()
+            session.add(
+                PrintRun(
+                    id=new_id(IdPrefix.PRINT),
+                    org_id=job.org_id,
+                    job_id=job_id,
+                    printer_id=printer_id,
+                    agent_id=agent_id,
+                    command_id=new_id(IdPrefix.COMMAND),
+                    status=RunStatus.PRINTING.value,
+                    assigned_at=utcnow(),
+                    started_at=utcnow(),
+                )
+            )
 
         self.run_db(write)
 

@@ -134,10 +134,29 @@ def test_delete_of_a_printing_job_cancels_it_and_returns_it(
     client: Client, cloud: CloudProcess, org: Org, gcode_file: Path
 ) -> None:
     printer = client.printers.create(name="p", connection_url="http://10.4.0.1", api_key="k")
-    cloud.set_printer_state(printer.id, status="printing", agent_id=cloud.create_agent(org.org_id))
+    agent_id = cloud.create_agent(org.org_id)
+    cloud.set_printer_state(printer.id, status="printing", agent_id=agent_id)
     job = client.jobs.create(file=gcode_file, printer_id=printer.id)
-    cloud.set_job_state(job.id, status="printing", printer_id=printer.id)
+    cloud.start_copy(job.id, printer.id, agent_id)
     cancelled = client.jobs.delete(job.id)
     assert isinstance(cancelled, Job)
     assert cancelled.id == job.id and cancelled.status == "cancelled"
     assert client.jobs.get(job.id).status == "cancelled"  # kept in the history
+
+
+def test_pause_resume_and_cancel_a_waiting_job(client: Client, file_server: FileServer) -> None:
+    job = client.jobs.create(
+        file_url=file_server.url("model.gcode"), material="PLA", material_color="Black", copies=2
+    )
+    assert job.material is not None
+    assert (job.material.type, job.material.color) == ("PLA", "Black")
+    # Not on a printer yet: the cloud holds and releases it at once.
+    assert client.jobs.pause(job.id).status == "paused"
+    assert client.jobs.resume(job.id).status == "queued"
+    cancelled = client.jobs.cancel(job.id)
+    assert (cancelled.status, cancelled.copies_completed) == ("cancelled", 0)
+    with pytest.raises(InvalidRequestError) as refused:
+        client.jobs.resume(job.id)
+    assert (refused.value.status_code, refused.value.param) == (409, "action")
+    with pytest.raises(ValueError, match="unknown action"):
+        client.jobs.action(job.id, "dance")

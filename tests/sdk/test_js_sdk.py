@@ -111,8 +111,12 @@ def _fixtures(
     printing_job = None
     if route_exists(cloud, busy, "/v1/jobs"):
         with Client(api_key=busy.api_key, base_url=cloud.base_url) as client:
-            printing_job = client.jobs.create(file=gcode_file, printer_id=busy_printer).id
-        cloud.set_job_state(printing_job, status="printing", printer_id=busy_printer)
+            # A printer of its own: the printer tests act on the busy one meanwhile.
+            job_printer = client.printers.create(
+                name="busy-job", connection_url="http://10.1.1.4", api_key="k", agent_id=agent_id
+            ).id
+            printing_job = client.jobs.create(file=gcode_file, printer_id=job_printer).id
+        cloud.start_copy(printing_job, job_printer, agent_id)
     probe = cloud.create_org("js-probe")
     return {
         "baseUrl": cloud.base_url,

@@ -137,7 +137,7 @@ def test_actions_reach_the_printer_or_say_why_not(
     cloud.set_printer_state(printer.id, status="printing", agent_id=agent_id)
     command = client.printers.pause(printer.id)
     assert (command.printer_id, command.action, command.status) == (printer.id, "pause", "pending")
-    assert command.id.startswith("cmd_")
+    assert command.id is not None and command.id.startswith("cmd_")
     assert client.printers.cancel(printer.id).action == "cancel"
     with pytest.raises(PrinterBusyError) as busy:
         client.printers.home(printer.id)

@@ -128,6 +128,32 @@ export class Jobs extends Resource {
     });
     return job ?? null;
   }
+
+  /**
+   * Pause, resume or cancel the job, on its printer or between two of its copies (a paused
+   * job starts no next copy; cancel ends the copies left). Resolves to the job: on a
+   * printer, its status changes once the agent has done it.
+   */
+  action(id: string, action: T.JobAction, options?: Opts): Promise<T.Job> {
+    return this.core.request({
+      method: 'POST',
+      path: pathOf('v1', 'jobs', id, 'actions'),
+      json: { action },
+      ...withOptions(options),
+    });
+  }
+
+  pause(id: string, options?: Opts): Promise<T.Job> {
+    return this.action(id, 'pause', options);
+  }
+
+  resume(id: string, options?: Opts): Promise<T.Job> {
+    return this.action(id, 'resume', options);
+  }
+
+  cancel(id: string, options?: Opts): Promise<T.Job> {
+    return this.action(id, 'cancel', options);
+  }
 }
 
 export class Materials extends Resource {

@@ -61,16 +61,23 @@ export type PrinterUpdateParams = Partial<{
 
 export type PrinterAction = 'pause' | 'resume' | 'cancel' | 'home' | 'cooldown';
 
-/** An action recorded for the printer's agent; `status` is `pending` until it replies. */
+/**
+ * A printer action: `status` is `ok` once done, `sent` while its agent has not answered.
+ * Between two copies of a job the cloud does a pause, resume or cancel itself: then `id`
+ * and `expires_at` are null. `job_id`: the job it acted on, if any.
+ */
 export interface PrinterCommand {
-  id: string;
+  id: string | null;
   printer_id: string;
+  job_id?: string | null;
   action: PrinterAction;
   status: string;
   error_code?: string | null;
   created_at: string;
-  expires_at: string;
+  expires_at: string | null;
 }
+
+export type JobAction = 'pause' | 'resume' | 'cancel';
 
 export interface Job {
   id: string;
@@ -117,7 +124,10 @@ export interface JobCreateParams {
   priority?: 'low' | 'normal' | 'high' | 'urgent' | (string & {});
   /** Optional: auto-assigned when omitted. */
   printer_id?: string;
+  /** A material type ("PLA"): the queue picks a printer with it loaded … */
   material?: string;
+  /** … and this colour, when given. */
+  material_color?: string;
   copies?: number;
   tags?: string[];
   onProgress?: ProgressCallback;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 
-import { AutoPrintFarm, FileInvalidError, NotFoundError } from '@autoprintfarm/sdk';
+import { AutoPrintFarm, FileInvalidError, InvalidRequestError, NotFoundError } from '@autoprintfarm/sdk';
 
 import { NO_CLOUD, fx, options, requireRoute } from '../testing/fixtures.mjs';
 
@@ -71,6 +71,22 @@ describe('jobs', { skip: NO_CLOUD }, () => {
     assert.equal(cancelled.id, fx.printingJob);
     assert.equal(cancelled.status, 'cancelled');
     assert.equal((await c.jobs.get(fx.printingJob)).status, 'cancelled');
+  });
+
+  test('pause, resume and cancel a waiting job; its colour', async (t) => {
+    if (!requireRoute(t, '/v1/jobs')) return;
+    const c = client();
+    const job = await c.jobs.create({ file_url: fx.fileUrl, material: 'PLA', material_color: 'Black', copies: 2 });
+    assert.deepEqual([job.material.type, job.material.color], ['PLA', 'Black']);
+    assert.equal((await c.jobs.pause(job.id)).status, 'paused');
+    assert.equal((await c.jobs.resume(job.id)).status, 'queued');
+    const cancelled = await c.jobs.cancel(job.id);
+    assert.deepEqual([cancelled.status, cancelled.copies_completed], ['cancelled', 0]);
+    await assert.rejects(c.jobs.resume(job.id), (err) => {
+      assert.ok(err instanceof InvalidRequestError);
+      assert.deepEqual([err.status, err.param], [409, 'action']);
+      return true;
+    });
   });
 
   test('exactly one of file_url and file', async () => {
