@@ -36,15 +36,12 @@ from cloud.schemas.analytics import (
     PrintOutcomes,
 )
 from cloud.services.context import ServiceContext
+from cloud.views.numbers import cents, tenth
 from shared.enums import JobStatus, Priority
 
 
 def percent(part: float, whole: float) -> float:
-    return round(100.0 * part / whole, 1) if whole > 0 else 0.0
-
-
-def _mean(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
+    return tenth(100.0 * part / whole) if whole > 0 else 0.0
 
 
 def _success_rate(totals: PrintTotals) -> float:
@@ -83,8 +80,8 @@ class AnalyticsService:
             jobs_completed=completed,
             success_rate=_success_rate(totals),
             total_print_time=round(totals.print_time_s),
-            material_consumed=round(totals.grams, 1),
-            estimated_cost=round(totals.cost, 2),
+            material_consumed=tenth(totals.grams),
+            estimated_cost=cents(totals.cost),
         )
         return FleetAnalytics(period=self._period_out, metrics=metrics)
 
@@ -108,9 +105,9 @@ class AnalyticsService:
             jobs_completed=completed,
             success_rate=_success_rate(totals),
             total_print_time=round(totals.print_time_s),
-            material_consumed=round(totals.grams, 1),
-            estimated_cost=round(totals.cost, 2),
-            mean_print_duration=_mean(totals.mean_completed_duration_s),
+            material_consumed=tenth(totals.grams),
+            estimated_cost=cents(totals.cost),
+            mean_print_duration=tenth(totals.mean_completed_duration_s),
             prints=PrintOutcomes(
                 completed=totals.completed,
                 failed=totals.failed,
@@ -144,9 +141,9 @@ class AnalyticsService:
             total=sum(by_status.values()),
             by_status=by_status,
             by_priority=by_priority,
-            mean_wait=_mean(totals.mean_wait_s),
-            mean_assign_wait=_mean(totals.mean_assign_wait_s),
-            mean_duration=_mean(totals.mean_duration_s),
+            mean_wait=tenth(totals.mean_wait_s),
+            mean_assign_wait=tenth(totals.mean_assign_wait_s),
+            mean_duration=tenth(totals.mean_duration_s),
         )
         return JobAnalytics(period=self._period_out, metrics=metrics, data=days)
 
@@ -165,17 +162,17 @@ class AnalyticsService:
                 MaterialKind(
                     type=left.type if left else label.type,
                     color=left.color if left else label.color,
-                    consumed=round(used.grams, 1) if used else 0.0,
-                    estimated_cost=round(used.cost, 2) if used else 0.0,
+                    consumed=tenth(used.grams) if used else 0.0,
+                    estimated_cost=cents(used.cost) if used else 0.0,
                     prints=used.prints if used else 0,
-                    remaining=round(left.remaining_g, 1) if left else 0.0,
+                    remaining=tenth(left.remaining_g) if left else 0.0,
                     spools=left.spools if left else 0,
                 )
             )
         metrics = MaterialMetrics(
-            material_consumed=round(sum(u.grams for u in usage.values()), 1),
-            estimated_cost=round(sum(u.cost for u in usage.values()), 2),
-            remaining=round(sum(s.remaining_g for s in stock.values()), 1),
+            material_consumed=tenth(sum(u.grams for u in usage.values())),
+            estimated_cost=cents(sum(u.cost for u in usage.values())),
+            remaining=tenth(sum(s.remaining_g for s in stock.values())),
             spools_low=low_total,
         )
         low_out = [

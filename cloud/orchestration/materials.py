@@ -18,7 +18,8 @@ from sqlmodel import col
 from cloud.db.models import Job, Material, StoredFileRow
 from cloud.db.types import utcnow
 from cloud.services.events import record_event
-from cloud.services.materials import derived_status, material_out
+from cloud.services.materials import derived_status
+from cloud.views.materials import material_out
 from shared.enums import EventType, MaterialStatus
 
 log = logging.getLogger(__name__)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 from sqlalchemy import ColumnElement
 
@@ -16,6 +14,7 @@ from cloud.repositories.base import OrgRepository
 from cloud.schemas.materials import MaterialCreate, MaterialOut, MaterialPatch
 from cloud.services.context import ServiceContext
 from cloud.services.events import record_event
+from cloud.views.materials import material_out
 from shared.enums import EventType, MaterialStatus
 
 SORTABLE = ("type", "brand", "color", "remaining_weight", "status", "created_at", "updated_at")
@@ -25,23 +24,6 @@ _RENAMES = {
     "remaining_weight": "remaining_weight_g",
     "reorder_threshold": "reorder_threshold_g",
 }
-
-
-def material_out(row: Any) -> MaterialOut:
-    return MaterialOut(
-        id=row.id,
-        type=row.type,
-        brand=row.brand,
-        color=row.color,
-        spool_weight=row.spool_weight_g,
-        remaining_weight=row.remaining_weight_g,
-        cost_per_kg=row.cost_per_kg,
-        printer_id=row.printer_id,
-        reorder_threshold=row.reorder_threshold_g,
-        status=MaterialStatus(row.status),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
 
 
 def derived_status(material: Material, archived: bool) -> MaterialStatus:

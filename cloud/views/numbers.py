@@ -10,11 +10,21 @@ line of 31); the API rounds when it answers, never when it stores:
 
 from __future__ import annotations
 
+from typing import overload
 
+
+@overload
+def tenth(value: float) -> float: ...
+@overload
+def tenth(value: float | None) -> float | None: ...
 def tenth(value: float | None) -> float | None:
     """Percentages, temperatures and grams."""
     return None if value is None else round(value, 1)
 
 
+@overload
+def cents(value: float) -> float: ...
+@overload
+def cents(value: float | None) -> float | None: ...
 def cents(value: float | None) -> float | None:
     return None if value is None else round(value, 2)

@@ -481,3 +481,17 @@ async def test_two_writers_of_one_job_cannot_both_act(farm: Farm) -> None:
 def test_a_refused_concurrent_write_is_a_409_for_the_api() -> None:
     problem = to_api_error(StaleDataError("UPDATE statement on table 'jobs' matched 0 rows"))
     assert (problem.code, isinstance(problem, Conflict)) == (ErrorCode.INVALID_REQUEST, True)
+
+
+async def test_a_spools_weight_after_a_print_is_shown_to_a_tenth_of_a_gram(farm: Farm) -> None:
+    job = await make_job(farm.owner)
+    await farm.start(job["id"])
+    await farm.event(
+        wire.JobCompletedEvent, job_id=job["id"], duration_s=30.0, filament_used_mm=1234.567
+    )
+    spool = (await farm.owner.get(f"/v1/materials/{farm.spool_id}")).json()
+    left = spool["remaining_weight"]
+    assert 0 < left < 1000  # the print's grams were deducted
+    assert left == round(left, 1)  # stored to the hundredth, shown to the tenth
+    [used] = [e.payload for e in await farm.logged() if e.type == "job.completed"]
+    assert used["job"]["progress"] == 100.0
