@@ -166,3 +166,50 @@ async def test_every_printer_action_round_trips_through_the_real_agent(
 
         await farm.wait_for(cancelled, timeout_s=30, what="job cancelled")
         await farm.wait_for(lambda: printer_is("idle"), timeout_s=30, what="idle after cancel")
+
+
+async def test_a_job_of_three_copies_paused_between_copies_prints_each_copy_once(
+    mqtt_broker: TestBroker, tmp_path: Path
+) -> None:
+    specs = [PrinterSpec("only", "marlin", "PLA", "Black")]
+    async with running_farm(mqtt_broker, tmp_path, specs) as farm:
+        printer_id = farm.printers["only"]
+        data = sample_gcode(SampleJob("three", "PLA", Priority.NORMAL, 2))
+        job = await farm.json(
+            "POST",
+            "/v1/jobs",
+            files={"file": ("three.gcode", data, "text/x.gcode")},
+            data={"material": "PLA", "copies": "3"},
+        )
+        url = f"/v1/jobs/{job['id']}"
+
+        async def read() -> Any:
+            return await farm.json("GET", url)
+
+        async def first_copy_done() -> bool:
+            return bool((await read())["copies_completed"] >= 1)
+
+        await farm.wait_for(first_copy_done, timeout_s=60, what="the first copy")
+        # Paused wherever it is: between copies (held) or on the printer's next copy.
+        response = await farm.api.post(f"{url}/actions", json={"action": "pause"})
+        assert response.status_code == 200, response.text
+
+        async def paused() -> Any:
+            body = await read()
+            return body if body["status"] == "paused" else None
+
+        held = await farm.wait_for(paused, timeout_s=30, what="job paused")
+        assert held["copies_completed"] < 3
+        response = await farm.api.post(f"{url}/actions", json={"action": "resume"})
+        assert response.status_code == 200, response.text
+
+        async def completed() -> Any:
+            body = await read()
+            return body if body["status"] == "completed" else None
+
+        done = await farm.wait_for(completed, timeout_s=90, what="job completed")
+        assert (done["copies_completed"], done["progress"]) == (3, 100.0)
+        # Each copy homed once: three copies printed, none twice, none lost.
+        assert farm.sims[printer_id].executed.count("G28") == 3
+        printer = await farm.json("GET", f"/v1/printers/{printer_id}")
+        assert (printer["status"], printer["current_job"]) == ("idle", None)
