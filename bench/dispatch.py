@@ -3,11 +3,11 @@ executed by a simulated printer (target p50 < 300 ms).
 
     .venv/bin/python bench/dispatch.py [--jobs 20] [--database-url postgresql://…]
 
-One process runs a Mosquitto broker (or amqtt), the cloud (API + bridge) on SQLite or the
-given PostgreSQL, one agent and one idle simulated Marlin printer. Each job is a short file
-with no heating, so the first line reaches the printer as soon as the system has passed it
-along: queue → start command over MQTT → agent → download → serial. The next job is sent
-once the previous one is complete and the printer idle again.
+One process runs a broker (Mosquitto, else the embedded one), the cloud (API + bridge) on
+SQLite or the given PostgreSQL, one agent and one idle simulated Marlin printer. Each job
+is a short file with no heating, so the first line reaches the printer as soon as the
+system has passed it along: queue → start command over MQTT → agent → download → serial.
+The next job is sent once the previous one is complete and the printer idle again.
 """
 
 from __future__ import annotations

@@ -19,9 +19,10 @@ from sqlmodel import col
 from cloud.analytics.sql import Dialect, Window, dialect_of
 from cloud.analytics.usage import usage_cost
 from cloud.db.models import Printer
+from cloud.lifecycle.states import RunStatus
 from cloud.orchestration.tables import PrintRun
 
-_OPEN = ("printing", "paused")
+_OPEN = (RunStatus.PRINTING.value, RunStatus.PAUSED.value)  # started, not ended
 
 
 def printers_in_scope(
@@ -114,16 +115,16 @@ async def print_totals(
     clipped_s = d.greatest(
         0.0, d.least(f.c.end_s, window.end_s()) - d.greatest(f.c.start_s, window.start_s())
     )
-    completed_in = and_(ended_in, f.c.status == "completed")
+    completed_in = and_(ended_in, f.c.status == RunStatus.COMPLETED.value)
     # The agent's own duration when it gave one, else the wall time between start and end.
     duration_s = func.coalesce(f.c.duration_s, f.c.end_s - f.c.start_s)
     stmt = select(
         func.count(distinct(case((overlaps, f.c.printer_id)))),
         func.coalesce(func.sum(case((overlaps, clipped_s))), 0.0),
         _count_if(completed_in),
-        _count_if(and_(ended_in, f.c.status == "failed")),
-        _count_if(and_(ended_in, f.c.status == "cancelled")),
-        _count_if(and_(ended_in, f.c.status == "refused")),
+        _count_if(and_(ended_in, f.c.status == RunStatus.FAILED.value)),
+        _count_if(and_(ended_in, f.c.status == RunStatus.CANCELLED.value)),
+        _count_if(and_(ended_in, f.c.status == RunStatus.REFUSED.value)),
         func.coalesce(func.sum(case((ended_in, f.c.grams))), 0.0),
         func.avg(case((completed_in, duration_s))),
     )

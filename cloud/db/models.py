@@ -16,6 +16,7 @@ from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 from cloud.db.types import UTCDateTime, utcnow
+from cloud.lifecycle.states import CommandStatus
 
 
 class Organization(SQLModel, table=True):
@@ -207,7 +208,7 @@ class PrinterCommand(SQLModel, table=True):
     # The job a start, pause, resume or cancel is about: the agent acts only on that job.
     job_id: str | None = Field(default=None, max_length=32)
     action: str = Field(max_length=32)
-    status: str = Field(default="pending", max_length=16)
+    status: str = Field(default=CommandStatus.PENDING.value, max_length=16)
     error_code: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cloud.db.core import table_of
 from cloud.db.models import Printer
 from cloud.db.types import utcnow
 from cloud.lifecycle.occupancy import current_job_of
@@ -30,7 +31,7 @@ from cloud.services.events import record_event
 from cloud.views.printers import printer_out
 from shared.enums import EventType, PrinterStatus
 
-_PRINTERS = Printer.__table__  # type: ignore[attr-defined]
+_PRINTERS = table_of(Printer)
 _UPDATE_SNAPSHOT = (
     update(_PRINTERS)
     .where(

@@ -30,6 +30,7 @@ from sqlalchemy import or_, select, update
 
 from cloud.bridge.mqtt import NotConnectedError
 from cloud.context import CloudContext
+from cloud.db.core import table_of
 from cloud.db.models import Printer
 from cloud.mqttauth.check import admin_roles
 from cloud.mqttauth.control import Answer, BrokerAdminError, DynsecControl
@@ -63,8 +64,8 @@ BATCH = 200
 MANAGED_PREFIXES = ("agt_", "mqc_")
 
 RetainedPublish = Callable[[str, bytes], Awaitable[None]]
-_LOGINS: Any = BrokerLogin.__table__.c  # type: ignore[attr-defined]
-_PRINTERS: Any = Printer.__table__.c  # type: ignore[attr-defined]
+_LOGINS: Any = table_of(BrokerLogin).c
+_PRINTERS: Any = table_of(Printer).c
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ from sqlmodel import col
 
 from cloud.bridge.inbound import EventIn, ReplyIn, StateIn, StatusIn, TelemetryIn
 from cloud.context import CloudContext
+from cloud.db.core import table_of
 from cloud.db.models import Agent, Job, Printer, PrinterCommand
 from cloud.db.types import utcnow
 from cloud.lifecycle import printers
@@ -39,9 +40,9 @@ from shared.enums import AgentState, ErrorCode, JobStatus, PrinterStatus
 
 log = logging.getLogger(__name__)
 
-_PRINTERS = Printer.__table__  # type: ignore[attr-defined]
-_JOBS = Job.__table__  # type: ignore[attr-defined]
-_RUNS = PrintRun.__table__  # type: ignore[attr-defined]
+_PRINTERS = table_of(Printer)
+_JOBS = table_of(Job)
+_RUNS = table_of(PrintRun)
 _UPDATE_PRINTER_TELEMETRY = (
     update(_PRINTERS)
     .where(

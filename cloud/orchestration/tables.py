@@ -24,7 +24,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from cloud.db.core import table_of
 from cloud.db.types import UTCDateTime, utcnow
+from cloud.lifecycle.states import RunStatus
 
 # Print statuses. A print is "active" while it holds its printer.
 
@@ -58,7 +60,7 @@ class PrintRun(SQLModel, table=True):
     copy_index: int = 1
     # The job named this printer itself (a pin survives re-queueing for the next copy).
     pinned: bool = False
-    status: str = Field(default="assigned", max_length=16)
+    status: str = Field(default=RunStatus.ASSIGNED.value, max_length=16)
     assigned_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -104,7 +106,7 @@ async def ensure_agent_link(session: AsyncSession, agent_id: str, org_id: str) -
     link = await session.get(AgentLink, agent_id)
     if link is not None:
         return link
-    table = AgentLink.__table__  # type: ignore[attr-defined]
+    table = table_of(AgentLink)
     dialect = session.get_bind().dialect.name
     insert_fn = postgresql_insert if dialect == "postgresql" else sqlite_insert
     await session.execute(

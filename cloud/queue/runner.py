@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col
 
 from cloud.context import CloudContext
+from cloud.db.core import table_of
 from cloud.db.models import Job, Material, Printer
 from cloud.lifecycle.machine import IllegalTransition, Trigger
 from cloud.lifecycle.occupancy import run_is_active
@@ -31,7 +32,7 @@ from shared.enums import AgentState, JobStatus, MaterialStatus, PrinterStatus, P
 
 log = logging.getLogger(__name__)
 
-_JOBS = Job.__table__  # type: ignore[attr-defined]
+_JOBS = table_of(Job)
 _LOADABLE = (MaterialStatus.ACTIVE.value, MaterialStatus.LOW.value)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import SQLModel
 
 from cloud.api.listing import PageRequest
+from cloud.db.core import table_of
 from cloud.db.reader import SqliteReader
 from cloud.db.rows import Derived, raw_columns
 from cloud.repositories.statements import DriverSql, page_params, page_statements
@@ -34,14 +35,14 @@ class OrgRepository(Generic[M]):
         self.model = model
         self.session = session
         self.org_id = org_id
-        self.table = model.__table__  # type: ignore[attr-defined]
+        self.table = table_of(model)
         self.sort_columns = dict(sort_columns or {})
         self.reader = reader
         # Values a raw list page shows that no column holds (cloud.db.rows.raw_columns).
         self.derived = derived
 
     def _scoped(self) -> ColumnElement[bool]:
-        return self.table.c.org_id == self.org_id  # type: ignore[no-any-return]
+        return self.table.c.org_id == self.org_id
 
     async def get(self, resource_id: str, *, for_update: bool = False) -> M | None:
         stmt = select(self.model).where(self._scoped(), self.table.c.id == resource_id)

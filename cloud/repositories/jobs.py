@@ -11,13 +11,14 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
 
+from cloud.db.core import table_of
 from cloud.db.models import Job, Organization, Printer, StoredFileRow
 from shared.enums import JobStatus
 
-_ORGS = Organization.__table__  # type: ignore[attr-defined]
-_JOBS = Job.__table__  # type: ignore[attr-defined]
-_PRINTERS = Printer.__table__  # type: ignore[attr-defined]
-_FILES = StoredFileRow.__table__  # type: ignore[attr-defined]
+_ORGS = table_of(Organization)
+_JOBS = table_of(Job)
+_PRINTERS = table_of(Printer)
+_FILES = table_of(StoredFileRow)
 
 ACTIVE_STATUSES = tuple(s.value for s in JobStatus if not s.is_final)
 

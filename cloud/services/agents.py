@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement
 
 from cloud.api.listing import PageRequest
 from cloud.context import CloudContext
+from cloud.db.core import table_of
 from cloud.db.models import Agent
 from cloud.db.types import utcnow
 from cloud.ids import IdPrefix, new_id
@@ -56,7 +57,7 @@ def config_toml(agent_id: str, org_id: str, creds: MqttCredentials) -> str:
 class AgentService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        t = Agent.__table__.c  # type: ignore[attr-defined]
+        t = table_of(Agent).c
         self.repo = OrgRepository(
             Agent, ctx.session, ctx.org_id, {k: t[k] for k in SORTABLE}, reader=ctx.reader
         )

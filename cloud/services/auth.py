@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.auth.keys import KEY_PREFIX, Principal, hash_secret
+from cloud.db.core import table_of
 from cloud.db.models import ApiKey
 from cloud.db.reader import SqliteReader
 from cloud.db.types import utcnow
@@ -30,7 +31,7 @@ CACHE_TTL_S = 5.0
 _CACHE_MAX = 10_000
 # `last_used_at` is advisory; writing it on every request would serialise SQLite writers.
 _LAST_USED_EVERY = timedelta(minutes=1)
-_KEYS = ApiKey.__table__  # type: ignore[attr-defined]
+_KEYS = table_of(ApiKey)
 _BY_HASH = select(_KEYS).where(_KEYS.c.key_hash == bindparam("h"))
 
 

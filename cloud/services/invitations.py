@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.auth.keys import ALL_SCOPES, RESOURCES, hash_secret
+from cloud.db.core import table_of
 from cloud.db.models import Invitation, User
 from cloud.db.types import utcnow
 from cloud.db.writer import WriteLock
@@ -45,7 +46,7 @@ async def accept_invitation(
     session: AsyncSession, write_lock: WriteLock, data: InvitationAcceptIn
 ) -> InvitationAccepted:
     """Create the invited user and its first API key; the invitation is then used up."""
-    inv_table = Invitation.__table__  # type: ignore[attr-defined]
+    inv_table = table_of(Invitation)
     stmt = select(Invitation).where(inv_table.c.token_hash == hash_secret(data.token.strip()))
     invitation = (await session.execute(stmt)).scalar()
     if invitation is None:

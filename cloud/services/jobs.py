@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Connection, func, select
 
 from cloud.api.listing import PageRequest
 from cloud.context import CloudContext
+from cloud.db.core import table_of
 from cloud.db.models import Job, StoredFileRow
 from cloud.db.types import utcnow
 from cloud.files.urls import own_file_id
@@ -40,7 +41,7 @@ class JobService:
     def __init__(self, ctx: ServiceContext, app: CloudContext) -> None:
         self.ctx = ctx
         self.app = app
-        t = Job.__table__.c  # type: ignore[attr-defined]
+        t = table_of(Job).c
         self.repo = OrgRepository(
             Job,
             ctx.session,

@@ -6,6 +6,7 @@ import msgspec
 from sqlalchemy import ColumnElement
 
 from cloud.api.listing import PageRequest
+from cloud.db.core import table_of
 from cloud.db.models import Material, Printer
 from cloud.db.types import utcnow
 from cloud.ids import IdPrefix, new_id
@@ -41,7 +42,7 @@ def derived_status(material: Material, archived: bool) -> MaterialStatus:
 class MaterialService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        t = Material.__table__.c  # type: ignore[attr-defined]
+        t = table_of(Material).c
         self.repo = OrgRepository(
             Material,
             ctx.session,

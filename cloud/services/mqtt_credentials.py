@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement
 
 from cloud.api.listing import PageRequest
 from cloud.context import CloudContext
+from cloud.db.core import table_of
 from cloud.ids import IdPrefix, new_id
 from cloud.mqttauth.roles import dashboard_topics
 from cloud.mqttauth.tables import KIND_DASHBOARD, BrokerLogin
@@ -44,7 +45,7 @@ def credential_out(row: Any) -> MqttCredentialOut:
 class MqttCredentialService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        t = BrokerLogin.__table__.c  # type: ignore[attr-defined]
+        t = table_of(BrokerLogin).c
         self.repo = OrgRepository(
             BrokerLogin, ctx.session, ctx.org_id, {k: t[k] for k in SORTABLE}, reader=ctx.reader
         )

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, func, select
 
 from cloud.api.listing import PageRequest
 from cloud.auth.keys import hash_secret, new_secret
+from cloud.db.core import table_of
 from cloud.db.models import Agent, Invitation, Job, Printer, StoredFileRow, User
 from cloud.db.types import utcnow
 from cloud.ids import IdPrefix, new_id
@@ -46,7 +47,7 @@ async def _count(ctx: ServiceContext, model: Any, *where: Any) -> int:
 
 
 async def storage_used(ctx: ServiceContext) -> int:
-    table = StoredFileRow.__table__  # type: ignore[attr-defined]
+    table = table_of(StoredFileRow)
     stmt = select(func.coalesce(func.sum(table.c.size_bytes), 0)).where(
         table.c.org_id == ctx.org_id
     )
@@ -62,10 +63,10 @@ class OrganizationService:
         plan = quotas.plan_for(org.plan)
         usage = Usage(
             printers=await _count(self.ctx, Printer),
-            agents=await _count(self.ctx, Agent, Agent.__table__.c.revoked_at.is_(None)),  # type: ignore[attr-defined]
+            agents=await _count(self.ctx, Agent, table_of(Agent).c.revoked_at.is_(None)),
             users=await _count(self.ctx, User),
             storage_bytes=await storage_used(self.ctx),
-            active_jobs=await _count(self.ctx, Job, Job.__table__.c.status.in_(ACTIVE_STATUSES)),  # type: ignore[attr-defined]
+            active_jobs=await _count(self.ctx, Job, table_of(Job).c.status.in_(ACTIVE_STATUSES)),
         )
         return OrganizationOut(
             id=org.id,
@@ -95,7 +96,7 @@ class OrganizationService:
 class UserService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        t = User.__table__.c  # type: ignore[attr-defined]
+        t = table_of(User).c
         self.repo = OrgRepository(
             User, ctx.session, ctx.org_id, {k: t[k] for k in USER_SORTABLE}, reader=ctx.reader
         )
@@ -119,7 +120,7 @@ class UserService:
         if await self.repo.count(self.repo.table.c.email == email):
             raise invalid(f"'{email}' is already a member of this organization.", param="email")
         now = utcnow()
-        inv = Invitation.__table__.c  # type: ignore[attr-defined]
+        inv = table_of(Invitation).c
         pending = await _count(
             self.ctx, Invitation, inv.accepted_at.is_(None), inv.expires_at > now
         )

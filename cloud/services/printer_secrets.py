@@ -17,12 +17,13 @@ from typing import Any
 from sqlalchemy import select, update
 
 from cloud.context import CloudContext
+from cloud.db.core import table_of
 from cloud.db.models import Printer
 from cloud.orchestration.db import writing
 
 log = logging.getLogger(__name__)
 
-_PRINTERS: Any = Printer.__table__.c  # type: ignore[attr-defined]
+_PRINTERS: Any = table_of(Printer).c
 
 
 def printer_secret_purpose(printer_id: str) -> str:

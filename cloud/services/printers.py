@@ -15,6 +15,7 @@ import msgspec
 from sqlalchemy import ColumnElement, func
 
 from cloud.api.listing import PageRequest
+from cloud.db.core import table_of
 from cloud.db.models import Job, Printer, PrinterCommand
 from cloud.db.types import utcnow
 from cloud.ids import IdPrefix, new_id
@@ -59,7 +60,7 @@ _JOB_TRIGGERS = {
 class PrinterService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        t = Printer.__table__.c  # type: ignore[attr-defined]
+        t = table_of(Printer).c
         self.repo = OrgRepository(
             Printer,
             ctx.session,

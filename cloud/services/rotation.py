@@ -12,13 +12,14 @@ from typing import Any
 from sqlalchemy import select, update
 
 from cloud.context import CloudContext
+from cloud.db.core import table_of
 from cloud.db.models import Printer
 from cloud.mqttauth.tables import BrokerLogin, password_purpose
 from cloud.orchestration.db import writing
 from cloud.services.printer_secrets import printer_secret_purpose, seal_legacy_printer_secrets
 
-_PRINTERS: Any = Printer.__table__.c  # type: ignore[attr-defined]
-_LOGINS: Any = BrokerLogin.__table__.c  # type: ignore[attr-defined]
+_PRINTERS: Any = table_of(Printer).c
+_LOGINS: Any = table_of(BrokerLogin).c
 
 
 async def reseal_all(app: CloudContext) -> dict[str, int]:

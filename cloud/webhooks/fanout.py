@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.db.core import table_of
 from cloud.db.models import Event
 from cloud.webhooks.events import matches
 from cloud.webhooks.messages import message_body, row_id
@@ -41,11 +42,11 @@ logger = logging.getLogger(__name__)
 
 CURSOR_NAME: Final = "events"
 
-_E = Event.__table__.c  # type: ignore[attr-defined]
-_W = WebhookEndpoint.__table__.c  # type: ignore[attr-defined]
-_C = WebhookFanoutCursor.__table__  # type: ignore[attr-defined]
-_M = WebhookEventMark.__table__  # type: ignore[attr-defined]
-_D = WebhookDelivery.__table__  # type: ignore[attr-defined]
+_E = table_of(Event).c
+_W = table_of(WebhookEndpoint).c
+_C = table_of(WebhookFanoutCursor)
+_M = table_of(WebhookEventMark)
+_D = table_of(WebhookDelivery)
 
 
 async def _lock_cursor(session: AsyncSession, now: datetime) -> datetime:

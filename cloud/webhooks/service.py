@@ -14,6 +14,7 @@ import msgspec
 from sqlalchemy import ColumnElement
 
 from cloud.api.listing import PageRequest
+from cloud.db.core import table_of
 from cloud.db.types import utcnow
 from cloud.ids import IdPrefix, new_id
 from cloud.net import OutboundURLError, resolve_public_url
@@ -74,7 +75,7 @@ class WebhookService:
     def __init__(self, ctx: ServiceContext, config: WebhookConfig) -> None:
         self.ctx = ctx
         self.config = config
-        t = WebhookEndpoint.__table__.c  # type: ignore[attr-defined]
+        t = table_of(WebhookEndpoint).c
         self.repo = OrgRepository(
             WebhookEndpoint, ctx.session, ctx.org_id, {k: t[k] for k in SORTABLE}
         )
@@ -190,7 +191,7 @@ class WebhookService:
         self, webhook_id: str, req: PageRequest, *, event: str | None, success: bool | None
     ) -> tuple[list[DeliveryAttemptOut], int]:
         await self._row(webhook_id)  # 404 for another organization's webhook
-        t = WebhookAttempt.__table__.c  # type: ignore[attr-defined]
+        t = table_of(WebhookAttempt).c
         repo = OrgRepository(
             WebhookAttempt, self.ctx.session, self.ctx.org_id, {k: t[k] for k in ATTEMPT_SORTABLE}
         )

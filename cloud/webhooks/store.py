@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.db.core import table_of
 from cloud.webhooks.messages import record_disabled, row_id
 from cloud.webhooks.schedule import RetryPolicy
 from cloud.webhooks.sender import AttemptResult
@@ -37,9 +38,9 @@ from cloud.webhooks.tables import (
 
 logger = logging.getLogger(__name__)
 
-_D = WebhookDelivery.__table__  # type: ignore[attr-defined]
-_W = WebhookEndpoint.__table__  # type: ignore[attr-defined]
-_A = WebhookAttempt.__table__  # type: ignore[attr-defined]
+_D = table_of(WebhookDelivery)
+_W = table_of(WebhookEndpoint)
+_A = table_of(WebhookAttempt)
 
 
 @dataclass(frozen=True, slots=True)
