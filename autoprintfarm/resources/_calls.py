@@ -79,13 +79,19 @@ def printer_create(
 
 
 def printer_action(printer_id: str, action: str, idempotency_key: str | None = None) -> Call:
-    if action not in PRINTER_ACTIONS:
-        raise ValueError(f"unknown action {action!r}; one of {', '.join(PRINTER_ACTIONS)}")
+    return _action("printers", printer_id, action, PRINTER_ACTIONS, idempotency_key)
+
+
+def _action(
+    kind: str, resource_id: str, action: str, allowed: Sequence[str], key: str | None
+) -> Call:
+    if action not in allowed:
+        raise ValueError(f"unknown action {action!r}; one of {', '.join(allowed)}")
     return Call(
         "POST",
-        path("v1", "printers", printer_id, "actions"),
+        path("v1", kind, resource_id, "actions"),
         json={"action": action},
-        headers=idempotency(idempotency_key),
+        headers=idempotency(key),
     )
 
 
@@ -144,14 +150,7 @@ JOB_ACTIONS = ("pause", "resume", "cancel")
 
 
 def job_action(job_id: str, action: str, idempotency_key: str | None = None) -> Call:
-    if action not in JOB_ACTIONS:
-        raise ValueError(f"unknown action {action!r}; one of {', '.join(JOB_ACTIONS)}")
-    return Call(
-        "POST",
-        path("v1", "jobs", job_id, "actions"),
-        json={"action": action},
-        headers=idempotency(idempotency_key),
-    )
+    return _action("jobs", job_id, action, JOB_ACTIONS, idempotency_key)
 
 
 # -- analytics --------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy import and_, bindparam, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -32,15 +32,17 @@ from cloud.views.printers import printer_out
 from shared.enums import EventType, PrinterStatus
 
 _PRINTERS = table_of(Printer)
+# The authorisation of what an agent reports (snapshots, telemetry): an UPDATE with this
+# WHERE changes a printer only if it is this agent's, in this organisation; anything else
+# updates nothing. Bound as b_id, b_org, b_agent.
+AGENTS_OWN_PRINTER = and_(
+    _PRINTERS.c.id == bindparam("b_id"),
+    _PRINTERS.c.org_id == bindparam("b_org"),
+    _PRINTERS.c.agent_id == bindparam("b_agent"),
+)
 _UPDATE_SNAPSHOT = (
     update(_PRINTERS)
-    .where(
-        # The WHERE clause is the authorisation: a snapshot changes a printer only if the
-        # printer is this agent's, in this organisation; anything else updates nothing.
-        _PRINTERS.c.id == bindparam("b_id"),
-        _PRINTERS.c.org_id == bindparam("b_org"),
-        _PRINTERS.c.agent_id == bindparam("b_agent"),
-    )
+    .where(AGENTS_OWN_PRINTER)
     .values(
         status=bindparam("b_status"),
         hotend_c=bindparam("b_hotend"),

@@ -45,11 +45,7 @@ _JOBS = table_of(Job)
 _RUNS = table_of(PrintRun)
 _UPDATE_PRINTER_TELEMETRY = (
     update(_PRINTERS)
-    .where(
-        _PRINTERS.c.id == bindparam("b_id"),
-        _PRINTERS.c.org_id == bindparam("b_org"),
-        _PRINTERS.c.agent_id == bindparam("b_agent"),
-    )
+    .where(printers.AGENTS_OWN_PRINTER)
     .values(progress=func.coalesce(bindparam("b_progress"), _PRINTERS.c.progress))
 )
 
