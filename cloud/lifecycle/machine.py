@@ -13,11 +13,12 @@ hold it (`hold`), and the status of its active print run (a copy on a printer), 
 - `ended`: completed, failed or cancelled, no active run.
 
 Triggers come from the queue (`claim`), from the agent (`started`, `paused`, `resumed`,
-`completed`, `failed`, `cancelled`, and its answers to a start: `start_refused`,
-`file_refused`, `start_expired`) and from the API (`hold`, `release`, `cancel`: pause,
-resume and cancel, on the job or on its printer). `step` gives what one trigger does in one
-phase: the job after, the run's new status, the events to record (and deliver as
-webhooks) and the commands to send to the copy's printer. The table `RULES` lists every
+`completed`, `failed`, `cancelled`; its answers to a start, `start_refused`,
+`file_refused`, `start_expired`; and to a pause, `pause_refused`) and from the API
+(`hold`, `release`, `cancel`: pause, resume and cancel, on the job or on its printer).
+`step` gives what one trigger does in one phase: the job after, the run's new status, the
+events to record (and deliver as webhooks) and the commands to send to the copy's
+printer. The table `RULES` lists every
 allowed (phase, trigger) pair; any other pair is an `IllegalTransition`.
 
 Copies: a completed copy that is not the last sends the job back to the queue for the next
@@ -25,7 +26,8 @@ one (`queued`), or holds it there (`held`) when a pause was asked for, even one 
 never got to because the copy ended first. `hold` is the user's wish, kept until resume: a
 pause asked while a copy is starting reaches the printer once it has started. Cancel ends
 the job at once for the user (`job.cancelled`) and asks the printer to stop; the run ends
-when the agent says so (`ending`), and the printer is busy until then.
+when the agent says so (`ending`), and the printer is busy until then; cancel again asks
+again.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class Trigger(StrEnum):
     START_REFUSED = "start_refused"
     FILE_REFUSED = "file_refused"
     START_EXPIRED = "start_expired"
+    PAUSE_REFUSED = "pause_refused"
     HOLD = "hold"
     RELEASE = "release"
     CANCEL = "cancel"
@@ -172,8 +175,10 @@ def _ended_by_agent(outcome: JobStatus, run: RunStatus, event: EventType) -> Rul
 def _start_refused(v: JobView) -> Step:
     if v.phase is Phase.ENDING:
         return Step(replace(v, run=None), RunStatus.REFUSED)
-    status = JobStatus.PAUSED if v.hold else JobStatus.QUEUED
-    return Step(replace(v, status=status, run=None), RunStatus.REFUSED)
+    if v.hold:  # a pause asked while it was starting: held now, and paused for the user
+        job = replace(v, status=JobStatus.PAUSED, run=None)
+        return Step(job, RunStatus.REFUSED, (EventType.JOB_PAUSED,))
+    return Step(replace(v, status=JobStatus.QUEUED, run=None), RunStatus.REFUSED)
 
 
 def _file_refused(v: JobView) -> Step:
@@ -213,6 +218,19 @@ def _cancel(v: JobView) -> Step:
     return Step(job, v.run, (EventType.JOB_CANCELLED,), commands)
 
 
+def _cancel_again(v: JobView) -> Step:
+    # Over for the user already; the printer has not stopped (its agent refused or never
+    # answered the first cancel): ask again.
+    return Step(v, v.run, commands=(CommandAction.CANCEL,))
+
+
+def _pause_refused(v: JobView) -> Step:
+    # The printer did not pause: the wish is dropped, or it would hold the next copy.
+    if not v.hold:
+        return Step(v, v.run, changed=False)
+    return Step(replace(v, hold=False), v.run)
+
+
 def _unchanged(v: JobView) -> Step:
     return Step(v, v.run, changed=False)
 
@@ -248,6 +266,7 @@ RULES: dict[tuple[Phase, Trigger], Rule] = {
     (Phase.PRINTING, Trigger.PAUSED): _paused,
     (Phase.PRINTING, Trigger.RESUMED): _unchanged,
     **{(Phase.PRINTING, t): rule for t, rule in _COPY_ENDS.items()},
+    (Phase.PRINTING, Trigger.PAUSE_REFUSED): _pause_refused,
     (Phase.PRINTING, Trigger.HOLD): _hold_on_printer,
     (Phase.PRINTING, Trigger.RELEASE): _release_on_printer,
     (Phase.PRINTING, Trigger.CANCEL): _cancel,
@@ -263,6 +282,7 @@ RULES: dict[tuple[Phase, Trigger], Rule] = {
     (Phase.ENDING, Trigger.RESUMED): _resumed,
     **{(Phase.ENDING, t): rule for t, rule in _COPY_ENDS.items()},
     **{(Phase.ENDING, t): rule for t, rule in _START_ANSWERS.items()},
+    (Phase.ENDING, Trigger.CANCEL): _cancel_again,
 }
 
 

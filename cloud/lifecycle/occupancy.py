@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cloud.db.models import Job, Printer
+from cloud.db.models import Printer
 from cloud.orchestration.tables import PrintRun
 
 # In the order of the partial index's WHERE clause (cloud/orchestration/tables.py), as
@@ -47,16 +47,21 @@ async def active_run_of_job(session: AsyncSession, job_id: str) -> PrintRun | No
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def active_run_on(session: AsyncSession, job_id: str, printer_id: str) -> PrintRun | None:
+    """The job's active run if it is on this printer."""
+    run = await active_run_of_printer(session, printer_id)
+    return run if run is not None and run.job_id == job_id else None
+
+
 async def active_run_of_printer(session: AsyncSession, printer_id: str) -> PrintRun | None:
     stmt = select(PrintRun).where(col(PrintRun.printer_id) == printer_id, run_is_active())
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def last_job_of(session: AsyncSession, printer_id: str) -> Job | None:
-    """The job of the printer's latest run, whatever its state."""
+async def last_run_of(session: AsyncSession, printer_id: str) -> PrintRun | None:
+    """The printer's latest run, whatever its state."""
     stmt = (
-        select(Job)
-        .join(PrintRun, col(PrintRun.job_id) == col(Job.id))
+        select(PrintRun)
         .where(col(PrintRun.printer_id) == printer_id)
         .order_by(col(PrintRun.assigned_at).desc())
         .limit(1)

@@ -77,6 +77,9 @@ async def set_status(
     reason: str | None = None,
 ) -> tuple[EventType, ...]:
     """Change one printer's status and record what the change means."""
+    # Its status as committed, locked until this transaction ends (PostgreSQL; SQLite's
+    # writer lock does the same): two writers never both see the old one and both record.
+    await session.refresh(printer, ["status"], with_for_update=True)
     events = presence_events(PrinterStatus(printer.status), status)
     printer.status = status.value
     printer.updated_at = utcnow()
@@ -91,8 +94,13 @@ async def apply_snapshots(session: AsyncSession, snapshots: Sequence[Snapshot]) 
     if not snapshots:
         return False
     keys = [(s.printer_id, s.org_id, s.agent_id) for s in snapshots]
-    stmt = select(col(Printer.id), col(Printer.status)).where(
-        tuple_(col(Printer.id), col(Printer.org_id), col(Printer.agent_id)).in_(keys)
+    # Locked in id order (PostgreSQL) so two replicas' batches neither both record one
+    # change nor deadlock on each other.
+    stmt = (
+        select(col(Printer.id), col(Printer.status))
+        .where(tuple_(col(Printer.id), col(Printer.org_id), col(Printer.agent_id)).in_(keys))
+        .order_by(col(Printer.id))
+        .with_for_update()
     )
     before = {row[0]: PrinterStatus(row[1]) for row in await session.execute(stmt)}
     now = utcnow()

@@ -1,5 +1,5 @@
 """The lifecycle table applied to the database: the one writer of the statuses of jobs,
-print runs, printer commands and printers.
+print runs and printer commands (a printer's own status: `printers.py`).
 
 Everything runs inside the caller's transaction (the caller commits): the queue's claim, the
 dispatcher's sends and expiries, the applier's agent reports, the API's actions. `JobLife`
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import msgspec
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -60,10 +60,9 @@ class CopyReport:
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """A trigger applied: the table's step, the run it concerned, the commands it made."""
+    """A trigger applied: the table's step and the commands it made."""
 
     step: Step
-    run: PrintRun | None = None
     commands: tuple[PrinterCommand, ...] = ()
 
 
@@ -103,7 +102,7 @@ class JobLife:
         )
         result = step(view, trigger)
         if not result.changed:
-            return Applied(result, run)
+            return Applied(result)
         now = utcnow()
         at = report.at if report is not None else now
         commands: list[PrinterCommand] = []
@@ -132,7 +131,7 @@ class JobLife:
                 commands.append(command)
         for event in result.events:
             self._record_job(session, job, event)
-        return Applied(result, run, tuple(commands))
+        return Applied(result, tuple(commands))
 
     def _new_run(
         self, session: AsyncSession, job: Job, where: Placement, now: datetime
@@ -254,8 +253,10 @@ def _write_job(
     if after.status is JobStatus.COMPLETED:
         job.progress = 100.0
     elif result.run_ended:
-        # Finished copies, and the share of this one if it ends the job.
-        share = _progress(report) if after.status.is_final else None
+        # Finished copies, and the share of this one if it ends the job unfinished (a
+        # completed copy is counted in copies_done already).
+        unfinished = after.status.is_final and result.run is not RunStatus.COMPLETED
+        share = _progress(report) if unfinished else None
         job.progress = job_progress(job.copies, job.copies_done, share)
     if after.status.is_final and not before.status.is_final:
         job.completed_at = at
@@ -280,11 +281,23 @@ def _progress(report: CopyReport | None) -> float:
     return report.progress_pct if report is not None else 0.0
 
 
-async def _finished_seconds(session: AsyncSession, job_id: str) -> int:
-    """The job's printing time so far: every copy that ended, refused starts aside."""
-    total = await session.scalar(
-        select(func.coalesce(func.sum(col(PrintRun.duration_s)), 0.0)).where(
-            col(PrintRun.job_id) == job_id, col(PrintRun.ended_at).is_not(None)
-        )
+def finished_seconds(job_id: ColumnElement[str] | str) -> ScalarSelect[float]:
+    """The printing time of a job's copies that ended (refused starts count 0): for a job
+    id, or as a correlated subquery for a jobs column in an UPDATE."""
+    return (
+        select(func.coalesce(func.sum(col(PrintRun.duration_s)), 0.0))
+        .where(col(PrintRun.job_id) == job_id, col(PrintRun.ended_at).is_not(None))
+        .scalar_subquery()
     )
+
+
+async def _finished_seconds(session: AsyncSession, job_id: str) -> int:
+    total = await session.scalar(select(finished_seconds(job_id)))
     return round(float(total or 0.0))
+
+
+def end_orphan_run(run: PrintRun, status: RunStatus, at: datetime) -> None:
+    """Close an active run whose job is gone (deleted with its organization): the printer
+    must not stay busy with a job nobody can see."""
+    run.status = status.value
+    run.ended_at = at

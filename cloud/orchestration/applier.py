@@ -9,11 +9,12 @@ not drive, change nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -25,9 +26,9 @@ from cloud.db.models import Agent, Job, Printer, PrinterCommand
 from cloud.db.types import utcnow
 from cloud.lifecycle import printers
 from cloud.lifecycle.machine import IllegalTransition, Trigger
-from cloud.lifecycle.occupancy import run_is_active
-from cloud.lifecycle.states import CommandAction, CommandStatus
-from cloud.lifecycle.store import CopyReport, JobLife, command_to
+from cloud.lifecycle.occupancy import active_run_on, run_is_active
+from cloud.lifecycle.states import CommandAction, CommandStatus, RunStatus
+from cloud.lifecycle.store import CopyReport, JobLife, command_to, end_orphan_run, finished_seconds
 from cloud.orchestration.db import writing
 from cloud.orchestration.tables import (
     AgentLink,
@@ -50,15 +51,6 @@ _UPDATE_PRINTER_TELEMETRY = (
 )
 
 
-def _finished_seconds() -> ColumnElement[Any]:
-    """The job's copies that ended, in seconds (a correlated subquery)."""
-    return (
-        select(func.coalesce(func.sum(_RUNS.c.duration_s), 0.0))
-        .where(_RUNS.c.job_id == _JOBS.c.id, _RUNS.c.ended_at.is_not(None))
-        .scalar_subquery()
-    )
-
-
 # The whole job, from its running copy: finished copies plus this one's share, and their
 # time plus this one's (cloud/lifecycle/machine.job_progress says the same in Python).
 _UPDATE_JOB_PROGRESS = (
@@ -66,17 +58,26 @@ _UPDATE_JOB_PROGRESS = (
     .where(
         _JOBS.c.id == bindparam("b_id"),
         _JOBS.c.org_id == bindparam("b_org"),
-        # The copy runs on the printer that reports it: no agent moves another's job.
-        _JOBS.c.printer_id == bindparam("b_printer"),
         # Spelled out: an IN list is an "expanding" parameter, which executemany refuses.
         or_(
             _JOBS.c.status == JobStatus.PRINTING.value,
             _JOBS.c.status == JobStatus.PAUSED.value,
         ),
+        # A copy of it runs on the printer that reports it: a late sample of a copy that
+        # ended (the job held or queued for the next) or another agent's word changes
+        # nothing.
+        exists().where(
+            _RUNS.c.job_id == _JOBS.c.id,
+            _RUNS.c.printer_id == bindparam("b_printer"),
+            or_(
+                _RUNS.c.status == RunStatus.PRINTING.value,
+                _RUNS.c.status == RunStatus.PAUSED.value,
+            ),
+        ),
     )
     .values(
         progress=(_JOBS.c.copies_done * 100.0 + bindparam("b_progress")) / _JOBS.c.copies,
-        elapsed_time_s=func.round(bindparam("b_elapsed") + _finished_seconds()),
+        elapsed_time_s=func.round(bindparam("b_elapsed") + finished_seconds(_JOBS.c.id)),
     )
 )
 
@@ -89,6 +90,14 @@ def _job_progress_row(org_id: str, printer_id: str, job: wire.JobState) -> dict[
         "b_progress": job.progress,
         "b_elapsed": job.elapsed_s,
     }
+
+
+# The agent's reports that end a copy, and the run's status after.
+_COPY_ENDS = {
+    Trigger.COMPLETED: RunStatus.COMPLETED,
+    Trigger.FAILED: RunStatus.FAILED,
+    Trigger.CANCELLED: RunStatus.CANCELLED,
+}
 
 
 def _effective_status(state: wire.PrinterState, agent_online: bool) -> PrinterStatus:
@@ -321,15 +330,14 @@ class Applier:
     ) -> bool:
         """A copy's event: applied to the job through the lifecycle table."""
         event = item.event
-        job_id = getattr(event, "job_id", None)
-        stmt = select(PrintRun).where(
-            col(PrintRun.org_id) == item.org_id,
-            col(PrintRun.job_id) == job_id,
-            col(PrintRun.printer_id) == event.printer_id,
-            run_is_active(),
-        )
-        run = (await session.execute(stmt)).scalar_one_or_none()
+        job_id = str(getattr(event, "job_id", ""))
+        run = await active_run_on(session, job_id, event.printer_id)
         job = await session.get(Job, job_id) if run is not None else None
+        if run is not None and job is None:
+            if trigger in _COPY_ENDS:
+                end_orphan_run(run, _COPY_ENDS[trigger], report.at)
+                return True
+            return False
         if run is None or job is None:
             log.info(
                 "%s for job %s on %s: no copy of it runs there; nothing to change",
@@ -375,6 +383,8 @@ class Applier:
                 return None  # a repeated reply to a settled command
             if not reply.ok and command.action == CommandAction.START_JOB.value:
                 freed = await self._start_refused(session, command, reply)
+            elif not reply.ok and command.action == CommandAction.PAUSE.value:
+                await self._pause_refused(session, command)
             await session.commit()
         if freed:
             self._on_change("start refused")
@@ -404,6 +414,19 @@ class Applier:
             return False
         log.info("job %s: start on %s refused: %s", job.id, run.printer_id, reason)
         return applied.step.run_ended
+
+    async def _pause_refused(self, session: AsyncSession, command: PrinterCommand) -> None:
+        """The printer did not pause: the user's wish is dropped with it, or it would hold
+        the next copy although the API said the pause failed."""
+        if command.job_id is None:
+            return
+        run = await active_run_on(session, command.job_id, command.printer_id)
+        job = await session.get(Job, command.job_id) if run is not None else None
+        if run is None or job is None:
+            return
+        # Paused meanwhile, or over: nothing is waiting on that pause any more.
+        with contextlib.suppress(IllegalTransition):
+            await self._life.apply(session, job, Trigger.PAUSE_REFUSED, run=run)
 
     # --- helpers ---------------------------------------------------------------------------------
 

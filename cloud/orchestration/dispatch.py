@@ -25,6 +25,7 @@ from cloud.db.models import Agent, Job, Printer, PrinterCommand, StoredFileRow
 from cloud.db.types import utcnow
 from cloud.files.urls import signed_file_url
 from cloud.lifecycle.machine import Trigger
+from cloud.lifecycle.occupancy import active_run_on
 from cloud.lifecycle.states import CommandAction, CommandStatus, RunStatus
 from cloud.lifecycle.store import CopyReport, JobLife, command_to
 from cloud.orchestration.db import writing
@@ -39,9 +40,7 @@ log = logging.getLogger(__name__)
 Publish = Callable[[str, bytes, bool], Awaitable[None]]
 
 RESEND_AFTER = timedelta(seconds=5)
-# A start the agent has not acknowledged by then (while online) returns the job to the queue
-# rather than leaving it waiting on a printer that may never begin.
-# Commands about the printer's job: they carry its id, so a late one never acts on the next.
+# Commands about the printer's job: they carry its id, so a late one never acts on another.
 _JOB_COMMANDS: dict[str, type[wire.PauseJob | wire.ResumeJob | wire.CancelJob]] = {
     CommandAction.PAUSE.value: wire.PauseJob,
     CommandAction.RESUME.value: wire.ResumeJob,
@@ -193,6 +192,13 @@ class Dispatcher:
         cid, pid = command.id, command.printer_id
         issued, expires = command.created_at, command.expires_at
         if command.action in _JOB_COMMANDS:
+            if command.job_id is not None and not await _runs_there(session, command):
+                # Its copy is no longer on the printer (a start refused or expired before a
+                # cancel went out): a cancel has nothing left to stop, a pause or resume
+                # nothing to act on. Never sent, so never refused for the wrong reason.
+                done = command.action == CommandAction.CANCEL.value
+                command_to(command, CommandStatus.OK if done else CommandStatus.EXPIRED)
+                return None
             return _JOB_COMMANDS[command.action](
                 command_id=cid,
                 printer_id=pid,
@@ -211,11 +217,16 @@ class Dispatcher:
         run = await _run_of(session, command.id)
         job = await session.get(Job, run.job_id) if run is not None else None
         stored = await session.get(StoredFileRow, job.file_id) if job is not None else None
-        if run is None or job is None or stored is None:
+        if run is None or job is None or stored is None or not RunStatus(run.status).active:
             command_to(command, CommandStatus.EXPIRED)
             return None
         if JobStatus(job.status).is_final:
-            # Cancelled (through the API) before its start went out: never send it.
+            if command.status == CommandStatus.SENT.value:
+                # Cancelled after its start went out: never sent again. The agent may be
+                # fetching the file; its reply, its job.started and the cancel that follows
+                # it, or the start's expiry, end the run.
+                return None
+            # Cancelled before its start went out: never sent, and the copy is over.
             command_to(command, CommandStatus.EXPIRED)
             await self._life.apply(
                 session, job, Trigger.START_EXPIRED, run=run, report=_why(f"job {job.status}")
@@ -249,6 +260,12 @@ class Dispatcher:
 
 
 _UNSETTLED = (CommandStatus.PENDING.value, CommandStatus.SENT.value)
+
+
+async def _runs_there(session: AsyncSession, command: PrinterCommand) -> bool:
+    """A copy of the command's job is active on the command's printer."""
+    assert command.job_id is not None
+    return await active_run_on(session, command.job_id, command.printer_id) is not None
 
 
 async def _run_of(session: AsyncSession, command_id: str) -> PrintRun | None:

@@ -16,6 +16,7 @@ from cloud.db.types import utcnow
 from cloud.files.urls import own_file_id
 from cloud.ids import IdPrefix, new_id
 from cloud.lifecycle.machine import Trigger
+from cloud.lifecycle.occupancy import active_run_of_job
 from cloud.lifecycle.store import JobLife
 from cloud.problems import Conflict, not_found
 from cloud.repositories.base import OrgRepository
@@ -144,6 +145,7 @@ class JobService:
         return out
 
     async def patch(self, job_id: str, data: JobPatch) -> JobOut:
+        await self.ctx.begin_write()  # the queue may claim it meanwhile otherwise
         job = await self._row(job_id)
         if job.status != JobStatus.QUEUED.value:
             raise Conflict(
@@ -165,12 +167,21 @@ class JobService:
     async def delete(self, job_id: str) -> JobOut | None:
         """A job that never started a copy, or one that is over: removed (None). One that
         started (on a printer, or between copies): cancelled, and returned."""
+        await self.ctx.begin_write()  # the job is read as the last writer left it
         job = await self._row(job_id)
         status = JobStatus(job.status)
         # Queued or held before any copy started: nothing happened yet, it just goes.
         untouched = status in (JobStatus.QUEUED, JobStatus.PAUSED) and job.started_at is None
         if not status.is_final and not untouched:
             return await self.act(job_id, JobAction.CANCEL)
+        run = await active_run_of_job(self.ctx.session, job.id)
+        if run is not None:
+            # Over for the user, not yet on its printer: the printer stays its until then.
+            raise Conflict(
+                ErrorCode.INVALID_REQUEST,
+                f"Job '{job_id}' is {job.status} but printer '{run.printer_id}' has not stopped "
+                "it yet; delete it once the printer has (or cancel it again).",
+            )
         file_id = job.file_id
         await self.repo.delete(job)
         await self.ctx.flush()

@@ -26,9 +26,9 @@ from cloud.lifecycle.occupancy import (
     active_run_of_job,
     active_run_of_printer,
     current_job_of,
-    last_job_of,
+    last_run_of,
 )
-from cloud.lifecycle.states import CommandAction, CommandStatus
+from cloud.lifecycle.states import CommandAction, CommandStatus, RunStatus
 from cloud.lifecycle.store import JobLife
 from cloud.orchestration.tables import PrintRun
 from cloud.problems import Problem, invalid, not_found
@@ -129,6 +129,9 @@ class PrinterService:
         return printer_out(printer, None)
 
     async def patch(self, printer_id: str, data: PrinterPatch) -> PrinterOut:
+        # The lock first: its status (whose change is an event) and its job are read as the
+        # last writer left them.
+        await self.ctx.begin_write()
         printer = await self.get_row(printer_id)
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         new_key = changes.pop("api_key", msgspec.UNSET)
@@ -187,6 +190,7 @@ class PrinterService:
         return self.ctx.box.seal(secret, printer_secret_purpose(printer_id))
 
     async def delete(self, printer_id: str) -> None:
+        await self.ctx.begin_write()  # no claim slips in between the check and the delete
         printer = await self.get_row(printer_id)
         current = await current_job_of(self.ctx.session, printer.id)
         if current is not None or printer.status in _PRINTING:
@@ -226,7 +230,11 @@ class PrinterService:
         await self.ctx.commit()
         sent = applied.commands[0] if applied.commands else None
         # Asked while a copy is starting: the pause reaches the printer once it has started.
-        waiting = sent is None and applied.step.job.phase is Phase.STARTING
+        waiting = (
+            sent is None
+            and action is PrinterAction.PAUSE
+            and applied.step.job.phase is Phase.STARTING
+        )
         status = CommandStatus.PENDING if waiting else CommandStatus.OK
         return _action_out(printer, action, sent, job.id, status)
 
@@ -237,12 +245,15 @@ class PrinterService:
         run = await active_run_of_printer(session, printer.id)
         if run is not None:
             return await session.get(Job, run.job_id), run
-        last = await last_job_of(session, printer.id)
-        if last is None or JobStatus(last.status).is_final:
+        last = await last_run_of(session, printer.id)
+        if last is None or last.status != RunStatus.COMPLETED.value:
+            return None, None  # nothing printed here last that has copies to go
+        job = await session.get(Job, last.job_id)
+        if job is None or JobStatus(job.status).is_final:
             return None, None
-        if await active_run_of_job(session, last.id) is not None:
+        if await active_run_of_job(session, job.id) is not None:
             return None, None  # its next copy is on another printer now
-        return last, None
+        return job, None
 
 
 def _action_out(

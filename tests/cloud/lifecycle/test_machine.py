@@ -51,7 +51,7 @@ EXPECTED: dict[
     ("starting+hold", T.STARTED): (S.PRINTING, R.PRINTING, 1, True, (E.JOB_STARTED,), (C.PAUSE,)),
     ("starting", T.START_REFUSED): (S.QUEUED, R.REFUSED, 1, False, (), ()),
     ("starting", T.START_EXPIRED): (S.QUEUED, R.REFUSED, 1, False, (), ()),
-    ("starting+hold", T.START_REFUSED): (S.PAUSED, R.REFUSED, 1, True, (), ()),
+    ("starting+hold", T.START_REFUSED): (S.PAUSED, R.REFUSED, 1, True, (E.JOB_PAUSED,), ()),
     ("starting", T.FILE_REFUSED): (S.FAILED, R.REFUSED, 1, False, (E.JOB_FAILED,), ()),
     ("starting", T.COMPLETED): (S.QUEUED, R.COMPLETED, 2, False, (), ()),
     ("starting", T.FAILED): (S.FAILED, R.FAILED, 1, False, (E.JOB_FAILED,), ()),
@@ -68,6 +68,8 @@ EXPECTED: dict[
     ("printing", T.FAILED): (S.FAILED, R.FAILED, 1, False, (E.JOB_FAILED,), ()),
     ("printing", T.CANCELLED): (S.CANCELLED, R.CANCELLED, 1, False, (E.JOB_CANCELLED,), ()),
     ("printing", T.HOLD): (S.PRINTING, R.PRINTING, 1, True, (), (C.PAUSE,)),
+    ("printing", T.PAUSE_REFUSED): (S.PRINTING, R.PRINTING, 1, False, (), ()),
+    ("printing+hold", T.PAUSE_REFUSED): (S.PRINTING, R.PRINTING, 1, False, (), ()),
     ("printing+hold", T.HOLD): (S.PRINTING, R.PRINTING, 1, True, (), ()),
     ("printing+hold", T.RELEASE): (S.PRINTING, R.PRINTING, 1, False, (), (C.RESUME,)),
     ("printing", T.CANCEL): (S.CANCELLED, R.PRINTING, 1, False, (E.JOB_CANCELLED,), (C.CANCEL,)),
@@ -91,6 +93,7 @@ EXPECTED: dict[
     ("ending", T.START_REFUSED): (S.CANCELLED, R.REFUSED, 1, False, (), ()),
     ("ending", T.START_EXPIRED): (S.CANCELLED, R.REFUSED, 1, False, (), ()),
     ("ending", T.FILE_REFUSED): (S.CANCELLED, R.REFUSED, 1, False, (), ()),
+    ("ending", T.CANCEL): (S.CANCELLED, R.PRINTING, 1, False, (), (C.CANCEL,)),
 }
 
 

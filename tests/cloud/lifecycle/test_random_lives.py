@@ -259,5 +259,10 @@ async def test_random_lives_keep_the_tables_word(
 def test_the_operations_cover_every_trigger_of_the_agent_and_the_api() -> None:
     covered = set(_AGENT_EVENTS) | set(_API_ACTIONS.values())
     covered |= {Trigger.CLAIM, Trigger.START_REFUSED}
-    # Not driven here: the file refusal and the expiry of a start, each tested on its own.
-    assert set(Trigger) - covered == {Trigger.FILE_REFUSED, Trigger.START_EXPIRED}
+    # Not driven here: the file refusal, the expiry of a start and a refused pause, each
+    # tested on its own (test_store.py).
+    assert set(Trigger) - covered == {
+        Trigger.FILE_REFUSED,
+        Trigger.START_EXPIRED,
+        Trigger.PAUSE_REFUSED,
+    }

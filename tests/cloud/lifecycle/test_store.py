@@ -318,8 +318,13 @@ async def test_a_job_cancelled_before_its_start_went_out_never_starts(
     r = await job_action(farm.owner, job["id"], "cancel")
     assert r.status_code == 200, r.text
     await dispatcher.publish_commands()
-    # The start expired unsent; the cancel goes out (the agent answers it has no such job).
-    assert sent == ["CancelJob"]
+    # The start expired unsent, so the copy is over and the cancel had nothing to stop:
+    # nothing went to the agent, and the cancel is done.
+    assert sent == []
+    assert [(c.action, c.status) for c in await farm.commands()] == [
+        ("start_job", "expired"),
+        ("cancel", "ok"),
+    ]
     assert await runs(in_db, job["id"]) == [(1, "refused")]
     assert (await farm.printer())["current_job"] is None
     assert job_events(await farm.events(), job["id"]) == ["job.created", "job.cancelled"]
@@ -495,3 +500,141 @@ async def test_a_spools_weight_after_a_print_is_shown_to_a_tenth_of_a_gram(farm:
     assert left == round(left, 1)  # stored to the hundredth, shown to the tenth
     [used] = [e.payload for e in await farm.logged() if e.type == "job.completed"]
     assert used["job"]["progress"] == 100.0
+
+
+# --- edges a review found ---------------------------------------------------------------
+
+
+async def test_a_job_still_stopping_cannot_be_deleted_and_can_be_cancelled_again(
+    farm: Farm, in_db: SessionRunner
+) -> None:
+    job = await make_job(farm.owner)
+    await farm.start(job["id"])
+    r = await farm.owner.delete(f"/v1/jobs/{job['id']}")
+    assert (r.status_code, r.json()["status"]) == (200, "cancelled")
+    first_cancel = (await farm.commands())[-1]
+    # The printer has not stopped: the job stays, and the printer with it.
+    assert_error(await farm.owner.delete(f"/v1/jobs/{job['id']}"), 409, "invalid_request")
+    # The agent could not cancel (a driver time-out): cancel again sends another.
+    await farm.reply(first_cancel.id, ok=False, error=ErrorCode.INTERNAL_ERROR)
+    r = await printer_action(farm.owner, farm.printer_id, "cancel")
+    assert r.status_code == 202, r.text
+    again = (await farm.commands())[-1]
+    assert (again.action, again.job_id, again.id != first_cancel.id) == (
+        "cancel",
+        job["id"],
+        True,
+    )
+    await farm.event(wire.JobCancelledEvent, job_id=job["id"], progress=30.0, duration_s=5)
+    assert (await farm.printer())["current_job"] is None
+    assert (await farm.owner.delete(f"/v1/jobs/{job['id']}")).status_code == 204
+    assert job_events(await farm.events(), job["id"]) == [
+        "job.created",
+        "job.started",
+        "job.cancelled",
+    ]
+
+
+async def test_a_run_whose_job_is_gone_ends_when_its_printer_stops(
+    farm: Farm, in_db: SessionRunner
+) -> None:
+    job = await make_job(farm.owner)
+    await farm.start(job["id"])
+
+    async def remove(session: Any) -> None:
+        # As deleting its organization does: the job row goes, the run stays.
+        await session.delete(await session.get(Job, job["id"]))
+
+    await in_db(remove)
+    assert (await farm.printer())["current_job"] == job["id"]
+    assert await farm.event(wire.JobCancelledEvent, job_id=job["id"])
+    assert (await farm.printer())["current_job"] is None
+    assert await runs(in_db, job["id"]) == [(1, "cancelled")]
+
+
+async def test_a_start_sent_before_the_cancel_is_not_sent_again(
+    farm: Farm, in_db: SessionRunner
+) -> None:
+    sent: list[str] = []
+
+    async def publish(topic: str, payload: bytes, retain: bool) -> None:
+        sent.append(type(wire.decode_command(payload)).__name__)
+
+    dispatcher = Dispatcher(farm.owner.api.app.state["ctx"], publish)
+    job = await make_job(farm.owner)
+    assert await farm.claim() == [job["id"]]
+    await dispatcher.publish_commands()
+    assert sent == ["StartJob"]
+    assert (await job_action(farm.owner, job["id"], "cancel")).status_code == 200
+
+    async def resend_due(session: Any) -> None:
+        for command in (await session.execute(select(PrinterCommand))).scalars():
+            command.updated_at = utcnow() - timedelta(seconds=6)  # past the resend interval
+
+    await in_db(resend_due)
+    await dispatcher.publish_commands()
+    # The cancel goes out; the start does not go again, and its run is still the printer's:
+    # the agent may be fetching the file.
+    assert sent == ["StartJob", "CancelJob"]
+    assert await runs(in_db, job["id"]) == [(1, "assigned")]
+    # The agent started it after all, then the cancel stopped it.
+    await farm.event(wire.JobStartedEvent, job_id=job["id"])
+    await farm.event(wire.JobCancelledEvent, job_id=job["id"], progress=1.0, duration_s=1)
+    assert await runs(in_db, job["id"]) == [(1, "cancelled")]
+    assert (await farm.printer())["current_job"] is None
+    assert (await farm.job(job["id"]))["status"] == "cancelled"
+
+
+async def test_a_printer_action_never_reaches_a_job_that_only_failed_to_start_there(
+    farm: Farm,
+) -> None:
+    job = await make_job(farm.owner)
+    assert await farm.claim() == [job["id"]]
+    [start] = await farm.commands()
+    await farm.reply(start.id, ok=False, error=ErrorCode.PRINTER_BUSY)
+    assert (await farm.job(job["id"]))["status"] == "queued"
+    # The printer is idle with nothing of its own: no job to cancel there.
+    r = await printer_action(farm.owner, farm.printer_id, "cancel")
+    assert_error(r, 400, "invalid_request", "action")
+    assert (await farm.job(job["id"]))["status"] == "queued"
+
+
+async def test_a_copy_completed_while_its_job_was_being_cancelled_counts_once(
+    farm: Farm,
+) -> None:
+    job = await make_job(farm.owner)
+    await farm.start(job["id"])
+    await job_action(farm.owner, job["id"], "cancel")
+    # The print finished before the cancel reached the printer.
+    await farm.event(wire.JobCompletedEvent, job_id=job["id"], duration_s=60.0)
+    after = await farm.job(job["id"])
+    assert (after["status"], after["progress"], after["copies_completed"]) == (
+        "cancelled",
+        100.0,
+        1,
+    )
+
+
+async def test_a_late_sample_of_a_finished_copy_leaves_a_held_job_alone(farm: Farm) -> None:
+    job = await make_job(farm.owner, copies="2", printer_id=farm.printer_id)
+    await farm.start(job["id"])
+    await job_action(farm.owner, job["id"], "pause")
+    await farm.complete(job["id"], duration_s=10.0)
+    held = await farm.job(job["id"])
+    assert (held["status"], held["progress"], held["elapsed_time"]) == ("paused", 50.0, 10)
+    # The pinned job keeps its printer; a sample of the copy that ended arrives late.
+    await farm.telemetry(job["id"], progress=99.0, elapsed_s=10.0)
+    await farm.state(PrinterStatus.IDLE, job_id=job["id"], progress=99.0, elapsed_s=10.0)
+    still = await farm.job(job["id"])
+    assert (still["progress"], still["elapsed_time"]) == (50.0, 10)
+
+
+async def test_a_pause_the_printer_refused_holds_no_next_copy(farm: Farm) -> None:
+    job = await make_job(farm.owner, copies="2")
+    await farm.start(job["id"])
+    assert (await job_action(farm.owner, job["id"], "pause")).status_code == 200
+    pause = (await farm.commands())[-1]
+    await farm.reply(pause.id, ok=False, error=ErrorCode.PRINTER_BUSY, message="heating")
+    await farm.complete(job["id"])
+    assert (await farm.job(job["id"]))["status"] == "queued"
+    assert await farm.claim() == [job["id"]]
