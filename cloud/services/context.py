@@ -50,8 +50,10 @@ class ServiceContext:
     async def begin_write(self) -> None:
         """Take the write lock now, before reading what the write depends on: on SQLite a
         read after it sees the last writer's commit (the bridge may apply an agent's report
-        between a read and a write)."""
+        between a read and a write). A connection first, then the lock (cloud/db/writer.py):
+        the holder of the lock must never wait for a connection that a waiter for it holds."""
         if not self._writing:
+            await self.session.connection()
             await self.write_lock.acquire()
             self._writing = True
 

@@ -297,3 +297,27 @@ async def test_a_claim_left_in_flight_by_a_dead_process_lapses(
     assert r.status_code == 201, r.text
     again = await owner.post("/v1/printers", json=OCTO, headers=keyed("k-dead"))
     assert again.headers["idempotent-replayed"] == "true"
+
+
+MATERIAL = {"type": "PLA", "color": "Black", "spool_weight": 1000, "remaining_weight": 800}
+
+
+async def test_a_hundred_concurrent_keyed_creates_all_succeed_once(owner: OrgClient) -> None:
+    """Keyed POSTs at once, more than the connection pool holds: each claim and each write
+    takes a connection before the writer lock (cloud/db/writer.py), so none waits for a
+    connection that a waiter for the lock holds. Before: 500s ('QueuePool limit … reached')
+    and time-outs on SQLite."""
+
+    async def create(i: int) -> Any:
+        return await owner.post(
+            "/v1/materials", json={**MATERIAL, "brand": f"b{i}"}, headers=keyed(f"k-{i}")
+        )
+
+    answers = await asyncio.wait_for(asyncio.gather(*(create(i) for i in range(100))), 60)
+    assert [a.status_code for a in answers] == [201] * 100, {a.text for a in answers}
+    assert len({a.json()["id"] for a in answers}) == 100
+    assert await total(owner, "/v1/materials?per_page=1") == 100
+    # Every answer is kept: a retry replays it exactly.
+    again = await create(42)
+    assert (again.status_code, again.json()) == (201, answers[42].json())
+    assert again.headers["idempotent-replayed"] == "true"
