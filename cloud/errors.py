@@ -170,6 +170,10 @@ def to_api_error(exc: Exception) -> Problem:
         return ApiError(ErrorCode.RESOURCE_NOT_FOUND, "No such route or resource.")
     if isinstance(exc, MethodNotAllowedException):
         return ApiError(ErrorCode.INVALID_REQUEST, exc.detail, status_code=405)
+    if isinstance(exc, RecursionError) and "deserializing" in str(exc):
+        # msgspec's own limit, met while a JSON body is decoded (Litestar decodes before
+        # validating): a body nested too deeply is malformed input, not a crash.
+        return invalid("Malformed JSON body: nested too deeply.")
     if isinstance(exc, StaleDataError):
         # Another writer (a replica, the agent's report) changed the job between our read
         # and our write; the version check refused ours, which changed nothing.
