@@ -56,7 +56,11 @@ def parse_bound(raw: str, param: str) -> tuple[datetime, bool]:
             f"'{param}' needs a time zone (e.g. 2025-10-01T00:00:00Z) or a bare date.",
             param=param,
         )
-    return value.astimezone(UTC), False
+    try:
+        # 9999-12-31T23:59:59-14:00 is in year 10000 in UTC, 0001-01-01T00:00+14:00 in year 0.
+        return value.astimezone(UTC), False
+    except OverflowError:
+        raise invalid(f"'{param}' is out of range.", param=param) from None
 
 
 def resolve_period(raw_from: str | None, raw_to: str | None, now: datetime) -> Period:

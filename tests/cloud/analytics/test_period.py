@@ -53,6 +53,8 @@ def test_from_alone_runs_to_now_and_offsets_become_utc() -> None:
         ("2025-10-05T00:00:01Z", "2025-10-05T00:00:00Z", "from"),
         ("2000-01-01", "2025-10-01", "from"),  # more than 10 years
         (None, "9999-12-31", "to"),  # the day after cannot be represented
+        (None, "9999-12-31T23:59:59-14:00", "to"),  # year 10000 in UTC
+        ("0001-01-01T00:00:00+14:00", None, "from"),  # year 0 in UTC
     ],
 )
 def test_bad_bounds(raw_from: str | None, raw_to: str | None, param: str) -> None:
@@ -81,6 +83,12 @@ def test_an_empty_period_is_allowed() -> None:
         ("/v1/analytics/jobs", {"status": "queued"}, "status"),
         ("/v1/analytics/jobs", {"to": "2025-02-30"}, "to"),
         ("/v1/analytics/materials", {"printer_id": "p1"}, "printer_id"),
+        ("/v1/analytics/fleet", {"to": "9999-12-31T23:59:59-14:00"}, "to"),
+        ("/v1/analytics/printers/p1", {"from": "0001-01-01T00:00:00+14:00"}, "from"),
+        ("/v1/analytics/jobs", {"to": "9999-12-31T23:59:59-14:00"}, "to"),
+        ("/v1/analytics/materials", {"from": "0001-01-01T00:00:00+14:00"}, "from"),
+        ("/v1/jobs", {"to": "9999-12-31T23:59:59-14:00"}, "to"),
+        ("/v1/jobs", {"from": "0001-01-01T00:00:00+14:00"}, "from"),
     ],
 )
 async def test_bad_parameters_are_named(
