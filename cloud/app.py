@@ -29,6 +29,7 @@ from cloud.api.org import InvitationController, OrganizationController, UserCont
 from cloud.api.page_cache import PageCache
 from cloud.api.printers import PrinterController
 from cloud.api.state import AppContext
+from cloud.api.text import ApiRequest
 from cloud.api.webhooks import WebhookController
 from cloud.bridge.lifespan import bridge_lifespan
 from cloud.db.engine import create_engine, is_sqlite, session_factory
@@ -165,6 +166,7 @@ def create_app(
         dependencies=DEPENDENCIES,
         # Outermost first: the idempotency layer needs the caller the API layer found.
         middleware=[ApiMiddleware(), IdempotencyMiddleware()],
+        request_class=ApiRequest,
         exception_handlers={Exception: error_response, HTTPException: error_response},
         openapi_config=openapi if settings.docs_enabled else None,
         # The process (the `apf` command line) owns logging: Litestar must not reconfigure the

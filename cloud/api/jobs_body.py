@@ -9,6 +9,7 @@ import msgspec
 from litestar import Request
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 
+from cloud.api.text import refuse_nul, refuse_nul_in_pairs
 from cloud.errors import from_msgspec, invalid
 from cloud.schemas.jobs import JobCreate, JobFields
 
@@ -24,15 +25,18 @@ async def read_json(request: Request[Any, Any, Any]) -> JobCreate:
             raise invalid(f"The JSON body exceeds {MAX_JSON_BYTES} bytes.")
         parts.append(chunk)
     try:
-        return msgspec.json.decode(b"".join(parts), type=JobCreate)
+        created = msgspec.json.decode(b"".join(parts), type=JobCreate)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise from_msgspec(exc) from exc
+    refuse_nul(msgspec.to_builtins(created))
+    return created
 
 
 def fields_from_form(form: dict[str, list[str]]) -> JobFields:
     """Text fields of the upload form; `tags` may repeat or be comma-separated."""
     if "file_url" in form:
         raise invalid("Send either a file or a file_url, not both.", param="file_url")
+    refuse_nul_in_pairs((name, value) for name, values in form.items() for value in values)
     raw: dict[str, Any] = {k: v[-1] for k, v in form.items() if k != "tags"}
     if "tags" in form:
         raw["tags"] = [t.strip() for v in form["tags"] for t in v.split(",") if t.strip()]

@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from urllib.parse import parse_qsl
 
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloud.api.state import AppContext
+from cloud.api.text import NUL, refuse_nul, refuse_nul_in_pairs
 from cloud.errors import ApiError
 from cloud.ratelimit import RateLimiterUnavailableError, rate_limit_headers
 from shared.enums import ErrorCode
@@ -61,6 +63,7 @@ class ApiMiddleware(ASGIMiddleware):
                     headers=extra,
                 )
             state["principal"] = principal
+        _refuse_nul_in_url(scope)
         encoded = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
 
         async def send_with_headers(message: Message) -> None:
@@ -73,6 +76,16 @@ class ApiMiddleware(ASGIMiddleware):
             await send(message)
 
         await next_app(scope, receive, send_with_headers)
+
+
+def _refuse_nul_in_url(scope: Scope) -> None:
+    """A NUL in a path or query parameter (`%00`): 400 naming it (cloud/api/text.py)."""
+    query = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        refuse_nul_in_pairs(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+    if NUL in scope.get("path", ""):
+        refuse_nul_in_pairs((str(k), str(v)) for k, v in scope.get("path_params", {}).items())
+        refuse_nul(scope["path"], "path")
 
 
 async def _rate_limit(ctx: AppContext, key_id: str) -> dict[str, str]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.cloud.conftest import OrgClient
+import pytest
+
+from tests.cloud.api.test_jobs import GCODE
+from tests.cloud.conftest import OrgClient, assert_error
 
 NESTED = b'{"name": ' + b"[" * 1000 + b"]" * 1000 + b"}"
 
@@ -35,3 +38,52 @@ async def test_a_body_nested_a_thousand_deep_is_a_400_on_every_json_route(
         answers[(method, path)] = (r.status_code, r.json()["error"]["code"])
     assert {route: answer for route, answer in answers.items() if answer[0] >= 500} == {}
     assert set(answers.values()) == {(400, "invalid_request")}
+
+
+async def test_a_nul_in_any_json_text_is_a_400_naming_it_on_both_databases(
+    owner: OrgClient,
+) -> None:
+    """PostgreSQL cannot store U+0000 (it answered 500), SQLite would keep it silently."""
+    answers = {}
+    for method, path in json_routes(owner):
+        body = {"name": "a\u0000b", "tags": ["ok", "b\u0000"]}
+        if path == "/v1/jobs":
+            body["file_url"] = "https://example.com/part.gcode"
+        r = await owner.request(method, path, json=body)
+        error = r.json()["error"]
+        answers[(method, path)] = (r.status_code, error["code"], error.get("param"))
+    assert set(answers.values()) == {(400, "invalid_request", "name")}, answers
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/printers?group=a%00b",
+        "/v1/printers?tag=%00",
+        "/v1/jobs?printer_id=prt_%00",
+        "/v1/materials?type=PLA%00",
+    ],
+)
+async def test_a_nul_in_a_query_parameter_is_a_400_naming_it(owner: OrgClient, url: str) -> None:
+    r = await owner.get(url)
+    assert_error(r, 400, "invalid_request", url.split("?")[1].split("=", maxsplit=1)[0])
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/printers/prt_%00", "/v1/jobs/job_%00x", "/v1/agents/%00", "/v1/webhooks/w%00"]
+)
+async def test_a_nul_in_a_path_parameter_is_a_400(owner: OrgClient, path: str) -> None:
+    r = await owner.get(path)
+    assert r.status_code == 400, r.text
+    assert "NUL" in r.json()["error"]["message"]
+
+
+async def test_a_nul_in_an_upload_field_or_an_invitation_is_a_400(owner: OrgClient) -> None:
+    r = await owner.post(
+        "/v1/jobs",
+        files={"file": ("part.gcode", GCODE, "text/x.gcode")},
+        data={"name": "a\u0000b"},
+    )
+    assert_error(r, 400, "invalid_request", "name")
+    r = await owner.post("/v1/users/invite", json={"email": "a\u0000@b.test", "role": "member"})
+    assert_error(r, 400, "invalid_request", "email")
