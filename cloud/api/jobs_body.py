@@ -11,7 +11,9 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 
 from cloud.api.text import refuse_nul, refuse_nul_in_pairs
 from cloud.errors import from_msgspec, invalid
+from cloud.problems import TooLarge
 from cloud.schemas.jobs import JobCreate, JobFields
+from shared.enums import ErrorCode
 
 MAX_JSON_BYTES = 256 * 1024
 
@@ -22,7 +24,9 @@ async def read_json(request: Request[Any, Any, Any]) -> JobCreate:
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_JSON_BYTES:
-            raise invalid(f"The JSON body exceeds {MAX_JSON_BYTES} bytes.")
+            raise TooLarge(
+                ErrorCode.INVALID_REQUEST, f"The JSON body exceeds {MAX_JSON_BYTES} bytes."
+            )
         parts.append(chunk)
     try:
         created = msgspec.json.decode(b"".join(parts), type=JobCreate)

@@ -16,7 +16,15 @@ from cloud.api.listing import (
     reject_unknown_query,
 )
 from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
-from cloud.api.params import Fields, IdempotencyKey, Page, PerPage, ShortQuery, Sort
+from cloud.api.params import (
+    JSON_BODY_MAX_BYTES,
+    Fields,
+    IdempotencyKey,
+    Page,
+    PerPage,
+    ShortQuery,
+    Sort,
+)
 from cloud.schemas.webhooks import (
     ATTEMPT_FIELDS,
     WEBHOOK_FIELDS,
@@ -45,6 +53,7 @@ def _service(request: Request[Any, Any, Any], svc: Svc) -> WebhookService:
 class WebhookController(Controller):
     path = "/v1/webhooks"
     tags = ["webhooks"]  # noqa: RUF012
+    request_max_body_size = JSON_BODY_MAX_BYTES
 
     @get("/", opt={"scope": "webhooks:read"}, responses=errors())
     async def list_webhooks(

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from cloud.api.params import JSON_BODY_MAX_BYTES
 from tests.cloud.api.test_jobs import GCODE
 from tests.cloud.conftest import OrgClient, assert_error
 
@@ -87,3 +88,29 @@ async def test_a_nul_in_an_upload_field_or_an_invitation_is_a_400(owner: OrgClie
     assert_error(r, 400, "invalid_request", "name")
     r = await owner.post("/v1/users/invite", json={"email": "a\u0000@b.test", "role": "member"})
     assert_error(r, 400, "invalid_request", "email")
+
+
+def body_routes(owner: OrgClient) -> list[tuple[str, str]]:
+    """(method, path) of every operation that reads a body (JSON or not), params filled."""
+    document: dict[str, Any] = owner.api.app.openapi_schema.to_schema()
+    return [
+        (method.upper(), re.sub(r"\{[^}]+\}", "x", path))
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    ]
+
+
+async def test_every_route_caps_its_body(owner: OrgClient) -> None:
+    """A JSON body past the JSON limit is refused with 413 before it is held in memory (a
+    200 MiB webhook secret once took the server from 108 to 521 MB)."""
+    oversized = b'{"secret": "' + b"x" * (JSON_BODY_MAX_BYTES + 1) + b'"}'
+    routes = body_routes(owner)
+    assert ("POST", "/v1/webhooks") in routes and ("PATCH", "/v1/webhooks/x") in routes
+    answers = {}
+    for method, path in routes:
+        r = await owner.request(
+            method, path, content=oversized, headers={"content-type": "application/json"}
+        )
+        answers[(method, path)] = r.status_code
+    assert {route: status for route, status in answers.items() if status != 413} == {}
