@@ -60,6 +60,7 @@ def _receiver_main(conn: Connection) -> None:
 async def run(database_url: str | None, events: int, data_dir: Path, port: int) -> None:
     from cloud.db import migrate
     from cloud.db.engine import create_engine, session_factory
+    from cloud.sealing import SecretBox
     from cloud.settings import database_url_for
     from cloud.webhooks.config import WebhookConfig
     from cloud.webhooks.tables import SUCCEEDED, WebhookAttempt, WebhookDelivery
@@ -67,14 +68,15 @@ async def run(database_url: str | None, events: int, data_dir: Path, port: int) 
 
     engine = create_engine(database_url_for(database_url or "", str(data_dir)))
     sessions = session_factory(engine)
+    box = SecretBox(bytes(32))  # a fixed key: the bench's secrets guard nothing
     try:
         await migrate.upgrade(engine)
-        await _setup(sessions, events, port)
+        await _setup(sessions, box, events, port)
         total = events * ENDPOINTS
         config = WebhookConfig(allow_private_urls=True)
         started = time.perf_counter()
         cpu_started = time.process_time()
-        async with WebhookWorker(sessions, config) as worker:
+        async with WebhookWorker(sessions, config, box=box) as worker:
             while worker.recorded < total:
                 await asyncio.sleep(0.05)  # progress poll of a benchmark, not synchronisation
                 if time.perf_counter() - started > 600:
@@ -99,10 +101,11 @@ async def run(database_url: str | None, events: int, data_dir: Path, port: int) 
         await engine.dispose()
 
 
-async def _setup(sessions: Any, events: int, port: int) -> None:
+async def _setup(sessions: Any, box: Any, events: int, port: int) -> None:
     """An organization, 50 endpoints on the receiver, and `events` job events in the log."""
     from cloud.services.admin import create_org
     from cloud.services.events import record_event
+    from cloud.webhooks.secrets import webhook_secret_purpose
     from cloud.webhooks.tables import WebhookEndpoint
     from shared.enums import EventType
     from shared.webhook_signature import generate_secret
@@ -116,7 +119,9 @@ async def _setup(sessions: Any, events: int, port: int) -> None:
                     org_id=org.org_id,
                     url=f"http://127.0.0.1:{port}/hook/{i}",
                     events=["job.*"],
-                    secret=generate_secret(),
+                    secret_sealed=box.seal(
+                        generate_secret(), webhook_secret_purpose(f"whk_bench{i:03d}")
+                    ),
                 )
             )
         await session.commit()

@@ -17,17 +17,24 @@ from cloud.db.models import Printer
 from cloud.mqttauth.tables import BrokerLogin, password_purpose
 from cloud.orchestration.db import writing
 from cloud.services.printer_secrets import printer_secret_purpose, seal_legacy_printer_secrets
+from cloud.webhooks.secrets import seal_legacy_webhook_secrets, webhook_secret_purpose
+from cloud.webhooks.tables import WebhookEndpoint
 
 _PRINTERS: Any = table_of(Printer).c
 _LOGINS: Any = table_of(BrokerLogin).c
+_WEBHOOKS: Any = table_of(WebhookEndpoint).c
 
 
 async def reseal_all(app: CloudContext) -> dict[str, int]:
     box = app.secrets
-    counts = {"plain-text printer keys": await seal_legacy_printer_secrets(app)}
+    counts = {
+        "plain-text printer keys": await seal_legacy_printer_secrets(app),
+        "plain-text webhook secrets": await seal_legacy_webhook_secrets(app),
+    }
     for label, column, purpose in (
         ("printer secrets", _PRINTERS.connection_secret_sealed, printer_secret_purpose),
         ("MQTT passwords", _LOGINS.password_sealed, password_purpose),
+        ("webhook secrets", _WEBHOOKS.secret_sealed, webhook_secret_purpose),
     ):
         table = column.table
         done = 0

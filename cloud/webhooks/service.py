@@ -32,6 +32,7 @@ from cloud.services.context import ServiceContext
 from cloud.webhooks.config import WebhookConfig
 from cloud.webhooks.events import WEBHOOK_TEST, validate_events
 from cloud.webhooks.messages import message_body, row_id, webhook_out
+from cloud.webhooks.secrets import open_secret, webhook_secret_purpose
 from cloud.webhooks.sender import Sender
 from cloud.webhooks.tables import WebhookAttempt, WebhookEndpoint
 from shared.enums import ErrorCode
@@ -109,12 +110,13 @@ class WebhookService:
                 f"An organization may have {MAX_WEBHOOKS_PER_ORG} webhooks.",
             )
         secret = data.secret if data.secret is not None else generate_secret()
+        webhook_id = new_id(IdPrefix.WEBHOOK)
         row = WebhookEndpoint(
-            id=new_id(IdPrefix.WEBHOOK),
+            id=webhook_id,
             org_id=self.ctx.org_id,
             url=data.url,
             events=events,
-            secret=secret,
+            secret_sealed=self.ctx.box.seal(secret, webhook_secret_purpose(webhook_id)),
             enabled=data.enabled,
         )
         self.repo.add(row)
@@ -131,7 +133,8 @@ class WebhookService:
             row.url = data.url
         if not isinstance(data.secret, msgspec.UnsetType):
             _check_secret(data.secret)
-            row.secret = data.secret
+            row.secret_sealed = self.ctx.box.seal(data.secret, webhook_secret_purpose(row.id))
+            row.secret = None
         if not isinstance(data.enabled, msgspec.UnsetType) and data.enabled != row.enabled:
             row.enabled = data.enabled
             # Re-enabling starts afresh: held messages resume, the failure run is forgotten.
@@ -157,8 +160,9 @@ class WebhookService:
         body = message_body(message_id, WEBHOOK_TEST, now, data)
         # End the read transaction: no database connection is held while the receiver thinks.
         await self.ctx.commit()
+        secret = open_secret(self.ctx.box, row.id, row.secret_sealed, row.secret)
         async with Sender(self.config) as sender:
-            result = await sender.send(row.url, row.secret, message_id, body)
+            result = await sender.send(row.url, secret, message_id, body)
         attempt = WebhookAttempt(
             id=row_id("att"),
             org_id=self.ctx.org_id,

@@ -54,7 +54,8 @@ class Claimed:
     attempts: int
     created_at: datetime
     url: str
-    secret: str
+    secret_sealed: str | None
+    legacy_secret: str | None  # before the start-up sealing (cloud/webhooks/secrets.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,8 @@ async def _load(session: AsyncSession, ids: Sequence[str]) -> list[Claimed]:
     rows = await session.execute(
         select(
             _D.c.id, _D.c.org_id, _D.c.webhook_id, _D.c.event_id, _D.c.event_type,
-            _D.c.body, _D.c.attempts, _D.c.created_at, _W.c.url, _W.c.secret,
+            _D.c.body, _D.c.attempts, _D.c.created_at, _W.c.url, _W.c.secret_sealed,
+            _W.c.secret,
         )
         .join(_W, _W.c.id == _D.c.webhook_id)
         .where(_D.c.id.in_(ids))
@@ -132,7 +134,8 @@ async def _load(session: AsyncSession, ids: Sequence[str]) -> list[Claimed]:
             attempts=r.attempts,
             created_at=r.created_at,
             url=r.url,
-            secret=r.secret,
+            secret_sealed=r.secret_sealed,
+            legacy_secret=r.secret,
         )
         for r in rows
     ]

@@ -37,7 +37,11 @@ class WebhookEndpoint(SQLModel, table=True):
     org_id: str = Field(foreign_key="organizations.id", max_length=32)
     url: str = Field(sa_type=Text)
     events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    secret: str = Field(sa_type=Text)
+    # Kept in plain text before migration 0010; sealed into the column below at start-up
+    # (cloud/webhooks/secrets.py) and always empty after that.
+    secret: str | None = Field(default=None, sa_type=Text, repr=False)
+    # The signing secret, sealed for "webhook:{id}:secret".
+    secret_sealed: str | None = Field(default=None, sa_type=Text, repr=False)
     enabled: bool = True
     disabled_reason: str | None = Field(default=None, max_length=16)
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

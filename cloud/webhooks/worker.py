@@ -32,8 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.db.types import utcnow
 from cloud.db.writer import WriteLock
+from cloud.sealing import SealError, SecretBox
 from cloud.webhooks import fanout, store
 from cloud.webhooks.config import WebhookConfig
+from cloud.webhooks.secrets import open_secret
 from cloud.webhooks.sender import AttemptResult, Sender
 
 logger = logging.getLogger(__name__)
@@ -50,9 +52,11 @@ class WebhookWorker:
         sessions: async_sessionmaker[AsyncSession],
         config: WebhookConfig | None = None,
         *,
+        box: SecretBox,
         write_lock: WriteLock | None = None,
     ) -> None:
         self.config = config or WebhookConfig()
+        self._box = box  # opens each endpoint's sealed secret to sign with
         # Three writing loops: each write transaction queues on the process's writer lock
         # (cloud.db.writer; the app's, or one of its own when run alone).
         bind = sessions.kw.get("bind")
@@ -247,7 +251,15 @@ class WebhookWorker:
 
     async def _send(self, item: store.Claimed) -> None:
         try:
-            result = await self._sender.send(item.url, item.secret, item.event_id, item.body)
+            secret = open_secret(self._box, item.webhook_id, item.secret_sealed, item.legacy_secret)
+        except SealError as exc:
+            # Sealed under a key no longer configured: nothing can be signed; an attempt
+            # that failed, with the reason where the endpoint's owner sees it.
+            reason = f"the endpoint's secret cannot be opened ({exc}); set it again"
+            await self._results.put(store.Outcome(item, AttemptResult(utcnow(), None, 0.0, reason)))
+            return
+        try:
+            result = await self._sender.send(item.url, secret, item.event_id, item.body)
         except Exception as exc:  # a bug must cost one attempt, not the worker
             logger.exception("webhook delivery %s: unexpected error", item.id)
             result = AttemptResult(utcnow(), None, 0.0, f"internal error: {type(exc).__name__}")
@@ -297,13 +309,14 @@ def _drain(queue: asyncio.Queue[Any], limit: int) -> list[Any]:
 def webhook_lifespan(
     sessions: async_sessionmaker[AsyncSession],
     config: WebhookConfig,
+    box: SecretBox,
     write_lock: WriteLock | None = None,
 ) -> Callable[[Any], Any]:
     """A Litestar `lifespan` entry: the worker runs while the app does."""
 
     @asynccontextmanager
     async def run(_app: Any) -> AsyncIterator[None]:
-        async with WebhookWorker(sessions, config, write_lock=write_lock):
+        async with WebhookWorker(sessions, config, box=box, write_lock=write_lock):
             yield
 
     return run

@@ -13,6 +13,8 @@ from cloud.sealing import SecretBox, new_key_hex
 from cloud.services.admin import create_org
 from cloud.services.printer_secrets import printer_secret_purpose
 from cloud.settings import Settings
+from cloud.webhooks.secrets import webhook_secret_purpose
+from cloud.webhooks.tables import WebhookEndpoint
 from tests.cloud.server import clean_env, cli
 from tests.support.broker import BrokerOptions, TestBroker
 
@@ -62,6 +64,15 @@ def test_rotate_secrets_reseals_under_the_new_key(tmp_path: Path) -> None:
                         ),
                     )
                 )
+                session.add(
+                    WebhookEndpoint(
+                        id="whk_1",
+                        org_id=org.org_id,
+                        url="https://example.com/h",
+                        events=["job.*"],
+                        secret_sealed=ctx.secrets.seal("HOOK-1", webhook_secret_purpose("whk_1")),
+                    )
+                )
                 await session.commit()
         finally:
             await ctx.engine.dispose()
@@ -75,10 +86,13 @@ def test_rotate_secrets_reseals_under_the_new_key(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "printer secrets: 1 re-sealed" in done.stdout
+    assert "webhook secrets: 1 re-sealed" in done.stdout
     with sqlite3.connect(tmp_path / "apf.sqlite3") as db:
         (sealed,) = db.execute("SELECT connection_secret_sealed FROM printers").fetchone()
+        (hook,) = db.execute("SELECT secret_sealed FROM webhooks").fetchone()
     only_new = SecretBox(bytes.fromhex(new_key))
     assert only_new.open(sealed, printer_secret_purpose("prt_1")) == "KEY-1"
+    assert only_new.open(hook, webhook_secret_purpose("whk_1")) == "HOOK-1"
     again = cli(
         "rotate-secrets", "--data-dir", str(tmp_path), env=clean_env(APF_SECRETS_KEY=new_key)
     )

@@ -50,7 +50,8 @@ def run_worker(api: Api) -> WorkerFactory:
 
     @asynccontextmanager
     async def run(config: WebhookConfig | None = None) -> AsyncIterator[WebhookWorker]:
-        async with WebhookWorker(api.app.state["ctx"].sessions, config or fast_config()) as w:
+        ctx = api.app.state["ctx"]
+        async with WebhookWorker(ctx.sessions, config or fast_config(), box=ctx.secrets) as w:
             yield w
 
     return run
