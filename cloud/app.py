@@ -33,6 +33,7 @@ from cloud.api.text import ApiRequest
 from cloud.api.webhooks import WebhookController
 from cloud.bridge.lifespan import bridge_lifespan
 from cloud.db.engine import create_engine, is_sqlite, session_factory
+from cloud.db.private import private_dir
 from cloud.db.reader import SqliteReader
 from cloud.db.writer import WriteLock
 from cloud.errors import error_response
@@ -44,6 +45,7 @@ from cloud.services.auth import KeyResolver
 from cloud.services.printer_secrets import seal_legacy_printer_secrets
 from cloud.settings import Settings, SettingsError
 from cloud.webhooks.config import WebhookConfig
+from cloud.webhooks.secrets import seal_legacy_webhook_secrets
 from cloud.webhooks.worker import webhook_lifespan
 from shared.version import __version__
 
@@ -101,7 +103,7 @@ def signing_key(settings: Settings) -> bytes:
             raise SettingsError(f"signing_key must be at least {MIN_SECRET_BYTES} bytes")
         return key
     path = Path(settings.data_dir) / "signing.key"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     try:
         # O_EXCL: two processes starting at once must not each write a different key.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -175,7 +177,7 @@ def create_app(
         state=_state(ctx, webhook_config),
         lifespan=[
             _seal_legacy_secrets(ctx),
-            webhook_lifespan(ctx.background(), webhook_config, ctx.write_lock),
+            webhook_lifespan(ctx.background(), webhook_config, ctx.secrets, ctx.write_lock),
             bridge_lifespan(ctx),
         ],
         on_shutdown=[_dispose],
@@ -185,11 +187,13 @@ def create_app(
 
 
 def _seal_legacy_secrets(ctx: AppContext) -> Any:
-    """At start-up: seal printer keys an earlier version kept in plain text."""
+    """At start-up: seal printer keys and webhook secrets an earlier version kept in plain
+    text."""
 
     @contextlib.asynccontextmanager
     async def run(_app: Any) -> AsyncIterator[None]:
         await seal_legacy_printer_secrets(ctx)
+        await seal_legacy_webhook_secrets(ctx)
         yield
 
     return run

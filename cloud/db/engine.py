@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from cloud.db.private import FILE_MODE, private_dir, private_file
 
 
 def is_sqlite(url: str) -> bool:
@@ -38,7 +41,14 @@ def create_engine(url: str, *, pool_size: int = 10, timeout_s: float = 30.0) -> 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            database = Path(parsed.database)
+            private_dir(database.parent)
+            private_file(database)
+            # SQLite gives its -wal and -shm files the database file's mode; an earlier
+            # version's may still be 0644.
+            for extra in (Path(f"{database}-wal"), Path(f"{database}-shm")):
+                if extra.exists():
+                    os.chmod(extra, FILE_MODE)
         engine = create_async_engine(
             url,
             connect_args={"timeout": timeout_s},

@@ -30,6 +30,7 @@ from urllib.parse import unquote
 
 import httpx
 
+from cloud.db.private import DIR_MODE, private_dir
 from cloud.files.errors import FileInvalidError, FileTooLargeError, StoredFileNotFoundError
 from cloud.ids import IdPrefix, new_id
 from cloud.net import HashingFileSink, SizeLimitExceededError, fetch_to_file
@@ -60,9 +61,8 @@ class GcodeStore:
     """Stores G-code files under `root_dir` (see the module docstring for the layout)."""
 
     def __init__(self, root_dir: Path) -> None:
-        self.root_dir = root_dir
-        self._partial_dir = root_dir / _PARTIAL_DIR
-        self._partial_dir.mkdir(parents=True, exist_ok=True)
+        self.root_dir = private_dir(root_dir)
+        self._partial_dir = private_dir(root_dir / _PARTIAL_DIR)
         # Leftovers of a crashed process; only old ones, as other processes may be mid-upload.
         self._sweep_partials_sync(PARTIAL_MAX_AGE_S)
 
@@ -196,7 +196,7 @@ class GcodeStore:
 
 
 def _move_into_place(partial: Path, final: Path) -> None:
-    final.parent.mkdir(exist_ok=True)
+    final.parent.mkdir(mode=DIR_MODE, exist_ok=True)
     os.replace(partial, final)
     # Make the new directory entry durable too, not only the file's bytes.
     directory = os.open(final.parent, os.O_RDONLY)

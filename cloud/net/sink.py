@@ -16,6 +16,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Final, Self
 
+from cloud.db.private import open_private
+
 DEFAULT_FLUSH_BYTES: Final = 1 << 20
 
 #: Called in a worker thread with each block, in file order; may raise to stop the transfer.
@@ -60,7 +62,7 @@ class HashingFileSink:
         self.size_bytes = 0
 
     async def __aenter__(self) -> Self:
-        self._file = await asyncio.to_thread(open, self._path, "wb")
+        self._file = await asyncio.to_thread(lambda: os.fdopen(open_private(self._path), "wb"))
         return self
 
     async def __aexit__(
