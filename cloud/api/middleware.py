@@ -15,7 +15,15 @@ from urllib.parse import parse_qsl
 
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 
 from cloud.api.state import AppContext
 from cloud.api.text import NUL, refuse_nul, refuse_nul_in_pairs
@@ -44,6 +52,9 @@ class ApiMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope.get("method") == "OPTIONS":
+            await _answer_options(scope, send)
+            return
         state = scope.setdefault("state", {})
         client_id = _header(scope, b"x-request-id")
         request_id = client_id if client_id and _CLIENT_REQUEST_ID.match(client_id) else None
@@ -76,6 +87,25 @@ class ApiMiddleware(ASGIMiddleware):
             await send(message)
 
         await next_app(scope, receive, send_with_headers)
+
+
+async def _answer_options(scope: Scope, send: Send) -> None:
+    """`OPTIONS`: 204 with every method of the path in `Allow`. Litestar 2's own answer names
+    one handler's method only when several share a path (litestar-org/litestar#4169)."""
+    paths = scope["route_handler"].paths
+    methods: set[str] = {"OPTIONS"}
+    for route in scope["litestar_app"].routes:
+        if route.path in paths:
+            methods |= set(getattr(route, "methods", ()))
+    allow = ", ".join(sorted(methods)).encode()
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 204,
+        "headers": [(b"allow", allow)],
+    }
+    body: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": False}
+    await send(start)
+    await send(body)
 
 
 def _refuse_nul_in_url(scope: Scope) -> None:

@@ -114,3 +114,19 @@ async def test_every_route_caps_its_body(owner: OrgClient) -> None:
         )
         answers[(method, path)] = r.status_code
     assert {route: status for route, status in answers.items() if status != 413} == {}
+
+
+async def test_options_names_every_method_of_a_path(owner: OrgClient) -> None:
+    """Litestar 2 named one handler's method only where several share a path."""
+    expected = {
+        "/v1/jobs": "GET, OPTIONS, POST",
+        "/v1/jobs/x": "DELETE, GET, OPTIONS, PATCH",
+        "/v1/agents": "GET, OPTIONS, POST",
+        "/v1/printers/x": "DELETE, GET, OPTIONS, PATCH",
+        "/v1/jobs/x/actions": "OPTIONS, POST",
+    }
+    seen = {}
+    for path in expected:
+        r = await owner.request("OPTIONS", path)
+        seen[path] = (r.status_code, r.headers.get("allow"))
+    assert seen == {path: (204, allow) for path, allow in expected.items()}
