@@ -6,6 +6,7 @@ import time
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
+from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, QueryParameter
 from litestar.response import File
 
@@ -17,13 +18,35 @@ from cloud.files import verify_download
 from shared.enums import ErrorCode
 
 SignedQuery = Annotated[str | None, QueryParameter(max_length=200)]
+GCODE_MEDIA_TYPE = "text/x.gcode"
 
 
 class FileController(Controller):
     path = "/v1/files"
     tags = ["files"]  # noqa: RUF012
 
-    @get("/{file_id:str}", responses=errors(), media_type="application/octet-stream")
+    @get(
+        "/{file_id:str}",
+        responses=errors(),
+        media_type=GCODE_MEDIA_TYPE,
+        response_headers=[
+            ResponseHeader(
+                name="Last-Modified",
+                description="When the file was stored (it never changes after).",
+                documentation_only=True,
+            ),
+            ResponseHeader(
+                name="ETag",
+                description="The file's validator, for conditional requests.",
+                documentation_only=True,
+            ),
+            ResponseHeader(
+                name="Content-Disposition",
+                description="attachment, with the file's name as uploaded.",
+                documentation_only=True,
+            ),
+        ],
+    )
     async def download_file(
         self,
         request: Request[Any, Any, Any],
@@ -58,6 +81,6 @@ class FileController(Controller):
         return File(
             path=ctx.store.path_for(file_id),
             filename=row.filename,
-            media_type="text/x.gcode",
+            media_type=GCODE_MEDIA_TYPE,
             content_disposition_type="attachment",
         )

@@ -324,3 +324,17 @@ async def test_upload_over_the_limit_is_refused_and_removed(owner: OrgClient) ->
     r = await upload(owner)
     assert_error(r, 413, "file_invalid", "file")
     assert stored_files(owner) == []
+
+
+async def test_the_stored_file_is_served_as_the_document_says(owner: OrgClient) -> None:
+    job = await make_job(owner, name="part-7")
+    r = await owner.get(job["file_url"].removeprefix("http://testserver.local"))
+    assert r.status_code == 200
+    assert r.content == GCODE
+    assert r.headers["content-type"].startswith("text/x.gcode")
+    assert "last-modified" in r.headers and "etag" in r.headers
+    assert r.headers["content-disposition"].startswith("attachment")
+    document = owner.api.app.openapi_schema.to_schema()
+    ok = document["paths"]["/v1/files/{file_id}"]["get"]["responses"]["200"]
+    assert set(ok["content"]) == {"text/x.gcode"}
+    assert {"Last-Modified", "ETag", "Content-Disposition"} <= set(ok["headers"])
