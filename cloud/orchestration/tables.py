@@ -28,8 +28,6 @@ from cloud.db.core import table_of
 from cloud.db.types import UTCDateTime, utcnow
 from cloud.lifecycle.states import RunStatus
 
-# Print statuses. A print is "active" while it holds its printer.
-
 
 class PrintRun(SQLModel, table=True):
     __tablename__ = "prints"
