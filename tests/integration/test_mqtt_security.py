@@ -102,6 +102,25 @@ async def publish_acked(client: RawClient, topic: str, payload: bytes, packet_id
         pass
 
 
+async def only_the_sentinel_arrives(
+    watcher: RawClient,
+    sender: RawClient,
+    topics: list[str],
+    payload: bytes,
+    *,
+    sentinel_sender: RawClient,
+    sentinel_topic: str,
+) -> None:
+    """`sender` publishes `payload` on each of `topics` (each acknowledged, so handled by
+    the broker before what follows), then `sentinel_sender` a sentinel: the first message
+    `watcher` gets must be the sentinel, so none of the others reached it."""
+    for i, topic in enumerate(topics, start=1):
+        await publish_acked(sender, topic, payload, i)
+    await publish_acked(sentinel_sender, sentinel_topic, b"sentinel", 99)
+    seen = await watcher.next_publish()
+    assert (seen.topic, seen.payload) == (sentinel_topic, b"sentinel")
+
+
 async def test_anonymous_and_wrong_passwords_are_refused(
     secured_broker: TestBroker, tmp_path: Path
 ) -> None:
@@ -147,11 +166,14 @@ async def test_an_agent_reads_and_writes_nothing_of_another_agent_nor_as_the_clo
             f"{a}/commands",
             f"{a}/acks",
         ]
-        for i, topic in enumerate(forged, start=1):
-            await publish_acked(agent_a, topic, b"forged", i)
-        await publish_acked(agent_a, f"{a}/events", b"sentinel", 99)
-        seen = await watcher.next_publish()
-        assert (seen.topic, seen.payload) == (f"{a}/events", b"sentinel")
+        await only_the_sentinel_arrives(
+            watcher,
+            agent_a,
+            forged,
+            b"forged",
+            sentinel_sender=agent_a,
+            sentinel_topic=f"{a}/events",
+        )
 
 
 async def test_an_agent_cannot_leave_a_will_on_another_agents_topic(
@@ -193,19 +215,22 @@ async def test_a_dashboard_reads_reports_only_and_writes_nothing(
         )
         assert codes == [FAILED] * 7 + [1]
         cloud = await p.cloud()
-        for i, kind in enumerate(("config", "commands", "replies", "acks"), start=1):
-            await publish_acked(cloud, f"{a}/{kind}", b"secret", i)
-        await publish_acked(cloud, f"{a}/events", b"sentinel", 9)
-        got = await dash.next_publish()
-        assert (got.topic, got.payload) == (f"{a}/events", b"sentinel")
+        secrets = [f"{a}/{kind}" for kind in ("config", "commands", "replies", "acks")]
+        await only_the_sentinel_arrives(
+            dash, cloud, secrets, b"secret", sentinel_sender=cloud, sentinel_topic=f"{a}/events"
+        )
 
         watcher = await p.cloud()
         await watcher.subscribe(("apf/#", 1))
-        for i, topic in enumerate((f"{a}/commands", f"{a}/status", f"{a}/config"), start=1):
-            await publish_acked(dash, topic, b"from the dashboard", i)
-        await publish_acked(cloud, f"{a}/events", b"sentinel", 10)
-        seen = await watcher.next_publish()
-        assert (seen.topic, seen.payload) == (f"{a}/events", b"sentinel")
+        written = [f"{a}/commands", f"{a}/status", f"{a}/config"]
+        await only_the_sentinel_arrives(
+            watcher,
+            dash,
+            written,
+            b"from the dashboard",
+            sentinel_sender=cloud,
+            sentinel_topic=f"{a}/events",
+        )
 
 
 async def test_no_login_can_knock_an_agent_off_by_taking_its_client_id(
