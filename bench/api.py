@@ -4,7 +4,7 @@
     .venv/bin/python bench/api.py --duration-s 10 --database-url postgresql://...
     .venv/bin/python bench/api.py --commits-per-s 100   # a live farm's writes beside
 
-List pages on SQLite are cached while the database is unchanged (cloud/api/page_cache.py);
+List pages are cached while the database is unchanged (cloud/api/page_cache.py);
 `--commits-per-s N` has another connection commit N times a second during the run, as the
 bridge does when it stores printer states, so each commit ends every cached page.
 
@@ -295,37 +295,63 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _background_commits(database_path: Path | None, per_s: float) -> Iterator[list[int]]:
+def _background_commits(database_url: str, per_s: float) -> Iterator[list[int]]:
     """A writer beside the API committing `per_s` times a second, as the bridge does when it
     stores a batch of printer states: each commit ends the life of every cached list page."""
     made = [0]
-    if not per_s or database_path is None:
+    if not per_s:
         yield made
         return
-    import sqlite3
     import threading
 
     stop = threading.Event()
-
-    def write() -> None:
-        with contextlib.closing(sqlite3.connect(database_path, timeout=30)) as conn:
-            (printer_id,) = conn.execute("SELECT id FROM printers LIMIT 1").fetchone()
-            progress = 0.0
-            while not stop.wait(1 / per_s):  # the commit rate, not a synchronisation
-                progress = (progress + 0.1) % 100
-                conn.execute(
-                    "UPDATE printers SET progress = ? WHERE id = ?", (progress, printer_id)
-                )
-                conn.commit()
-                made[0] += 1
-
-    writer = threading.Thread(target=write, name="bench-commits", daemon=True)
+    writer = threading.Thread(
+        target=_commit_sqlite if database_url.startswith("sqlite") else _commit_postgres,
+        args=(database_url, per_s, stop, made),
+        name="bench-commits",
+        daemon=True,
+    )
     writer.start()
     try:
         yield made
     finally:
         stop.set()
         writer.join(10)
+
+
+def _commit_sqlite(database_url: str, per_s: float, stop: Any, made: list[int]) -> None:
+    import sqlite3
+
+    path = database_url.split("///", 1)[1]
+    with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
+        (printer_id,) = conn.execute("SELECT id FROM printers LIMIT 1").fetchone()
+        progress = 0.0
+        while not stop.wait(1 / per_s):  # the commit rate, not a synchronisation
+            progress = (progress + 0.1) % 100
+            conn.execute("UPDATE printers SET progress = ? WHERE id = ?", (progress, printer_id))
+            conn.commit()
+            made[0] += 1
+
+
+def _commit_postgres(database_url: str, per_s: float, stop: Any, made: list[int]) -> None:
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(database_url, timeout=10)
+        try:
+            printer_id = await conn.fetchval("SELECT id FROM printers LIMIT 1")
+            progress = 0.0
+            while not stop.is_set():
+                await asyncio.sleep(1 / per_s)  # the commit rate, not a synchronisation
+                progress = (progress + 0.1) % 100
+                await conn.execute(
+                    "UPDATE printers SET progress = $1 WHERE id = $2", progress, printer_id
+                )
+                made[0] += 1
+        finally:
+            await conn.close(timeout=10)
+
+    asyncio.run(run())
 
 
 async def _measure(port: int, key: str, file_url: str, duration_s: float) -> list[Result]:
@@ -385,12 +411,10 @@ def main() -> None:
         "--commits-per-s",
         type=float,
         default=0.0,
-        help="SQLite: commits per second by another connection while the lists are measured "
+        help="commits per second by another connection while the endpoints are measured "
         "(the bridge storing printer states); 0: none",
     )
     args = parser.parse_args()
-    if args.commits_per_s and args.database_url:
-        parser.error("--commits-per-s is for SQLite only")
 
     from cloud.settings import Settings
 
@@ -415,8 +439,8 @@ def main() -> None:
         server.start()
         try:
             asyncio.run(_wait_ready(port, 60))
-            database = None if args.database_url else Path(tmp) / "apf.sqlite3"
-            with _background_commits(database, args.commits_per_s) as commits:
+            commits_url = database_url or f"sqlite:///{Path(tmp) / 'apf.sqlite3'}"
+            with _background_commits(commits_url, args.commits_per_s) as commits:
                 results = asyncio.run(_measure(port, key, file_url, args.duration_s))
         finally:
             server.terminate()

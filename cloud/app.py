@@ -33,6 +33,7 @@ from cloud.api.text import ApiRequest
 from cloud.api.webhooks import WebhookController
 from cloud.bridge.lifespan import bridge_lifespan
 from cloud.db.engine import create_engine, is_sqlite, session_factory
+from cloud.db.pg_snapshot import SnapshotVersion
 from cloud.db.private import private_dir
 from cloud.db.reader import SqliteReader
 from cloud.db.writer import WriteLock
@@ -73,6 +74,7 @@ def build_context(settings: Settings) -> AppContext:
         if sqlite
         else None
     )
+    snapshots = None if sqlite else SnapshotVersion(url, timeout_s=settings.db_timeout_s)
     signing = signing_key(settings)
     return AppContext(
         settings=settings,
@@ -87,8 +89,23 @@ def build_context(settings: Settings) -> AppContext:
         secrets=secret_box(settings, signing),
         write_lock=WriteLock(enabled=sqlite),
         reader=reader,
-        page_cache=PageCache(reader) if reader is not None else None,
+        snapshots=snapshots,
+        page_cache=_page_cache(reader, snapshots),
     )
+
+
+def _page_cache(reader: SqliteReader | None, snapshots: SnapshotVersion | None) -> PageCache:
+    """List pages kept while the database is unchanged: its version is SQLite's
+    `data_version` or PostgreSQL's current snapshot (cloud/api/page_cache.py)."""
+    if reader is not None:
+        sqlite_reader = reader
+
+        async def data_version() -> int:
+            return sqlite_reader.data_version()
+
+        return PageCache(data_version)
+    assert snapshots is not None  # PostgreSQL
+    return PageCache(snapshots.current)
 
 
 def signing_key(settings: Settings) -> bytes:
@@ -137,6 +154,8 @@ def create_app(
             await ctx.limiter.aclose()
         if ctx.reader is not None:
             ctx.reader.dispose()
+        if ctx.snapshots is not None:
+            await ctx.snapshots.close()
         await ctx.engine.dispose()
         if ctx.background_engine is not None:
             await ctx.background_engine.dispose()

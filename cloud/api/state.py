@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from cloud.api.page_cache import PageCache
 from cloud.context import CloudContext
+from cloud.db.pg_snapshot import SnapshotVersion
 from cloud.db.reader import SqliteReader
 from cloud.ratelimit import RateLimiter
 from cloud.services.auth import KeyResolver
@@ -18,5 +19,7 @@ class AppContext(CloudContext):
     limiter: RateLimiter | None = None
     # SQLite only: list queries run inline on the event loop (cloud/db/reader.py).
     reader: SqliteReader | None = None
-    # SQLite only: list pages kept while the database is unchanged (cloud/api/page_cache.py).
+    # PostgreSQL only: the snapshot the page cache is versioned by (cloud/db/pg_snapshot.py).
+    snapshots: SnapshotVersion | None = None
+    # List pages kept while the database is unchanged (cloud/api/page_cache.py).
     page_cache: PageCache | None = None

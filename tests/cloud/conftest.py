@@ -142,6 +142,8 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
         ) as client:
             yield Api(client=client, app=app, settings=settings)
     finally:
+        if ctx.snapshots is not None:
+            await ctx.snapshots.close()
         await ctx.engine.dispose()
 
 

@@ -1,14 +1,16 @@
-"""List pages served from the page cache (SQLite) are the same bytes, and never stale."""
+"""List pages served from the page cache are the same bytes, and never stale, on SQLite and
+on PostgreSQL (where another replica's commit must show as well as this one's)."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
-from tests.cloud.api.test_printers import make_printer
-from tests.cloud.conftest import SQLITE_ONLY, Api, OrgClient
+import asyncpg
 
-pytestmark = SQLITE_ONLY
+from cloud.db.engine import is_sqlite
+from tests.cloud.api.test_printers import make_printer
+from tests.cloud.conftest import Api, OrgClient
 
 PAGE = "/v1/printers?per_page=100&sort=-created_at"
 
@@ -47,13 +49,26 @@ async def test_a_write_through_the_api_shows_in_the_next_page(api: Api, owner: O
 async def test_a_commit_by_another_process_shows_in_the_next_page(
     api: Api, owner: OrgClient
 ) -> None:
-    # The bridge, another worker process or an operator's sqlite3 shell: a connection the
+    # The bridge, another worker process or replica, an operator's shell: a connection the
     # API process knows nothing about.
     printer = await make_printer(owner, name="before")
     assert (await owner.get(PAGE)).json()["data"][0]["progress"] is None
-    path = Path(api.settings.data_dir) / "apf.sqlite3"
-    with sqlite3.connect(path) as outsider:
-        outsider.execute("UPDATE printers SET progress = 42.0 WHERE id = ?", (printer["id"],))
+    hits = _hits(api)
+    assert (await owner.get(PAGE)).json()["data"][0]["progress"] is None
+    assert _hits(api) == hits + 1  # the page is cached now
+    url = api.settings.resolved_database_url
+    if is_sqlite(url):
+        path = Path(api.settings.data_dir) / "apf.sqlite3"
+        with sqlite3.connect(path) as outsider:
+            outsider.execute("UPDATE printers SET progress = 42.0 WHERE id = ?", (printer["id"],))
+    else:
+        outsider = await asyncpg.connect(api.settings.database_url)
+        try:
+            await outsider.execute(
+                "UPDATE printers SET progress = 42.0 WHERE id = $1", printer["id"]
+            )
+        finally:
+            await outsider.close()
     assert (await owner.get(PAGE)).json()["data"][0]["progress"] == 42.0
 
 
