@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -16,6 +17,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from cloud.db.private import FILE_MODE, private_dir, private_file
+
+# A pooled PostgreSQL connection idle this long is pinged before use (`ping_idle_connections`).
+PING_AFTER_IDLE_S = 1.0
 
 
 def is_sqlite(url: str) -> bool:
@@ -58,18 +62,52 @@ def create_engine(url: str, *, pool_size: int = 10, timeout_s: float = 30.0) -> 
         )
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # No connections beyond the pool: under load each extra one was opened, used once
+        # and closed again (asyncpg's setup each time): POST /v1/jobs in bench/api.py did
+        # ~575 req/s with `pool_size` more allowed, ~850 with none. Requests wait for one
+        # of `pool_size` instead (db_pool_size, APF_DB_POOL_SIZE).
+        max_overflow=0,
         pool_timeout=timeout_s,
-        pool_pre_ping=True,
         # A failed statement's error must not carry its values into the log (sealed secrets,
         # webhook secrets, hashes).
         hide_parameters=True,
         # asyncpg: bound every statement so a stuck query cannot hold a request forever.
         connect_args={"timeout": timeout_s, "command_timeout": timeout_s},
     )
+    ping_idle_connections(engine.sync_engine)
+    return engine
+
+
+def ping_idle_connections(engine: Engine, idle_s: float = PING_AFTER_IDLE_S) -> None:
+    """Check a pooled connection before handing it out if it sat idle `idle_s` or more.
+
+    A connection can die while pooled (PostgreSQL restarted, a proxy's idle cut-off); the
+    request that drew it would fail. SQLAlchemy's `pool_pre_ping` pings at every checkout:
+    one more round trip per transaction, ~7 % of the API's CPU on POST /v1/jobs under load
+    (bench/api.py, py-spy). Under load a connection comes back within milliseconds, when a
+    dead one would have failed the statement before it anyway; only one that sat idle is
+    worth the ping. A failed ping raises `DisconnectionError`, on which the pool drops the
+    connection and draws another (docs.sqlalchemy.org, "Disconnect Handling - Pessimistic",
+    custom checkout handlers)."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _drawn(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_s:
+            return  # new, or back from a transaction a moment ago
+        try:
+            ok = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError(f"pooled connection is gone: {error}") from error
+        if not ok:
+            raise exc.DisconnectionError("pooled connection is gone")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
