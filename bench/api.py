@@ -354,7 +354,9 @@ def _commit_postgres(database_url: str, per_s: float, stop: Any, made: list[int]
     asyncio.run(run())
 
 
-async def _measure(port: int, key: str, file_url: str, duration_s: float) -> list[Result]:
+async def _measure(
+    port: int, key: str, file_url: str, duration_s: float, only: str
+) -> list[Result]:
     cases = [
         (
             "GET /v1/printers?per_page=100",
@@ -372,6 +374,8 @@ async def _measure(port: int, key: str, file_url: str, duration_s: float) -> lis
     ]
     results: list[Result] = []
     for label, request, method, ok in cases:
+        if only not in label:
+            continue
         size = len(await _probe(port, request))
         bare = _request(method, f"/bench/bare/{size}", key, b"{}" if method == "POST" else b"")
         results.append(await _load(label, port, request, duration_s, ok))
@@ -414,6 +418,9 @@ def main() -> None:
         help="commits per second by another connection while the endpoints are measured "
         "(the bridge storing printer states); 0: none",
     )
+    parser.add_argument(
+        "--only", default="", help="measure only the endpoints whose label contains this"
+    )
     args = parser.parse_args()
 
     from cloud.settings import Settings
@@ -441,7 +448,9 @@ def main() -> None:
             asyncio.run(_wait_ready(port, 60))
             commits_url = database_url or f"sqlite:///{Path(tmp) / 'apf.sqlite3'}"
             with _background_commits(commits_url, args.commits_per_s) as commits:
-                results = asyncio.run(_measure(port, key, file_url, args.duration_s))
+                results = asyncio.run(
+                    _measure(port, key, file_url, args.duration_s, args.only)
+                )
         finally:
             server.terminate()
             server.join(10)

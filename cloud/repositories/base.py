@@ -127,9 +127,17 @@ class OrgRepository(Generic[M]):
         """`fn(connection)`: reads for the checks before a write, in one pass. On SQLite they
         run inline on the reader (aiosqlite would take three thread hops per statement) as
         long as this session has begun no transaction, so there is nothing uncommitted it
-        could miss; otherwise, and on PostgreSQL, through the session."""
-        if self.reader is not None and not self.session.in_transaction():
-            return await self.reader.run(fn)
+        could miss; otherwise through the session."""
+        if not self.session.in_transaction():
+            if self.reader is not None:
+                return await self.reader.run(fn)
+            engine = self.session.bind
+            if isinstance(engine, AsyncEngine):
+                # PostgreSQL: in autocommit, as list pages are; the session's own transaction
+                # would cost a BEGIN and a ROLLBACK round trip for nothing it could see.
+                async with engine.connect() as conn:
+                    autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    return await autocommit.run_sync(fn)
         return await self.session.run_sync(lambda session: fn(session.connection()))
 
     def add(self, obj: M) -> None:

@@ -49,3 +49,17 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+def event_values(
+    org_id: str, event_type: EventType, resource_id: str | None, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """An event's row as column values, for a write that does not go through a session."""
+    return {
+        "id": new_id(IdPrefix.EVENT),
+        "org_id": org_id,
+        "type": event_type.value,
+        "resource_id": resource_id,
+        "payload": payload,
+        "created_at": _event_time(),
+    }

@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloud.api.listing import PageRequest
 from cloud.context import CloudContext
-from cloud.db.core import table_of
+from cloud.db.core import column_values, table_of
 from cloud.db.models import Job, StoredFileRow
 from cloud.db.types import utcnow
 from cloud.files.urls import own_file_id
@@ -20,11 +21,18 @@ from cloud.lifecycle.occupancy import active_run_of_job
 from cloud.lifecycle.store import JobLife
 from cloud.problems import Conflict, not_found
 from cloud.repositories.base import OrgRepository
-from cloud.repositories.jobs import CreationFacts, creation_facts, stored_file
+from cloud.repositories.jobs import (
+    INSERT_EVENT,
+    INSERT_JOB,
+    INSERT_JOB_AND_EVENT,
+    CreationFacts,
+    creation_facts,
+    insert_params,
+)
 from cloud.schemas.jobs import JobAction, JobCreate, JobFields, JobOut, JobPatch
 from cloud.services import quotas
 from cloud.services.context import ServiceContext, organization_gone
-from cloud.services.events import record_event
+from cloud.services.events import event_values
 from cloud.services.files import FileService
 from cloud.views.jobs import JOB_COLUMNS, job_from_values, job_out
 from shared.enums import ErrorCode, EventType, JobStatus, Priority
@@ -91,20 +99,17 @@ class JobService:
     async def check_can_create(self, printer_id: str | None) -> None:
         """Checks that need no file, run before a download or upload is accepted."""
         org_id = self.ctx.org_id
-        _check_creation(
-            await self.repo.read(lambda conn: creation_facts(conn, org_id, printer_id)), printer_id
-        )
+        facts, _ = await self.repo.read(lambda conn: creation_facts(conn, org_id, printer_id))
+        _check_creation(facts, printer_id)
 
     async def create_from_url(self, data: JobCreate) -> JobOut:
         org_id, printer_id = self.ctx.org_id, data.printer_id
         file_id = own_file_id(self.app, data.file_url)
 
-        def read(conn: Connection) -> tuple[CreationFacts, StoredFileRow | None]:
-            stored = stored_file(conn, org_id, file_id) if file_id is not None else None
-            return creation_facts(conn, org_id, printer_id), stored
-
         # The checks and the reused file in one read, before the write (and its lock).
-        facts, stored = await self.repo.read(read)
+        facts, stored = await self.repo.read(
+            lambda conn: creation_facts(conn, org_id, printer_id, file_id)
+        )
         _check_creation(facts, printer_id)
         if file_id is None:
             stored = await self.files.from_url(data.file_url)
@@ -131,16 +136,26 @@ class JobService:
             copies=data.copies,
             tags=list(dict.fromkeys(data.tags)),
         )
-        self.repo.add(job)
         out = job_out(job, self.app)
-        record_event(
-            self.ctx.session,
-            self.ctx.org_id,
-            EventType.JOB_CREATED,
-            job.id,
-            {"job": msgspec.to_builtins(out)},
+        event = event_values(
+            self.ctx.org_id, EventType.JOB_CREATED, job.id, {"job": msgspec.to_builtins(out)}
         )
-        await self.ctx.commit()
+        params = insert_params(column_values(job), event)
+        session = self.ctx.session
+        engine = session.bind
+        postgres = isinstance(engine, AsyncEngine) and engine.dialect.name == "postgresql"
+        if isinstance(engine, AsyncEngine) and postgres and not session.in_transaction():
+            # One statement, atomic on its own: no BEGIN and COMMIT round trips either.
+            async with engine.connect() as conn:
+                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await autocommit.execute(INSERT_JOB_AND_EVENT, params)
+        else:
+            # In the transaction that stored an upload's file row (the job names it), or
+            # on SQLite, under the write lock.
+            await self.ctx.begin_write()
+            for statement in (INSERT_JOB_AND_EVENT,) if postgres else (INSERT_JOB, INSERT_EVENT):
+                await session.execute(statement, params)
+            await self.ctx.commit()
         self.app.kick("job created")
         return out
 
