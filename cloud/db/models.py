@@ -97,6 +97,9 @@ class Printer(SQLModel, table=True):
     hotend_c: float | None = None
     bed_c: float | None = None
     progress: float | None = None
+    # When the agent stamped the snapshot written last: an older one arriving later (QoS 1
+    # redelivery, or another replica's batch committing after this one) is not written.
+    reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -7,7 +7,13 @@ the printer as the API shows it after the change. Runs in the caller's transacti
 
 Snapshots arrive in bursts (every printer of a farm, on every change), so `apply_snapshots`
 writes a batch with one executemany statement and loads a printer only when its status
-changed, which is rare.
+changed, which is rare. They are written in the order the agent stamped them, not the order
+they arrive: with several replicas sharing the agents' topics, one replica's batch holding
+an older snapshot can commit after another's holding a newer one, and a QoS 1 redelivery
+comes late. The printer row keeps the stamp of the snapshot it shows (`reported_at`, read
+under the row lock) and an older one is skipped. The stamp is the agent's clock; an agent
+whose clock jumps back keeps its printers' states until the clock passes the last stamp
+(agents are expected to keep NTP time, as the signed-URL expiry already assumes).
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ _UPDATE_SNAPSHOT = (
         bed_c=bindparam("b_bed"),
         progress=bindparam("b_progress"),
         firmware=func.coalesce(bindparam("b_firmware"), _PRINTERS.c.firmware),
+        reported_at=bindparam("b_reported"),
         updated_at=bindparam("b_at"),
     )
 )
@@ -67,6 +74,7 @@ class Snapshot:
     progress: float | None
     firmware: str | None
     message: str | None  # the reason of an offline, the message of an error
+    reported_at: datetime  # the agent's stamp (its clock)
 
 
 async def set_status(
@@ -88,35 +96,44 @@ async def set_status(
     return events
 
 
-async def apply_snapshots(session: AsyncSession, snapshots: Sequence[Snapshot]) -> bool:
-    """Write a batch of snapshots (one per printer); True if one of them freed a printer
-    (it became idle), which may let the queue start something."""
+async def apply_snapshots(
+    session: AsyncSession, snapshots: Sequence[Snapshot]
+) -> tuple[bool, frozenset[str]]:
+    """Write a batch of snapshots (one per printer). Returns whether one of them freed a
+    printer (it became idle, which may let the queue start something) and the printers
+    whose snapshot was written (the others are not the agent's, or older than the one the
+    printer shows)."""
     if not snapshots:
-        return False
+        return False, frozenset()
     keys = [(s.printer_id, s.org_id, s.agent_id) for s in snapshots]
     # Locked in id order (PostgreSQL) so two replicas' batches neither both record one
     # change nor deadlock on each other.
     stmt = (
-        select(col(Printer.id), col(Printer.status))
+        select(col(Printer.id), col(Printer.status), col(Printer.reported_at))
         .where(tuple_(col(Printer.id), col(Printer.org_id), col(Printer.agent_id)).in_(keys))
         .order_by(col(Printer.id))
         .with_for_update()
     )
-    before = {row[0]: PrinterStatus(row[1]) for row in await session.execute(stmt)}
+    shown = {row[0]: (PrinterStatus(row[1]), row[2]) for row in await session.execute(stmt)}
+    newer = [s for s in snapshots if s.printer_id in shown and _newer(s, shown[s.printer_id][1])]
+    if not newer:
+        return False, frozenset()
     now = utcnow()
-    await session.execute(_UPDATE_SNAPSHOT, [_row(s, now) for s in snapshots])
+    await session.execute(_UPDATE_SNAPSHOT, [_row(s, now) for s in newer])
     freed = False
-    for snapshot in snapshots:
-        old = before.get(snapshot.printer_id)
-        if old is None:
-            continue  # not this agent's printer: the update changed nothing
+    for snapshot in newer:
+        old = shown[snapshot.printer_id][0]
         freed |= snapshot.status is PrinterStatus.IDLE and old is not PrinterStatus.IDLE
         events = presence_events(old, snapshot.status)
         if events:
             printer = await session.get(Printer, snapshot.printer_id, populate_existing=True)
             if printer is not None:
                 await record(session, printer, events, reason=snapshot.message)
-    return freed
+    return freed, frozenset(s.printer_id for s in newer)
+
+
+def _newer(snapshot: Snapshot, shown_at: datetime | None) -> bool:
+    return shown_at is None or snapshot.reported_at > shown_at
 
 
 async def agent_gone(session: AsyncSession, agent_id: str, reason: str) -> None:
@@ -139,6 +156,7 @@ def _row(s: Snapshot, now: datetime) -> dict[str, Any]:
         "b_bed": s.bed_c,
         "b_progress": s.progress,
         "b_firmware": s.firmware,
+        "b_reported": s.reported_at,
         "b_at": now,
     }
 

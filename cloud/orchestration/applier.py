@@ -160,7 +160,10 @@ class Applier:
             return
         newest: dict[str, StateIn] = {}
         for item in items:
-            newest[item.state.printer_id] = item
+            kept = newest.get(item.state.printer_id)
+            # By the agent's stamp (a redelivered older one may arrive after a newer one).
+            if kept is None or item.state.ts >= kept.state.ts:
+                newest[item.state.printer_id] = item
         job_rows: list[dict[str, Any]] = []
         snapshots: list[printers.Snapshot] = []
         async with writing(self._app) as session:
@@ -179,11 +182,13 @@ class Applier:
                         progress=job.progress if job is not None else None,
                         firmware=state.firmware,
                         message=state.message,
+                        reported_at=state.ts,
                     )
                 )
                 if job is not None:
                     job_rows.append(_job_progress_row(item.org_id, state.printer_id, job))
-            freed = await printers.apply_snapshots(session, snapshots)
+            freed, written = await printers.apply_snapshots(session, snapshots)
+            job_rows = [row for row in job_rows if row["b_printer"] in written]
             if job_rows:
                 await session.execute(_UPDATE_JOB_PROGRESS, job_rows)
             await session.commit()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -115,7 +116,36 @@ class Farm:
         elapsed_s: float = 0.0,
         message: str | None = None,
         connected: bool = True,
+        ts: datetime | None = None,
     ) -> None:
+        await self.applier.apply_states(
+            [
+                self.state_in(
+                    status,
+                    printer=printer,
+                    job_id=job_id,
+                    progress=progress,
+                    elapsed_s=elapsed_s,
+                    message=message,
+                    connected=connected,
+                    ts=ts,
+                )
+            ]
+        )
+
+    def state_in(
+        self,
+        status: PrinterStatus,
+        *,
+        printer: str | None = None,
+        job_id: str | None = None,
+        progress: float = 0.0,
+        elapsed_s: float = 0.0,
+        message: str | None = None,
+        connected: bool = True,
+        ts: datetime | None = None,
+    ) -> StateIn:
+        """A snapshot as the bridge hands it to the applier (stamped now unless `ts`)."""
         job = None
         if job_id is not None:
             job = wire.JobState(job_id=job_id, progress=progress, elapsed_s=elapsed_s)
@@ -123,11 +153,11 @@ class Farm:
             printer_id=printer or self.printer_id,
             status=status,
             connected=connected,
-            ts=now(),
+            ts=ts or now(),
             job=job,
             message=message,
         )
-        await self.applier.apply_states([StateIn(self._org, self.agent_id, snapshot)])
+        return StateIn(self._org, self.agent_id, snapshot)
 
     async def telemetry(self, job_id: str, progress: float, elapsed_s: float) -> None:
         sample = wire.Telemetry(

@@ -638,3 +638,23 @@ async def test_a_pause_the_printer_refused_holds_no_next_copy(farm: Farm) -> Non
     await farm.complete(job["id"])
     assert (await farm.job(job["id"]))["status"] == "queued"
     assert await farm.claim() == [job["id"]]
+
+
+async def test_a_snapshot_older_than_the_one_shown_is_not_written(farm: Farm) -> None:
+    # Two replicas (or a QoS 1 redelivery) can hand the applier one printer's snapshots in
+    # another order than the agent sent them: the agent's stamp decides, not the arrival.
+    since = len(await farm.events())
+    stamp = utcnow()
+    await farm.state(PrinterStatus.ERROR, message="thermal runaway", ts=stamp)
+    await farm.state(PrinterStatus.IDLE, ts=stamp - timedelta(seconds=1))  # arrives late
+    assert (await farm.printer())["status"] == "error"
+    # In one batch, too: the newest stamp wins whatever the order of arrival.
+    await farm.applier.apply_states(
+        [
+            farm.state_in(PrinterStatus.IDLE, ts=stamp + timedelta(seconds=3)),
+            farm.state_in(PrinterStatus.OFFLINE, connected=False, ts=stamp + timedelta(seconds=2)),
+        ]
+    )
+    assert (await farm.printer())["status"] == "idle"
+    logged = (await farm.logged())[since:]
+    assert [e.type for e in logged] == ["printer.error"]  # nothing from the skipped ones
