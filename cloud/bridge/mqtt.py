@@ -6,11 +6,18 @@ backoff, re-subscribes, tells its owner (``on_connected``) so that the owner can
 at a time, in arrival order. A handler that raises is logged and the loop goes on: the
 bridge never dies from input.
 
-The cloud connects with a persistent session (``clean_session=False``) and a stable client
-id per replica, so a broker that queues QoS 1 messages for absent sessions (Mosquitto does)
-keeps agents' events while the cloud restarts. Several replicas share the agent topics with
+A lone cloud connects with a persistent session (``clean_session=False``), so a broker that
+queues QoS 1 messages for absent sessions (Mosquitto does) keeps agents' messages across a
+broken connection or a broker restart. Several replicas share the agent topics with
 ``$share/{group}/…`` subscriptions, so each message is handled by one replica (Mosquitto,
-EMQX and the embedded broker all share them).
+EMQX and the embedded broker all share them); they connect with clean sessions instead.
+Mosquitto goes on giving an absent persistent session its turn in the group: a replica that
+is gone (killed, scaled down, or restarted under a new client id) would take its share of
+every agent's messages into a queue nobody reads. bench/replicas.py saw half the printers'
+snapshots vanish that way once two replicas had been replaced. With clean sessions a replica
+leaves the group when it disconnects; what it held unacknowledged is lost with it, and the
+agents publish their unacknowledged events again (their outbox keeps them until the cloud
+acknowledges, and a replica holding a later event asks them at once).
 """
 
 from __future__ import annotations
@@ -45,8 +52,9 @@ class LinkSettings:
     ca_file: str | None = None
     keepalive_s: int = 30
     publish_timeout_s: float = 10.0
-    # False for the bridge: the broker keeps its subscriptions and queued messages while it
-    # restarts. True for a short-lived connection (`apf cloud check-broker`).
+    # False for a lone bridge: the broker keeps its subscriptions and queued messages while
+    # the link is down. True for replicas sharing a group (see above) and for a short-lived
+    # connection (`apf cloud check-broker`).
     clean_session: bool = False
 
 

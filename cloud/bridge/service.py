@@ -61,13 +61,21 @@ STATE_BATCH_MAX = 500
 # The worker coalesces kicks that arrive within this window into one pass.
 KICK_DEBOUNCE_S = 0.02
 SAFETY_INTERVAL_S = 2.0
-# How long an event waits for a missing earlier one (see cloud.bridge.ordering).
-EVENT_HOLD_S = 2.0
-EVENT_HOLD_CHECK_S = 0.25
+# How long an event waits for a missing earlier one (see cloud.bridge.ordering). Long enough
+# for the agent to re-send it when a replica that held it unacknowledged died, even behind a
+# backlog: bench/replicas.py, which kills one of two replicas mid-run, saw events applied out
+# of order (status changes lost from the log) with a 2 s hold. A gap that never closes (an
+# agent's full outbox dropped a printer event) delays that agent's later events this long.
+EVENT_HOLD_S = 10.0
+# While an event is held, how often the database is asked whether another replica applied
+# the missing one (one query for every waiting agent). With two replicas an agent's events
+# alternate between them, so each hold usually ends this way.
+EVENT_HOLD_CHECK_S = 0.05
 # An event held this long behind a missing one makes the bridge ask the agent to re-send
-# (well within the hold, so the missing event can still be applied in order); at most once
-# per hold period per agent, since with shared subscriptions a short hold is routine.
+# (well within the hold, so the missing event can still be applied in order), and again every
+# `EVENT_RESEND_ASK_EVERY_S` while the hold lasts.
 EVENT_RESEND_ASK_S = 0.5
+EVENT_RESEND_ASK_EVERY_S = 2.0
 # Acknowledgements to agents are coalesced over this window: each costs a database round
 # and a publish, while an agent waits seconds for one before it re-sends. bench/ingest.py
 # --events 2000: ~28 acks at 0.2 s against ~125 at 0.05 s.
@@ -110,6 +118,8 @@ class Bridge:
                 url=settings.mqtt_url,
                 client_id=settings.client_id or default_client_id(),
                 ca_file=settings.ca_file,
+                # Replicas in a shared group must leave it when they go (cloud/bridge/mqtt.py).
+                clean_session=settings.shared_group is not None,
             ),
             subscriptions=subscriptions,
             handler=self._on_message,
@@ -244,8 +254,10 @@ class Bridge:
             try:
                 # With several replicas the missing event is often applied by another one:
                 # what the database says ends the wait early.
-                for agent_id in self._order.waiting_agents():
-                    self._order.learn(agent_id, await self.applier.last_seq(agent_id))
+                waiting = self._order.waiting_agents()
+                if waiting:
+                    for agent_id, seq in (await self.applier.last_seqs(waiting)).items():
+                        self._order.learn(agent_id, seq)
             except Exception:
                 log.exception("reading applied sequence numbers failed")
             self._ask_for_missing_events(loop.time())
@@ -261,7 +273,7 @@ class Bridge:
             waited_s = self._order.oldest_wait_s(agent_id, now_s)
             asked_s = self._resend_asked_at.get(agent_id)
             if waited_s < EVENT_RESEND_ASK_S or (
-                asked_s is not None and now_s - asked_s < EVENT_HOLD_S
+                asked_s is not None and now_s - asked_s < EVENT_RESEND_ASK_EVERY_S
             ):
                 continue
             log.info("agent %s: event held for a missing one; asking it to re-send", agent_id)
