@@ -232,6 +232,13 @@ class Applier:
             link = await session.get(AgentLink, agent_id)
             return link.last_seq if link is not None else 0
 
+    async def last_seqs(self, agent_ids: Sequence[str]) -> dict[str, int]:
+        """`last_seq` of several agents in one query (those with no link are left out)."""
+        links = table_of(AgentLink).c
+        stmt = select(links.agent_id, links.last_seq).where(links.agent_id.in_(agent_ids))
+        async with self._app.background()() as session:
+            return {agent: int(seq) for agent, seq in await session.execute(stmt)}
+
     # --- events --------------------------------------------------------------------------------
 
     async def apply_event(self, item: EventIn) -> bool:
