@@ -64,7 +64,7 @@ async def test_a_replica_gone_from_the_group_strands_none_of_the_agents_messages
 
         async def all_idle() -> bool:
             page: list[dict[str, Any]] = (await owner.get("/v1/printers")).json()["data"]
-            idle = sum(p["status"] == "idle" for p in page)
+            idle: int = sum(p["status"] == "idle" for p in page)
             return idle == PRINTERS
 
         await eventually(all_idle)
