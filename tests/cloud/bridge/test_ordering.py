@@ -50,13 +50,24 @@ def test_a_gap_that_never_fills_is_passed_after_the_hold() -> None:
     assert apply_all(order, order.expired(2.0)) == [6]
 
 
-def test_duplicates_and_first_sight_never_wait() -> None:
+def test_duplicates_never_wait() -> None:
     order = EventOrder()
     order.learn("agt_1", 10)
     assert seqs(order.offer(ev(3), 0.0)) == [3]  # an old redelivery: dedup happens downstream
-    fresh = EventOrder()
-    fresh.learn("agt_2", 0)
-    assert seqs(fresh.offer(ev(57, "agt_2"), 0.0)) == [57]
+
+
+def test_an_agent_with_nothing_applied_yet_starts_at_one() -> None:
+    # Another replica may be applying event 1 right now: 2 waits for it like any gap.
+    order = EventOrder(hold_s=10.0)
+    order.learn("agt_2", 0)
+    assert order.offer(ev(2, "agt_2"), 0.0) == []
+    order.learn("agt_2", 1)  # the database says the other replica applied 1
+    assert seqs(order.expired(0.05)) == [2]
+    # One whose first events the cloud will never get waits one hold, then goes on.
+    restored = EventOrder(hold_s=10.0)
+    restored.learn("agt_3", 0)
+    assert restored.offer(ev(57, "agt_3"), 0.0) == []
+    assert seqs(restored.expired(10.0)) == [57]
 
 
 def test_agents_are_independent() -> None:
