@@ -588,6 +588,8 @@ def main() -> None:
     print(f"kill round: {jobs} of {args.jobs} jobs assigned, {prints} prints (one per job)")
     tracebacks = logs.count("Traceback")
     print(f"tracebacks in the replicas' logs: {tracebacks}")
+    gaps = [line for line in logs.splitlines() if "sequence gap" in line]
+    print(f"events applied past a gap (replicas' logs): {len(gaps)}", *gaps[:5], sep="\n  ")
 
 
 if __name__ == "__main__":
