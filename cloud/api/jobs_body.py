@@ -9,7 +9,8 @@ import msgspec
 from litestar import Request
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 
-from cloud.api.text import refuse_nul, refuse_nul_in_pairs
+from cloud.api.strict_schema import constrain_object
+from cloud.api.text import refuse_nul
 from cloud.errors import from_msgspec, invalid
 from cloud.problems import TooLarge
 from cloud.schemas.jobs import JobCreate, JobFields
@@ -40,7 +41,6 @@ def fields_from_form(form: dict[str, list[str]]) -> JobFields:
     """Text fields of the upload form; `tags` may repeat or be comma-separated."""
     if "file_url" in form:
         raise invalid("Send either a file or a file_url, not both.", param="file_url")
-    refuse_nul_in_pairs((name, value) for name, values in form.items() for value in values)
     raw: dict[str, Any] = {k: v[-1] for k, v in form.items() if k != "tags"}
     if "tags" in form:
         raw["tags"] = [t.strip() for v in form["tags"] for t in v.split(",") if t.strip()]
@@ -93,6 +93,7 @@ def _request_body() -> RequestBody:
         },
         required=["file_url"],
     )
+    constrain_object(json_schema, JobCreate)  # as strict as its validation
     form_schema = Schema(
         type=OpenAPIType.OBJECT,
         properties={

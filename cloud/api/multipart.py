@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from cloud.api.text import refuse_nul_in_pairs
 from cloud.errors import invalid
 
 MAX_FIELDS_BYTES = 64 * 1024
@@ -104,6 +105,9 @@ class MultipartUpload:
             value = b"".join(part.chunks).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise invalid(f"Form field '{part.name}' is not UTF-8.", param=part.name) from exc
+        # Here, not later: a field is read as soon as it arrives (a job's `printer_id` is
+        # checked before the file is stored), and PostgreSQL cannot take a NUL in text.
+        refuse_nul_in_pairs([(part.name, value)])
         self.fields.setdefault(part.name, []).append(value)
 
     def _on_end(self) -> None:

@@ -86,6 +86,14 @@ async def test_a_nul_in_an_upload_field_or_an_invitation_is_a_400(owner: OrgClie
         data={"name": "a\u0000b"},
     )
     assert_error(r, 400, "invalid_request", "name")
+    # `printer_id` is read as soon as its field arrives, before the file (was a 500 on
+    # PostgreSQL: found by schemathesis once the document was strict).
+    r = await owner.post(
+        "/v1/jobs",
+        files={"file": ("part.gcode", GCODE, "text/x.gcode")},
+        data={"printer_id": "p\u0000"},
+    )
+    assert_error(r, 400, "invalid_request", "printer_id")
     r = await owner.post("/v1/users/invite", json={"email": "a\u0000@b.test", "role": "member"})
     assert_error(r, 400, "invalid_request", "email")
 
