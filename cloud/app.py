@@ -29,6 +29,7 @@ from cloud.api.org import InvitationController, OrganizationController, UserCont
 from cloud.api.page_cache import PageCache
 from cloud.api.printers import PrinterController
 from cloud.api.state import AppContext
+from cloud.api.strict_schema import StrictBodySchemaPlugin
 from cloud.api.text import ApiRequest
 from cloud.api.webhooks import WebhookController
 from cloud.bridge.lifespan import bridge_lifespan
@@ -188,6 +189,8 @@ def create_app(
         # Outermost first: the idempotency layer needs the caller the API layer found.
         middleware=[ApiMiddleware(), IdempotencyMiddleware()],
         request_class=ApiRequest,
+        # Request bodies documented as strictly as they are validated (cloud/api/strict_schema.py).
+        plugins=[StrictBodySchemaPlugin()],
         exception_handlers={Exception: error_response, HTTPException: error_response},
         openapi_config=openapi if settings.docs_enabled else None,
         # The process (the `apf` command line) owns logging: Litestar must not reconfigure the

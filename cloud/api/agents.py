@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -16,7 +16,14 @@ from cloud.api.listing import (
     reject_unknown_query,
 )
 from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
-from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, IdempotencyKey, Page, PerPage, Sort
+from cloud.api.params import (
+    JSON_BODY_MAX_BYTES,
+    IdempotencyKey,
+    Page,
+    PerPage,
+    fields_query,
+    sort_query,
+)
 from cloud.schemas.agents import AGENT_FIELDS, AgentCreate, AgentOut, AgentPage, AgentRegistered
 from cloud.services.agents import SORTABLE, AgentService
 
@@ -37,8 +44,8 @@ class AgentController(Controller):
         revoked: FromQuery[bool | None] = None,
         page: Page = 1,
         per_page: PerPage = DEFAULT_PER_PAGE,
-        sort: Sort = None,
-        fields: Fields = None,
+        sort: Annotated[str | None, sort_query(SORTABLE)] = None,
+        fields: Annotated[str | None, fields_query(AGENT_FIELDS)] = None,
     ) -> AgentPage:
         """List agents. Sortable: name, created_at, last_seen_at."""
         reject_unknown_query(request.query_params, _LIST_QUERY)

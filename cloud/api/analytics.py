@@ -16,7 +16,7 @@ from cloud.analytics.service import AnalyticsService
 from cloud.api.deps import Svc
 from cloud.api.listing import reject_unknown_query
 from cloud.api.openapi import errors
-from cloud.api.params import ShortQuery
+from cloud.api.params import ShortQuery, date_query
 from cloud.db.types import utcnow
 from cloud.schemas.analytics import (
     FleetAnalytics,
@@ -28,13 +28,12 @@ from cloud.schemas.analytics import (
 _BOUND = "ISO 8601 date (YYYY-MM-DD) or datetime with a time zone"
 From = Annotated[
     str | None,
-    QueryParameter(name="from", description=f"Period start, {_BOUND}; default: `to` − 7 days"),
+    date_query("from", f"Period start, {_BOUND}; default: `to` − 7 days"),
 ]
 To = Annotated[
     str | None,
-    QueryParameter(
-        name="to",
-        description=f"Period end (exclusive), {_BOUND}; a date covers that whole day; default: now",
+    date_query(
+        "to", f"Period end (exclusive), {_BOUND}; a date covers that whole day; default: now"
     ),
 ]
 Group = Annotated[

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from cloud.analytics.period import parse_bound
 from cloud.api.deps import Svc, app_context
@@ -24,12 +24,13 @@ from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
 from cloud.api.page_cache import cached_page
 from cloud.api.params import (
     JSON_BODY_MAX_BYTES,
-    Fields,
     IdempotencyKey,
     Page,
     PerPage,
     ShortQuery,
-    Sort,
+    date_query,
+    fields_query,
+    sort_query,
 )
 from cloud.errors import invalid
 from cloud.schemas.jobs import JOB_FIELDS, JobActionIn, JobOut, JobPage, JobPatch
@@ -50,17 +51,17 @@ _LIST_QUERY = (
 )
 From = Annotated[
     str | None,
-    QueryParameter(
-        name="from",
-        description="Created at or after: an ISO 8601 date (`2026-01-01`, from midnight UTC) "
+    date_query(
+        "from",
+        "Created at or after: an ISO 8601 date (`2026-01-01`, from midnight UTC) "
         "or a datetime with a zone (`2026-01-01T08:00:00Z`)",
     ),
 ]
 To = Annotated[
     str | None,
-    QueryParameter(
-        name="to",
-        description="Created at or before: an ISO 8601 date (`2026-01-31`, the whole day "
+    date_query(
+        "to",
+        "Created at or before: an ISO 8601 date (`2026-01-31`, the whole day "
         "included) or a datetime with a zone",
     ),
 ]
@@ -97,8 +98,8 @@ class JobController(Controller):
         created_to: To = None,
         page: Page = 1,
         per_page: PerPage = DEFAULT_PER_PAGE,
-        sort: Sort = None,
-        fields: Fields = None,
+        sort: Annotated[str | None, sort_query(SORTABLE)] = None,
+        fields: Annotated[str | None, fields_query(JOB_FIELDS)] = None,
     ) -> JobPage:
         """List jobs, newest first by default. Sortable: created_at, updated_at, priority
         (low < normal < high < urgent), status, name, started_at, completed_at."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -18,12 +18,12 @@ from cloud.api.listing import (
 from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
 from cloud.api.params import (
     JSON_BODY_MAX_BYTES,
-    Fields,
     IdempotencyKey,
     Page,
     PerPage,
     ShortQuery,
-    Sort,
+    fields_query,
+    sort_query,
 )
 from cloud.schemas.materials import (
     MATERIAL_FIELDS,
@@ -54,8 +54,8 @@ class MaterialController(Controller):
         printer_id: ShortQuery = None,
         page: Page = 1,
         per_page: PerPage = DEFAULT_PER_PAGE,
-        sort: Sort = None,
-        fields: Fields = None,
+        sort: Annotated[str | None, sort_query(SORTABLE)] = None,
+        fields: Annotated[str | None, fields_query(MATERIAL_FIELDS)] = None,
     ) -> MaterialPage:
         """List spools. Sortable: type, brand, color, remaining_weight, status, created_at,
         updated_at."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
@@ -18,7 +18,14 @@ from cloud.api.listing import (
     reject_unknown_query,
 )
 from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
-from cloud.api.params import JSON_BODY_MAX_BYTES, Fields, IdempotencyKey, Page, PerPage, Sort
+from cloud.api.params import (
+    JSON_BODY_MAX_BYTES,
+    IdempotencyKey,
+    Page,
+    PerPage,
+    fields_query,
+    sort_query,
+)
 from cloud.schemas.org import (
     USER_FIELDS,
     InvitationAccepted,
@@ -66,8 +73,8 @@ class UserController(Controller):
         role: FromQuery[Role | None] = None,
         page: Page = 1,
         per_page: PerPage = DEFAULT_PER_PAGE,
-        sort: Sort = None,
-        fields: Fields = None,
+        sort: Annotated[str | None, sort_query(USER_SORTABLE)] = None,
+        fields: Annotated[str | None, fields_query(USER_FIELDS)] = None,
     ) -> UserPage:
         """List users. Sortable: email, name, role, created_at."""
         reject_unknown_query(request.query_params, ("role", "page", "per_page", "sort", "fields"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi import ResponseSpec
@@ -20,12 +20,12 @@ from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
 from cloud.api.page_cache import cached_page
 from cloud.api.params import (
     JSON_BODY_MAX_BYTES,
-    Fields,
     IdempotencyKey,
     Page,
     PerPage,
     ShortQuery,
-    Sort,
+    fields_query,
+    sort_query,
 )
 from cloud.orchestration.commands import wait_for_command
 from cloud.schemas.printers import (
@@ -60,8 +60,8 @@ class PrinterController(Controller):
         tag: ShortQuery = None,
         page: Page = 1,
         per_page: PerPage = DEFAULT_PER_PAGE,
-        sort: Sort = None,
-        fields: Fields = None,
+        sort: Annotated[str | None, sort_query(SORTABLE)] = None,
+        fields: Annotated[str | None, fields_query(PRINTER_FIELDS)] = None,
     ) -> PrinterPage:
         """List printers, filtered by status, group or tag. Sortable: name, status, group,
         created_at, updated_at (default `created_at`)."""

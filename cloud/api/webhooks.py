@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -18,12 +18,12 @@ from cloud.api.listing import (
 from cloud.api.openapi import IDEMPOTENCY_ERRORS, errors
 from cloud.api.params import (
     JSON_BODY_MAX_BYTES,
-    Fields,
     IdempotencyKey,
     Page,
     PerPage,
     ShortQuery,
-    Sort,
+    fields_query,
+    sort_query,
 )
 from cloud.schemas.webhooks import (
     ATTEMPT_FIELDS,
@@ -64,8 +64,8 @@ class WebhookController(Controller):
         enabled: FromQuery[bool | None] = None,
         page: Page = 1,
         per_page: PerPage = DEFAULT_PER_PAGE,
-        sort: Sort = None,
-        fields: Fields = None,
+        sort: Annotated[str | None, sort_query(SORTABLE)] = None,
+        fields: Annotated[str | None, fields_query(WEBHOOK_FIELDS)] = None,
     ) -> WebhookPage:
         """List the organization's webhook endpoints (secrets are never shown)."""
         reject_unknown_query(request.query_params, _LIST_QUERY)
@@ -138,8 +138,8 @@ class WebhookController(Controller):
         success: FromQuery[bool | None] = None,
         page: Page = 1,
         per_page: PerPage = DEFAULT_PER_PAGE,
-        sort: Sort = None,
-        fields: Fields = None,
+        sort: Annotated[str | None, sort_query(ATTEMPT_SORTABLE)] = None,
+        fields: Annotated[str | None, fields_query(ATTEMPT_FIELDS)] = None,
     ) -> DeliveryAttemptPage:
         """Every delivery attempt, newest first: time, HTTP status, latency, error, next
         retry. Sortable: attempted_at, attempt, status_code, latency_ms."""

@@ -8,7 +8,17 @@ import msgspec
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^,\s][^,]*$")]
+# The pattern validated, and the one documented: NUL is refused for all text before this
+# pattern is checked (cloud/api/text.py, with its own message), and the document says so.
+Tag = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^,\s][^,]*$",
+        extra_json_schema={"pattern": r"^[^,\s\u0000][^,\u0000]*$"},
+    ),
+]
 Tags = Annotated[list[Tag], msgspec.Meta(max_length=50)]
 ResourceId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]

@@ -10,7 +10,16 @@ import msgspec
 
 from cloud.schemas.common import Name, Pagination
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3,
+        max_length=320,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        # Documented without NUL, which is refused for all text first (cloud/api/text.py).
+        extra_json_schema={"pattern": r"^[^@\s\u0000]+@[^@\s\u0000]+$"},
+    ),
+]
 
 
 class Role(StrEnum):

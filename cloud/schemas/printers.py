@@ -7,10 +7,25 @@ from typing import Annotated
 
 import msgspec
 
-from cloud.schemas.common import Name, Pagination, ResourceId, ShortText, Tags, Url
+from cloud.schemas.common import Name, Pagination, ResourceId, ShortText, Tags
 from shared.enums import PrinterAction, PrinterStatus
 
 ApiKeyText = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+# The forms cloud/services/connections.py accepts, documented (it checks them, with messages
+# of its own): OctoPrint's http(s) URL, or a USB serial device with optional baud and profile.
+ConnectionUrl = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=2048,
+        extra_json_schema={
+            "pattern": r"^(https?://[A-Za-z0-9.-]+(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~/-]*)?"
+            r"|serial:///dev/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)$"
+        },
+    ),
+]
 
 
 class Temperatures(msgspec.Struct, kw_only=True):
@@ -49,7 +64,7 @@ class PrinterPage(msgspec.Struct, kw_only=True):
 
 class PrinterCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Name
-    connection_url: Url
+    connection_url: ConnectionUrl
     api_key: ApiKeyText | None = None
     agent_id: ResourceId | None = None
     model: ShortText | None = None
@@ -59,7 +74,7 @@ class PrinterCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class PrinterPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
-    connection_url: Url | msgspec.UnsetType = msgspec.UNSET
+    connection_url: ConnectionUrl | msgspec.UnsetType = msgspec.UNSET
     api_key: ApiKeyText | msgspec.UnsetType | None = msgspec.UNSET
     agent_id: ResourceId | msgspec.UnsetType | None = msgspec.UNSET
     model: ShortText | msgspec.UnsetType | None = msgspec.UNSET

@@ -46,16 +46,20 @@ class WebhookPage(msgspec.Struct, kw_only=True):
     pagination: Pagination
 
 
+# Checked in code (cloud/webhooks/events.py, with its own message); documented here.
+Events = Annotated[list[EventName], msgspec.Meta(extra_json_schema={"minItems": 1})]
+
+
 class WebhookCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     url: Url
-    events: list[EventName]
+    events: Events
     secret: Secret | None = None
     enabled: bool = True
 
 
 class WebhookPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     url: Url | msgspec.UnsetType = msgspec.UNSET
-    events: list[EventName] | msgspec.UnsetType = msgspec.UNSET
+    events: Events | msgspec.UnsetType = msgspec.UNSET
     secret: Secret | msgspec.UnsetType = msgspec.UNSET
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
 
