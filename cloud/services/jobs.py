@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloud.api.listing import PageRequest
@@ -106,10 +106,25 @@ class JobService:
         org_id, printer_id = self.ctx.org_id, data.printer_id
         file_id = own_file_id(self.app, data.file_url)
 
+        def read(conn: Connection) -> tuple[CreationFacts, StoredFileRow | None]:
+            return creation_facts(conn, org_id, printer_id, file_id)
+
+        engine = self._autocommit_engine()
+        if engine is not None and file_id is not None:
+            # PostgreSQL, a file stored before: the checks and the write on one connection,
+            # two round trips in all (a second checkout from the pool was a second wait).
+            async with engine.connect() as conn:
+                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                facts, stored = await autocommit.run_sync(read)
+                _check_creation(facts, printer_id)
+                if stored is None:
+                    raise not_found("file", file_id, param="file_url")
+                out, params = self._new_job(stored, data)
+                await autocommit.execute(INSERT_JOB_AND_EVENT, params)
+            self.app.kick("job created")
+            return out
         # The checks and the reused file in one read, before the write (and its lock).
-        facts, stored = await self.repo.read(
-            lambda conn: creation_facts(conn, org_id, printer_id, file_id)
-        )
+        facts, stored = await self.repo.read(read)
         _check_creation(facts, printer_id)
         if file_id is None:
             stored = await self.files.from_url(data.file_url)
@@ -118,6 +133,40 @@ class JobService:
         return await self.create(stored, data)
 
     async def create(self, stored: StoredFileRow, data: JobFields) -> JobOut:
+        out, params = self._new_job(stored, data)
+        engine = self._autocommit_engine()
+        if engine is not None:
+            # One statement, atomic on its own: no BEGIN and COMMIT round trips either.
+            async with engine.connect() as conn:
+                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await autocommit.execute(INSERT_JOB_AND_EVENT, params)
+        else:
+            # In the transaction that stored an upload's file row (the job names it), or
+            # on SQLite, under the write lock.
+            session = self.ctx.session
+            postgres = session.get_bind().dialect.name == "postgresql"
+            await self.ctx.begin_write()
+            for statement in (INSERT_JOB_AND_EVENT,) if postgres else (INSERT_JOB, INSERT_EVENT):
+                await session.execute(statement, params)
+            await self.ctx.commit()
+        self.app.kick("job created")
+        return out
+
+    def _autocommit_engine(self) -> AsyncEngine | None:
+        """PostgreSQL's engine when this request has no transaction open (nothing of its own
+        a write must join): the job is then written by one statement in autocommit."""
+        session = self.ctx.session
+        engine = session.bind
+        if (
+            isinstance(engine, AsyncEngine)
+            and engine.dialect.name == "postgresql"
+            and not session.in_transaction()
+        ):
+            return engine
+        return None
+
+    def _new_job(self, stored: StoredFileRow, data: JobFields) -> tuple[JobOut, dict[str, Any]]:
+        """The job as the API shows it, and the parameters that write it with its event."""
         analysis: dict[str, Any] = stored.analysis or {}
         seconds = analysis.get("estimated_time_s")
         material_type, material_color = data.material_wanted()
@@ -140,24 +189,7 @@ class JobService:
         event = event_values(
             self.ctx.org_id, EventType.JOB_CREATED, job.id, {"job": msgspec.to_builtins(out)}
         )
-        params = insert_params(column_values(job), event)
-        session = self.ctx.session
-        engine = session.bind
-        postgres = isinstance(engine, AsyncEngine) and engine.dialect.name == "postgresql"
-        if isinstance(engine, AsyncEngine) and postgres and not session.in_transaction():
-            # One statement, atomic on its own: no BEGIN and COMMIT round trips either.
-            async with engine.connect() as conn:
-                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await autocommit.execute(INSERT_JOB_AND_EVENT, params)
-        else:
-            # In the transaction that stored an upload's file row (the job names it), or
-            # on SQLite, under the write lock.
-            await self.ctx.begin_write()
-            for statement in (INSERT_JOB_AND_EVENT,) if postgres else (INSERT_JOB, INSERT_EVENT):
-                await session.execute(statement, params)
-            await self.ctx.commit()
-        self.app.kick("job created")
-        return out
+        return out, insert_params(column_values(job), event)
 
     async def patch(self, job_id: str, data: JobPatch) -> JobOut:
         await self.ctx.begin_write()  # the queue may claim it meanwhile otherwise
