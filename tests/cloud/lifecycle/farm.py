@@ -106,32 +106,9 @@ class Farm:
         )
         await self.applier.apply_status(StatusIn(self._org, self.agent_id, status))
 
-    async def state(
-        self,
-        status: PrinterStatus,
-        *,
-        printer: str | None = None,
-        job_id: str | None = None,
-        progress: float = 0.0,
-        elapsed_s: float = 0.0,
-        message: str | None = None,
-        connected: bool = True,
-        ts: datetime | None = None,
-    ) -> None:
-        await self.applier.apply_states(
-            [
-                self.state_in(
-                    status,
-                    printer=printer,
-                    job_id=job_id,
-                    progress=progress,
-                    elapsed_s=elapsed_s,
-                    message=message,
-                    connected=connected,
-                    ts=ts,
-                )
-            ]
-        )
+    async def state(self, status: PrinterStatus, **fields: Any) -> None:
+        """Apply one snapshot (`state_in`'s fields)."""
+        await self.applier.apply_states([self.state_in(status, **fields)])
 
     def state_in(
         self,
