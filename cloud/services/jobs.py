@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloud.api.listing import PageRequest
 from cloud.context import CloudContext
-from cloud.db.core import column_values, table_of
+from cloud.db.core import new_row, table_of
 from cloud.db.models import Job, StoredFileRow
 from cloud.db.types import utcnow
 from cloud.files.urls import own_file_id
@@ -170,7 +170,8 @@ class JobService:
         analysis: dict[str, Any] = stored.analysis or {}
         seconds = analysis.get("estimated_time_s")
         material_type, material_color = data.material_wanted()
-        job = Job(
+        job = new_row(
+            Job,
             id=new_id(IdPrefix.JOB),
             org_id=self.ctx.org_id,
             name=data.name or stored.filename,
@@ -185,11 +186,11 @@ class JobService:
             copies=data.copies,
             tags=list(dict.fromkeys(data.tags)),
         )
-        out = job_out(job, self.app)
+        out = job_from_values([job[name] for name in JOB_COLUMNS], self.app)
         event = event_values(
-            self.ctx.org_id, EventType.JOB_CREATED, job.id, {"job": msgspec.to_builtins(out)}
+            self.ctx.org_id, EventType.JOB_CREATED, job["id"], {"job": msgspec.to_builtins(out)}
         )
-        return out, insert_params(column_values(job), event)
+        return out, insert_params(job, event)
 
     async def patch(self, job_id: str, data: JobPatch) -> JobOut:
         await self.ctx.begin_write()  # the queue may claim it meanwhile otherwise
