@@ -65,6 +65,9 @@ class JobTracker:
         self._last_progress: JobProgress | None = None
         # OctoPrint became unreachable while our job ran (restart, crash, network).
         self._lost_contact = False
+        # Our last job's file and when it ended: a report made just before the end can
+        # arrive just after it (a push message or a poll in flight), still "Printing" it.
+        self._ended: tuple[str, float] | None = None
 
     async def load(self) -> None:
         """Read the record once per driver instance (after an agent restart: re-attach)."""
@@ -126,6 +129,8 @@ class JobTracker:
                 return
             if rec is not None and not await self._resolve_ended(client, rec, status, state):
                 return
+            if active and self._reports_ended_job(path):
+                return  # not somebody else's print: ours, in a report older than its end
             if active:
                 self._foreign(job, path)
                 return
@@ -155,6 +160,14 @@ class JobTracker:
                 await self._finish(
                     client, rec, success=False, duration_s=duration_s, reason=f"OctoPrint: {detail}"
                 )
+
+    def _reports_ended_job(self, path: str | None) -> bool:
+        ended = self._ended
+        return (
+            ended is not None
+            and path == ended[0]
+            and time.monotonic() - ended[1] < self._end_grace_s
+        )
 
     def _foreign(self, job: JobInfo, path: str | None) -> None:
         name = job.file.name or path or "an unknown file"
@@ -221,6 +234,7 @@ class JobTracker:
         last = self._last_progress
         pct = last.progress_pct if last is not None and last.job_id == rec.job_id else 0.0
         await self._memory.clear()
+        self._ended = (rec.path, time.monotonic())
         self.job, self._job_status, self._inactive_since = None, None, None
         self._last_progress, self._lost_contact = None, False
         if success:

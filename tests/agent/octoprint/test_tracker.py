@@ -1,0 +1,60 @@
+"""`JobTracker` on reports that cross the end of our job (no OctoPrint needed: the race is in
+the order reports arrive, which a live server produces only now and then)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, cast
+
+from agent.drivers.base import DriverEvent, ForeignJobSeen, JobCompleted
+from agent.drivers.octoprint.client import OctoPrintClient
+from agent.drivers.octoprint.jobs import InMemoryJobMemory, JobRecord
+from agent.drivers.octoprint.models import (
+    FileRef,
+    JobInfo,
+    PrinterState,
+    ProgressInfo,
+    PushEvent,
+    StateFlags,
+)
+from agent.drivers.octoprint.tracker import JobTracker
+
+PATH = "apf-job-1-cube.gcode"
+# No OctoPrint is asked anything on these paths (uploads are kept, no record is open).
+NO_CLIENT = cast(OctoPrintClient, None)
+
+
+def _tracker(events: list[DriverEvent], grace_s: float) -> JobTracker:
+    def publish(*_args: Any) -> None:
+        return None
+
+    return JobTracker(
+        InMemoryJobMemory(),
+        events.append,
+        publish,
+        end_grace_s=grace_s,
+        delete_finished_uploads=False,
+    )
+
+
+PRINTING = PrinterState(text="Printing", flags=StateFlags(operational=True, printing=True))
+OURS = JobInfo(file=FileRef(name="cube.gcode", path=PATH, size=1000, origin="local"))
+
+
+async def test_a_report_older_than_our_jobs_end_is_not_a_foreign_print() -> None:
+    events: list[DriverEvent] = []
+    tracker = _tracker(events, grace_s=5.0)
+    await tracker.begin(JobRecord("job-1", PATH, 0, time.time()))
+    await tracker.on_event(NO_CLIENT, PushEvent(type="PrintDone", payload={"path": PATH}))
+    # A `current` message sent before PrintDone, handled after it: still "Printing" our file.
+    await tracker.observe(NO_CLIENT, PRINTING, OURS, ProgressInfo(completion=99.0))
+    assert [type(e) for e in events] == [JobCompleted]
+
+
+async def test_the_same_file_printing_again_later_is_a_foreign_print() -> None:
+    events: list[DriverEvent] = []
+    tracker = _tracker(events, grace_s=0.0)  # the window for late reports is over at once
+    await tracker.begin(JobRecord("job-1", PATH, 0, time.time()))
+    await tracker.on_event(NO_CLIENT, PushEvent(type="PrintDone", payload={"path": PATH}))
+    await tracker.observe(NO_CLIENT, PRINTING, OURS, ProgressInfo(completion=3.0))
+    assert [type(e) for e in events] == [JobCompleted, ForeignJobSeen]
