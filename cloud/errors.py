@@ -22,6 +22,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm.exc import StaleDataError
 
 from cloud.problems import (
@@ -181,6 +182,22 @@ def to_api_error(exc: Exception) -> Problem:
             ErrorCode.INVALID_REQUEST,
             "The resource changed while this request ran; read it again and retry.",
         )
+    if isinstance(exc, sa_exc.IntegrityError):
+        # A constraint refused the write because of a change made meanwhile (a printer or
+        # file deleted between this request's checks and its insert): nothing was written.
+        return Conflict(
+            ErrorCode.INVALID_REQUEST,
+            "The request conflicts with a change made at the same time; read again and retry.",
+        )
+    if _unavailable(exc):
+        # Retryable, and said so: the SDKs retry a 503 after Retry-After where that is safe.
+        return ApiError(
+            ErrorCode.INTERNAL_ERROR,
+            "The service is temporarily unavailable (its database could not be reached); "
+            "retry shortly.",
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         # Litestar's own client errors: malformed JSON, bad multipart, body too large (413).
         return ApiError(
@@ -189,6 +206,15 @@ def to_api_error(exc: Exception) -> Problem:
             status_code=exc.status_code,
         )
     return ApiError(ErrorCode.INTERNAL_ERROR, "Internal server error.")
+
+
+def _unavailable(exc: Exception) -> bool:
+    """The database is away, restarting or saturated, not the request at fault: a connection
+    refused or reset (asyncpg raises these raw), a connection lost mid-statement, the pool
+    empty past its timeout, SQLite locked past its busy timeout."""
+    if isinstance(exc, ConnectionError | sa_exc.TimeoutError | sa_exc.OperationalError):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
 
 
 def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorEnvelope]:
