@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -108,6 +111,14 @@ def ping_idle_connections(engine: Engine, idle_s: float = PING_AFTER_IDLE_S) -> 
             raise exc.DisconnectionError(f"pooled connection is gone: {error}") from error
         if not ok:
             raise exc.DisconnectionError("pooled connection is gone")
+
+
+@contextlib.asynccontextmanager
+async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection in autocommit: each statement commits (or only reads) on its own,
+    with no BEGIN and COMMIT or ROLLBACK round trips, and sees the latest commit."""
+    async with engine.connect() as conn:
+        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -43,7 +43,7 @@ class SnapshotVersion:
         self._running: asyncio.Future[str | None] | None = None
         self._next: asyncio.Future[str | None] | None = None
         self._driver: asyncio.Task[None] | None = None
-        self.reads = 0  # round trips made (for tests and the bench: coalescing at work)
+        self.reads = 0  # round trips made (the tests count them: coalescing at work)
 
     async def current(self) -> str | None:
         """The snapshot as of a moment after this call began; None if it could not be read."""

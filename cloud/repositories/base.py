@@ -11,6 +11,7 @@ from sqlmodel import SQLModel
 
 from cloud.api.listing import PageRequest
 from cloud.db.core import table_of
+from cloud.db.engine import autocommit
 from cloud.db.reader import SqliteReader
 from cloud.db.rows import Derived, raw_columns
 from cloud.repositories.statements import DriverSql, page_params, page_statements
@@ -91,9 +92,8 @@ class OrgRepository(Generic[M]):
             # Nothing uncommitted to see: a connection of its own in autocommit spares the
             # BEGIN and ROLLBACK round trips (PostgreSQL: 5 -> 3 per page). Like the SQLite
             # reader, each statement sees the latest commit.
-            async with engine.connect() as conn:
-                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                return await autocommit.run_sync(
+            async with autocommit(engine) as conn:
+                return await conn.run_sync(
                     lambda sync: _page_sync(sync, stmt, count_stmt, params, req)
                 )
         rows = (await self.session.execute(stmt, params)).all()
@@ -135,9 +135,8 @@ class OrgRepository(Generic[M]):
             if isinstance(engine, AsyncEngine):
                 # PostgreSQL: in autocommit, as list pages are; the session's own transaction
                 # would cost a BEGIN and a ROLLBACK round trip for nothing it could see.
-                async with engine.connect() as conn:
-                    autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                    return await autocommit.run_sync(fn)
+                async with autocommit(engine) as conn:
+                    return await conn.run_sync(fn)
         return await self.session.run_sync(lambda session: fn(session.connection()))
 
     def add(self, obj: M) -> None:

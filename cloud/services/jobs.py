@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cloud.api.listing import PageRequest
 from cloud.context import CloudContext
 from cloud.db.core import new_row, table_of
+from cloud.db.engine import autocommit
 from cloud.db.models import Job, StoredFileRow
 from cloud.db.types import utcnow
 from cloud.files.urls import own_file_id
@@ -113,14 +114,13 @@ class JobService:
         if engine is not None and file_id is not None:
             # PostgreSQL, a file stored before: the checks and the write on one connection,
             # two round trips in all (a second checkout from the pool was a second wait).
-            async with engine.connect() as conn:
-                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                facts, stored = await autocommit.run_sync(read)
+            async with autocommit(engine) as conn:
+                facts, stored = await conn.run_sync(read)
                 _check_creation(facts, printer_id)
                 if stored is None:
                     raise not_found("file", file_id, param="file_url")
                 out, params = self._new_job(stored, data)
-                await autocommit.execute(INSERT_JOB_AND_EVENT, params)
+                await conn.execute(INSERT_JOB_AND_EVENT, params)
             self.app.kick("job created")
             return out
         # The checks and the reused file in one read, before the write (and its lock).
@@ -137,9 +137,8 @@ class JobService:
         engine = self._autocommit_engine()
         if engine is not None:
             # One statement, atomic on its own: no BEGIN and COMMIT round trips either.
-            async with engine.connect() as conn:
-                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await autocommit.execute(INSERT_JOB_AND_EVENT, params)
+            async with autocommit(engine) as conn:
+                await conn.execute(INSERT_JOB_AND_EVENT, params)
         else:
             # In the transaction that stored an upload's file row (the job names it), or
             # on SQLite, under the write lock.
