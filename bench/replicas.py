@@ -30,15 +30,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,8 +53,8 @@ from shared import wire
 from shared.enums import AgentState, PrinterStatus
 from shared.wire.topics import ROOT as TOPIC_ROOT
 from tests.support.broker import BrokerOptions, TestBroker, make_broker
-from tests.support.ports import free_port, wait_for_listener
 from tests.support.postgres import create_database, drop_database
+from tests.support.replicas import cloud_replica
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "tests/shared/gcode_samples/prusaslicer.gcode"
@@ -161,46 +158,6 @@ async def _setup_org(url: str, data_dir: Path) -> str:
         return org.org_id
     finally:
         await engine.dispose()
-
-
-# -- replicas ---------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _replica(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    port = free_port()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "apf",
-                "--log-level",
-                "INFO",
-                "cloud",
-                "serve",
-                "--port",
-                f"{port}",
-            ],
-            cwd=REPO,
-            env={**env, "APF_PUBLIC_URL": f"http://127.0.0.1:{port}"},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for_listener("127.0.0.1", port, 60, alive=proc)
-        deadline = time.monotonic() + 30
-        while "MQTT link up" not in log.read_text(errors="replace"):
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit(f"replica's bridge did not connect:\n{log.read_text()[-3000:]}")
-            time.sleep(0.05)  # waiting for the bridge's subscriptions, bounded by the deadline
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
 
 
 # -- the agents' side -------------------------------------------------------------------------
@@ -542,16 +499,21 @@ def main() -> None:
             )
             results: list[RoundResult] = []
             sizes = {"agents": args.agents, "printers": args.printers}
-            with _replica(env, work / "a.log"):
+            with cloud_replica(env, work / "a.log", wait_for_bridge=True):
                 farm = asyncio.run(_seed(url, org_id, **sizes, jobs=0, tag="one"))
                 results.append(run_round("one replica", url, broker, farm, args))
-                with _replica(env, work / "b.log"):
+                with cloud_replica(env, work / "b.log", wait_for_bridge=True):
                     farm = asyncio.run(_seed(url, org_id, **sizes, jobs=0, tag="two"))
                     results.append(run_round("two replicas", url, broker, farm, args))
-            with _replica(env, work / "c.log") as victim, _replica(env, work / "d.log"):
+            with (
+                cloud_replica(env, work / "c.log", wait_for_bridge=True) as victim,
+                cloud_replica(env, work / "d.log", wait_for_bridge=True),
+            ):
                 farm = asyncio.run(_seed(url, org_id, **sizes, jobs=args.jobs, tag="kill"))
                 results.append(
-                    run_round("two, one killed mid-run", url, broker, farm, args, kill=victim)
+                    run_round(
+                        "two, one killed mid-run", url, broker, farm, args, kill=victim.process
+                    )
                 )
                 prints, jobs = asyncio.run(_assigned(url, org_id, "kill"))
             logs = "".join((work / f"{n}.log").read_text() for n in "abcd")

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,11 +17,10 @@ from agent.config import AgentConfig, MqttSettings
 from agent.runtime.agent import Agent
 from agent.sim import SimConfig, SimulatedPrinter
 from tests.support.broker import TestBroker
-from tests.support.ports import free_port, wait_for_listener
+from tests.support.replicas import REPO, cloud_replica
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
-REPO = Path(__file__).resolve().parents[2]
 JOBS = 50
 PRINTERS = 6
 
@@ -37,28 +35,6 @@ def apf(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=True,
     )
-
-
-@contextlib.contextmanager
-def replica(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "apf", "cloud", "serve", "--port", str(port)],
-            cwd=REPO,
-            env={**env, "APF_PUBLIC_URL": f"http://127.0.0.1:{port}"},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for_listener("127.0.0.1", port, 60, alive=proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def job_gcode(n: int) -> bytes:
@@ -92,12 +68,12 @@ async def test_two_replicas_print_every_job_exactly_once(
     key = created.stdout.strip().splitlines()[-1]
     headers = {"Authorization": f"Bearer {key}"}
     with (
-        replica(env, free_port(), tmp_path / "a.log") as url_a,
-        replica(env, free_port(), tmp_path / "b.log") as url_b,
+        cloud_replica(env, tmp_path / "a.log") as replica_a,
+        cloud_replica(env, tmp_path / "b.log") as replica_b,
     ):
         async with (
-            httpx.AsyncClient(base_url=url_a, headers=headers, timeout=30) as a,
-            httpx.AsyncClient(base_url=url_b, headers=headers, timeout=30) as b,
+            httpx.AsyncClient(base_url=replica_a.url, headers=headers, timeout=30) as a,
+            httpx.AsyncClient(base_url=replica_b.url, headers=headers, timeout=30) as b,
             contextlib.AsyncExitStack() as stack,
         ):
             agent_id = (await a.post("/v1/agents", json={"name": "pi"})).json()["agent"]["id"]
