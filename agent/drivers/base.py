@@ -32,6 +32,8 @@ class Temperatures:
     chamber_target_c: float | None = None
     # Further tools of a multi-extruder printer: "T1" -> (actual, target).
     extra_tools: dict[str, tuple[float, float | None]] = field(default_factory=dict)
+    # Any other heater or sensor, by the printer's name for it: (actual, target or None).
+    sensors: dict[str, tuple[float, float | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

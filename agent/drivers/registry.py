@@ -2,7 +2,7 @@
 
 No lookup by string at import time, no plugin discovery: a new driver kind is one entry
 here. Each factory imports its driver lazily, so an agent that drives only serial printers
-never imports the OctoPrint client (and the other way round).
+never imports the OctoPrint or Moonraker clients (and the other way round).
 """
 
 from __future__ import annotations
@@ -10,13 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from agent.drivers.base import Driver, EventListener
-from shared.wire import OctoPrintConnection, PrinterConfig, SerialConnection
-
-if TYPE_CHECKING:
-    from agent.drivers.octoprint import JobMemory
+from agent.drivers.memory import MetaStore
+from shared.wire import MoonrakerConnection, OctoPrintConnection, PrinterConfig, SerialConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,16 +21,26 @@ class DriverServices:
     """What the agent lends a driver besides its config and listener."""
 
     data_dir: Path
-    # A durable per-printer memory of the job the driver started (OctoPrint re-attaches
-    # to it after an agent restart).
-    job_memory: Callable[[str], JobMemory]
+    # Where a driver keeps the durable record of the job it started (OctoPrint and
+    # Moonraker re-attach to it after an agent restart).
+    store: MetaStore
 
 
 DriverFactory = Callable[[PrinterConfig, EventListener, DriverServices], Driver]
 
+# Kinds whose printer goes on printing without the agent (the print runs on OctoPrint's or
+# Klipper's host): an agent restart re-attaches to their jobs instead of failing them.
+PRINTS_WITHOUT_AGENT = frozenset({"octoprint", "moonraker"})
+
 
 def connection_kind(printer: PrinterConfig) -> str:
-    return "serial" if isinstance(printer.connection, SerialConnection) else "octoprint"
+    match printer.connection:
+        case SerialConnection():
+            return "serial"
+        case OctoPrintConnection():
+            return "octoprint"
+        case MoonrakerConnection():
+            return "moonraker"
 
 
 def _serial(printer: PrinterConfig, listener: EventListener, services: DriverServices) -> Driver:
@@ -46,16 +53,31 @@ def _serial(printer: PrinterConfig, listener: EventListener, services: DriverSer
 
 
 def _octoprint(printer: PrinterConfig, listener: EventListener, services: DriverServices) -> Driver:
-    from agent.drivers.octoprint import OctoPrintConfig, OctoPrintDriver
+    from agent.drivers.memory import StoredJobMemory
+    from agent.drivers.octoprint import JobRecord, OctoPrintConfig, OctoPrintDriver
 
     conn = printer.connection
     if not isinstance(conn, OctoPrintConnection):
         raise TypeError(f"printer {printer.printer_id}: not an OctoPrint connection")
     config = OctoPrintConfig(url=conn.url, api_key=conn.api_key)
-    return OctoPrintDriver(config, listener, services.job_memory(printer.printer_id))
+    memory = StoredJobMemory(services.store, f"octoprint_job:{printer.printer_id}", JobRecord)
+    return OctoPrintDriver(config, listener, memory)
+
+
+def _moonraker(printer: PrinterConfig, listener: EventListener, services: DriverServices) -> Driver:
+    from agent.drivers.memory import StoredJobMemory
+    from agent.drivers.moonraker import MoonrakerConfig, MoonrakerDriver, MoonrakerJob
+
+    conn = printer.connection
+    if not isinstance(conn, MoonrakerConnection):
+        raise TypeError(f"printer {printer.printer_id}: not a Moonraker connection")
+    config = MoonrakerConfig(url=conn.url, api_key=conn.api_key)
+    memory = StoredJobMemory(services.store, f"moonraker_job:{printer.printer_id}", MoonrakerJob)
+    return MoonrakerDriver(config, listener, memory)
 
 
 DRIVERS: Mapping[str, DriverFactory] = {
     "serial": _serial,
     "octoprint": _octoprint,
+    "moonraker": _moonraker,
 }

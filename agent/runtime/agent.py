@@ -2,7 +2,7 @@
 
 Start-up order matters for "every job in flight reported exactly once": the store is opened
 and jobs left in flight by a previous run are settled (serial prints failed with "agent
-restarted"; OctoPrint jobs left to their driver to re-attach) *before* any driver
+restarted"; OctoPrint and Moonraker jobs left to their driver to re-attach) *before* any driver
 connects. Printers are the cloud's retained desired config (the last copy is kept, so a
 restart during an outage still drives them) merged with the local file's printers, which
 win on a clash; a change is applied without a restart, and a printer that is printing
@@ -20,14 +20,19 @@ from dataclasses import dataclass
 
 from agent.config import AgentConfig, broker_endpoint
 from agent.drivers.base import DriverError
-from agent.drivers.registry import DRIVERS, DriverFactory, DriverServices, connection_kind
+from agent.drivers.registry import (
+    DRIVERS,
+    PRINTS_WITHOUT_AGENT,
+    DriverFactory,
+    DriverServices,
+    connection_kind,
+)
 from agent.files.cache import FileCache
 from agent.runtime import convert
 from agent.runtime.commands import CommandDispatcher
 from agent.runtime.desired import DesiredPrinters
 from agent.runtime.jobs import AGENT_STOPPED, JobBook
 from agent.runtime.ledger import JobRecord, Ledger
-from agent.runtime.memory import StoredJobMemory
 from agent.runtime.reporter import Reporter
 from agent.runtime.supervisor import PrinterSupervisor, SupervisorSettings
 from agent.sync.mqtt import LinkSetupError, MqttLink
@@ -130,7 +135,7 @@ class Agent:
         )
         self._services = DriverServices(
             data_dir=cfg.data_path,
-            job_memory=lambda pid: StoredJobMemory(store, pid),
+            store=store,
         )
 
     def _status_payload(self, online: bool, session: int) -> bytes:
@@ -195,7 +200,7 @@ class Agent:
         for pid in list(self._running):
             await self._stop_supervisor(pid, final=None)
         interrupted = await self.jobs.recover_after_restart(
-            lambda r: r.driver_kind != "serial", AGENT_STOPPED
+            lambda r: r.driver_kind in PRINTS_WITHOUT_AGENT, AGENT_STOPPED
         )
         if interrupted:
             log.warning("%d serial print(s) stopped with the agent", len(interrupted))
@@ -244,7 +249,7 @@ class Agent:
         wanted = self._wanted()
 
         def keep(record: JobRecord) -> bool:
-            return record.driver_kind == "octoprint" and record.printer_id in wanted
+            return record.driver_kind in PRINTS_WITHOUT_AGENT and record.printer_id in wanted
 
         for record in await self.jobs.recover_after_restart(keep):
             self._cooldown.add(record.printer_id)

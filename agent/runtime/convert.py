@@ -23,6 +23,7 @@ def temperatures(t: DriverTemperatures) -> Temperatures:
         chamber=t.chamber_c,
         chamber_target=t.chamber_target_c,
         tools={name: [actual, target] for name, (actual, target) in t.extra_tools.items()},
+        sensors={name: [actual, target] for name, (actual, target) in t.sensors.items()},
     )
 
 

@@ -59,6 +59,9 @@ class Temperatures(Struct, frozen=True, kw_only=True, omit_defaults=True):
     chamber_target: float | None = None
     # Further tools of a multi-extruder printer: {"T1": [actual, target]}.
     tools: dict[str, list[float | None]] = {}
+    # Other heaters and sensors by the printer's own name, target null for a sensor:
+    # {"temperature_sensor mcu_temp": [41.2, null]} (Klipper names them by config section).
+    sensors: dict[str, list[float | None]] = {}
 
 
 class JobState(Struct, frozen=True, kw_only=True):
@@ -191,7 +194,19 @@ class OctoPrintConnection(Struct, frozen=True, kw_only=True, tag_field="kind", t
         return f"OctoPrintConnection(url={self.url!r}, api_key='***')"
 
 
-Connection = SerialConnection | OctoPrintConnection
+class MoonrakerConnection(Struct, frozen=True, kw_only=True, tag_field="kind", tag="moonraker"):
+    """A Klipper printer through its Moonraker API server, e.g. http://voron.local:7125."""
+
+    url: str
+    # None when Moonraker trusts the agent's address ([authorization] trusted_clients).
+    api_key: str | None = None
+
+    def __repr__(self) -> str:
+        key = "None" if self.api_key is None else "'***'"
+        return f"MoonrakerConnection(url={self.url!r}, api_key={key})"
+
+
+Connection = SerialConnection | OctoPrintConnection | MoonrakerConnection
 
 
 class PrinterConfig(Struct, frozen=True, kw_only=True):

@@ -245,7 +245,7 @@ def test_an_older_clouds_config_says_nothing_of_acks_and_an_ack_cannot_go_negati
 
 def _config_with_a_printer_of_a_later_version() -> dict[str, object]:
     good = {"printer_id": "prt_a", "name": "a", "connection": {"kind": "serial", "port": "/x"}}
-    later = {"printer_id": "prt_b", "name": "b", "connection": {"kind": "moonraker", "u": "y"}}
+    later = {"printer_id": "prt_b", "name": "b", "connection": {"kind": "duet", "u": "y"}}
     return {"schema_version": 1, "agent_id": "agt_1", "revision": 7, "printers": [good, later]}
 
 
@@ -256,7 +256,7 @@ def test_a_config_printer_this_version_cannot_read_is_left_out_not_the_config() 
     config, unreadable = wire.decode_config_leniently(payload)
     assert config.revision == 7 and [p.printer_id for p in config.printers] == ["prt_a"]
     assert [u.printer_id for u in unreadable] == ["prt_b"]
-    assert "moonraker" in unreadable[0].reason
+    assert "duet" in unreadable[0].reason
 
 
 def test_lenient_config_decoding_is_strict_about_everything_else() -> None:

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from agent.drivers.octoprint.config import OctoPrintConfig
 from agent.drivers.octoprint.driver import OctoPrintDriver
-from agent.drivers.octoprint.jobs import InMemoryJobMemory, JobMemory, JobRecord
+from agent.drivers.octoprint.jobs import JobRecord
 
-__all__ = ["InMemoryJobMemory", "JobMemory", "JobRecord", "OctoPrintConfig", "OctoPrintDriver"]
+__all__ = ["JobRecord", "OctoPrintConfig", "OctoPrintDriver"]

@@ -15,7 +15,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from agent.drivers.base import (
     TelemetryUpdated,
     Temperatures,
 )
+from agent.drivers.memory import InMemoryJobMemory, JobMemory
 from agent.drivers.octoprint import push
 from agent.drivers.octoprint.client import (
     API_KEY_REJECTED,
@@ -49,12 +50,7 @@ from agent.drivers.octoprint.client import (
     OctoPrintUnavailable,
 )
 from agent.drivers.octoprint.config import OctoPrintConfig
-from agent.drivers.octoprint.jobs import (
-    InMemoryJobMemory,
-    JobMemory,
-    JobRecord,
-    print_count,
-)
+from agent.drivers.octoprint.jobs import JobRecord, print_count
 from agent.drivers.octoprint.models import (
     CurrentData,
     PrinterState,
@@ -66,6 +62,7 @@ from agent.drivers.octoprint.state import (
     temperatures_from,
 )
 from agent.drivers.octoprint.tracker import JobTracker
+from agent.drivers.tasks import until_first_failure
 from shared.enums import PrinterStatus
 
 logger = logging.getLogger(__name__)
@@ -85,7 +82,7 @@ class OctoPrintDriver:
         self,
         config: OctoPrintConfig,
         listener: EventListener,
-        memory: JobMemory | None = None,
+        memory: JobMemory[JobRecord] | None = None,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -104,7 +101,7 @@ class OctoPrintDriver:
         self._last_connect_try = -math.inf
         self._collectors: set[ReplyCollector] = set()
         self._jobs = JobTracker(
-            memory if memory is not None else InMemoryJobMemory(),
+            memory if memory is not None else InMemoryJobMemory[JobRecord](),
             self._emit,
             self._publish,
             end_grace_s=config.end_grace_s,
@@ -155,7 +152,7 @@ class OctoPrintDriver:
         self._last_connect_try = -math.inf  # a restarted OctoPrint needs its printer now
         await self._poll_once(client)
         await self._maybe_connect(client)
-        await _until_first_failure(self._poll_loop(client), self._push_loop(client))
+        await until_first_failure(self._poll_loop(client), self._push_loop(client))
 
     async def _poll_loop(self, client: OctoPrintClient) -> None:
         cfg = self._config
@@ -397,16 +394,3 @@ async def _mapped_errors() -> AsyncIterator[None]:
         raise PrinterOfflineError(str(exc)) from exc
     except OctoPrintRequestError as exc:
         raise InvalidCommandError(str(exc)) from exc
-
-
-async def _until_first_failure(*coros: Coroutine[Any, Any, None]) -> None:
-    """Run the coroutines as tasks until one ends; cancel the rest, re-raise its error."""
-    tasks = [asyncio.create_task(coro) for coro in coros]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            task.result()
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

@@ -2,15 +2,14 @@
 
 OctoPrint knows which file it prints, not which AutoPrintFarm job that is. The driver keeps
 a small record (job id, OctoPrint path, how often OctoPrint had printed that path before)
-through a `JobMemory` the agent backs with its own store, so that after an agent restart
-it can tell its own job from one started in OctoPrint's UI, re-attach to it, and report
-a job that ended while the agent was away exactly once.
+through a `JobMemory` (agent/drivers/memory.py) the agent backs with its own store, so
+that after an agent restart it can tell its own job from one started in OctoPrint's UI,
+re-attach to it, and report a job that ended while the agent was away exactly once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 from agent.drivers.octoprint.models import FileInfo
 
@@ -27,32 +26,6 @@ class JobRecord:
     # Wall-clock start (Unix time) on the agent, for durations when OctoPrint has none.
     started_at: float
     cancel_requested: bool = False
-
-
-class JobMemory(Protocol):
-    """Durable storage for at most one `JobRecord` per printer (the agent's SQLite store)."""
-
-    async def get(self) -> JobRecord | None: ...
-
-    async def set(self, record: JobRecord) -> None: ...
-
-    async def clear(self) -> None: ...
-
-
-class InMemoryJobMemory:
-    """A `JobMemory` that lives as long as the process (the CLI, tests)."""
-
-    def __init__(self, record: JobRecord | None = None) -> None:
-        self._record = record
-
-    async def get(self) -> JobRecord | None:
-        return self._record
-
-    async def set(self, record: JobRecord) -> None:
-        self._record = record
-
-    async def clear(self) -> None:
-        self._record = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,9 @@ from agent.drivers.base import (
     JobProgress,
     JobResumed,
 )
+from agent.drivers.memory import JobMemory
 from agent.drivers.octoprint.client import OctoPrintClient, OctoPrintError
-from agent.drivers.octoprint.jobs import JobMemory, JobRecord, logged_outcome
+from agent.drivers.octoprint.jobs import JobRecord, logged_outcome
 from agent.drivers.octoprint.models import JobInfo, PrinterState, ProgressInfo, PushEvent
 from agent.drivers.octoprint.state import job_progress, message_for, status_from_state
 from shared.enums import PrinterStatus
@@ -42,7 +43,7 @@ _JOB_STATUSES = (PrinterStatus.PRINTING, PrinterStatus.PAUSED)
 class JobTracker:
     def __init__(
         self,
-        memory: JobMemory,
+        memory: JobMemory[JobRecord],
         emit: Callable[[DriverEvent], None],
         publish: Publish,
         *,

@@ -21,7 +21,8 @@ from agent.drivers.base import (
     PrinterBusyError,
     PrinterSnapshot,
 )
-from agent.drivers.octoprint import InMemoryJobMemory, OctoPrintConfig, OctoPrintDriver
+from agent.drivers.memory import InMemoryJobMemory
+from agent.drivers.octoprint import JobRecord, OctoPrintConfig, OctoPrintDriver
 from agent.drivers.octoprint.client import API_KEY_REJECTED
 from shared.enums import PrinterStatus
 from tests.agent.octoprint.harness import Recorder, supervised
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.octoprint
 def make_driver(
     server: OctoPrintServer,
     recorder: Recorder,
-    memory: InMemoryJobMemory | None = None,
+    memory: InMemoryJobMemory[JobRecord] | None = None,
     *,
     api_key: str | None = None,
     poll_interval_s: float = 0.5,
@@ -79,7 +80,7 @@ async def test_connects_octoprint_to_its_printer_and_reports_idle(
 
 async def test_print_runs_to_completion(octoprint: OctoPrintServer, tmp_path: Path) -> None:
     recorder = Recorder()
-    memory = InMemoryJobMemory()
+    memory = InMemoryJobMemory[JobRecord]()
     driver = make_driver(octoprint, recorder, memory)
     gcode = write_gcode(tmp_path / "cube.gcode", duration_s=2.0)
     async with supervised(driver):

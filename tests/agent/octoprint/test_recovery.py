@@ -19,7 +19,8 @@ from agent.drivers.base import (
     StateChanged,
     TelemetryUpdated,
 )
-from agent.drivers.octoprint import InMemoryJobMemory
+from agent.drivers.memory import InMemoryJobMemory
+from agent.drivers.octoprint import JobRecord
 from shared.enums import PrinterStatus
 from tests.agent.octoprint.harness import Recorder, eventually, supervised
 from tests.agent.octoprint.server import OctoPrintServer, write_gcode
@@ -52,7 +53,7 @@ async def test_octoprint_killed_and_restarted_mid_print(
     octoprint: OctoPrintServer, tmp_path: Path
 ) -> None:
     recorder = Recorder()
-    memory = InMemoryJobMemory()
+    memory = InMemoryJobMemory[JobRecord]()
     driver = make_driver(octoprint, recorder, memory)
     gcode = write_gcode(tmp_path / "long.gcode", duration_s=30.0)
     async with supervised(driver) as losses:
@@ -115,7 +116,7 @@ async def test_print_started_in_octoprint_is_foreign(
 async def test_agent_restart_reattaches_to_running_job(
     octoprint: OctoPrintServer, tmp_path: Path
 ) -> None:
-    memory = InMemoryJobMemory()
+    memory = InMemoryJobMemory[JobRecord]()
     first = Recorder()
     driver = make_driver(octoprint, first, memory)
     gcode = write_gcode(tmp_path / "reattach.gcode", duration_s=5.0)
@@ -147,7 +148,7 @@ async def test_agent_restart_reattaches_to_running_job(
 async def test_job_finished_while_agent_away_is_reported_once(
     octoprint: OctoPrintServer, tmp_path: Path
 ) -> None:
-    memory = InMemoryJobMemory()
+    memory = InMemoryJobMemory[JobRecord]()
     first = Recorder()
     driver = make_driver(octoprint, first, memory)
     gcode = write_gcode(tmp_path / "short.gcode", duration_s=1.0)

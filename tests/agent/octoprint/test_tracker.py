@@ -7,8 +7,9 @@ import time
 from typing import Any, cast
 
 from agent.drivers.base import DriverEvent, ForeignJobSeen, JobCompleted
+from agent.drivers.memory import InMemoryJobMemory
 from agent.drivers.octoprint.client import OctoPrintClient
-from agent.drivers.octoprint.jobs import InMemoryJobMemory, JobRecord
+from agent.drivers.octoprint.jobs import JobRecord
 from agent.drivers.octoprint.models import (
     FileRef,
     JobInfo,
@@ -29,7 +30,7 @@ def _tracker(events: list[DriverEvent], grace_s: float) -> JobTracker:
         return None
 
     return JobTracker(
-        InMemoryJobMemory(),
+        InMemoryJobMemory[JobRecord](),
         events.append,
         publish,
         end_grace_s=grace_s,

@@ -100,7 +100,7 @@ async def test_a_printer_of_a_newer_cloud_is_left_out_and_the_others_are_driven(
     config = agent_config(mqtt_broker.url, tmp_path, agent_id=AGENT)
     raw = msgspec.json.decode(encode(desired(1, "prt_known")))
     raw["printers"].append(
-        {"printer_id": "prt_later", "name": "later", "connection": {"kind": "moonraker"}}
+        {"printer_id": "prt_later", "name": "later", "connection": {"kind": "duet"}}
     )
     async with (
         CloudStandIn(mqtt_broker.url, ORG, AGENT) as cloud,
@@ -117,4 +117,4 @@ async def test_a_printer_of_a_newer_cloud_is_left_out_and_the_others_are_driven(
         state = decode_printer_state(cloud.on("printers/prt_later/state")[-1].payload)
         assert state.status == "offline" and state.connected is False
         assert "cannot drive this printer" in (state.message or "")
-        assert "moonraker" in (state.message or "")
+        assert "duet" in (state.message or "")

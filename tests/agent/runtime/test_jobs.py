@@ -9,10 +9,10 @@ from pathlib import Path
 
 from agent.config import MqttSettings, broker_endpoint
 from agent.drivers.base import JobProgress
+from agent.drivers.memory import StoredJobMemory
 from agent.drivers.octoprint import JobRecord as OctoJobRecord
 from agent.runtime.jobs import AGENT_RESTARTED, JobBook
 from agent.runtime.ledger import JobRecord, Ledger
-from agent.runtime.memory import StoredJobMemory
 from agent.runtime.reporter import Reporter
 from agent.sync.mqtt import MqttLink
 from agent.sync.outbox import Outbox
@@ -113,12 +113,12 @@ async def test_a_job_that_could_not_start_is_forgotten_or_failed(tmp_path: Path)
 async def test_the_octoprint_job_memory_is_durable(tmp_path: Path) -> None:
     saved = OctoJobRecord(job_id="job_1", path="apf/job_1.gcode", prints_before=3, started_at=5.0)
     async with Store(tmp_path / "a.db") as store:
-        memory = StoredJobMemory(store, "prt_1")
+        memory = StoredJobMemory(store, "octoprint_job:prt_1", OctoJobRecord)
         assert await memory.get() is None
         await memory.set(saved)
     async with Store(tmp_path / "a.db") as store:
-        memory = StoredJobMemory(store, "prt_1")
+        memory = StoredJobMemory(store, "octoprint_job:prt_1", OctoJobRecord)
         assert await memory.get() == saved
-        assert await StoredJobMemory(store, "prt_2").get() is None
+        assert await StoredJobMemory(store, "octoprint_job:prt_2", OctoJobRecord).get() is None
         await memory.clear()
         assert await memory.get() is None
