@@ -182,6 +182,21 @@ class MoonrakerClient:
             )
         return _mapping(result, "/server/files/upload")
 
+    async def max_upload_bytes(self) -> int | None:
+        """Moonraker's `[server] max_upload_size` (MiB in moonraker.conf), when it says.
+
+        A larger upload is not answered with an error: the server closes the connection
+        mid-body (tornado's max_body_size), so the driver checks the size first.
+        """
+        try:
+            result = await self._result("GET", "/server/config")
+        except MoonrakerRequestError:
+            return None
+        config = result.get("config") if isinstance(result, dict) else None
+        server = config.get("server") if isinstance(config, dict) else None
+        mib = server.get("max_upload_size") if isinstance(server, dict) else None
+        return int(mib) * 1024 * 1024 if isinstance(mib, int) and mib > 0 else None
+
     async def list_files(self) -> list[dict[str, Any]]:
         result = await self._result("GET", "/server/files/list", params={"root": "gcodes"})
         return (

@@ -73,6 +73,7 @@ logger = logging.getLogger(__name__)
 _JOB_STATUSES = (PrinterStatus.PRINTING, PrinterStatus.PAUSED)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 UPLOAD_PREFIX = "apf-"
+REEVALUATE_S = 1.0
 
 
 class MoonrakerDriver:
@@ -300,7 +301,11 @@ class MoonrakerDriver:
 
     async def _observe_loop(self, client: MoonrakerClient) -> None:
         while True:
-            await self._changed.wait()
+            # Also without news: a job's start grace or a wait for Moonraker's history
+            # ends with time, not with an update.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(REEVALUATE_S):
+                    await self._changed.wait()
             self._changed.clear()
             await self._observe(client)
 
@@ -407,6 +412,13 @@ class MoonrakerDriver:
         try:
             meta = await client.file_metadata(name)
             if meta is None or meta.get("size") != size:
+                limit = await client.max_upload_bytes()
+                if limit is not None and size > limit:
+                    raise InvalidFileError(
+                        f"Moonraker cannot take this file: it is {size / 2**20:.1f} MiB and "
+                        f"Moonraker accepts uploads up to {limit // 2**20} MiB "
+                        "(max_upload_size in moonraker.conf)"
+                    )
                 logger.info("uploading %s (%d bytes) to Moonraker", name, size)
                 await client.upload(path, name, sha256)
                 meta = await client.file_metadata(name)

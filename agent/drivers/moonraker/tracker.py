@@ -97,6 +97,9 @@ class JobTracker:
         self._job_status: PrinterStatus | None = None
         self._missing_since: float | None = None
         self._start_pending_until = -math.inf
+        # Our print was seen printing or paused since this instance took the record: an
+        # ended print_stats with our file is then ours, not a previous print of the file.
+        self._seen_active = False
         self._last_progress: JobProgress | None = None
 
     async def load(self) -> None:
@@ -113,7 +116,7 @@ class JobTracker:
     async def begin(self, rec: MoonrakerJob) -> None:
         await self._memory.set(rec)
         self.job, self._job_status = rec, PrinterStatus.PRINTING
-        self._missing_since = None
+        self._missing_since, self._seen_active = None, False
         self._start_pending_until = time.monotonic() + self._end_grace_s
         self._last_progress = JobProgress(rec.job_id, 0.0, 0.0, None)
 
@@ -163,14 +166,15 @@ class JobTracker:
             self._publish(status, message, self._last_progress)
             return False
         if ours and obs.print_state in JOB_STATES:
-            self._missing_since = None
+            self._missing_since, self._seen_active = None, True
             self._start_pending_until = -math.inf
             status = PrinterStatus.PAUSED if obs.print_state == "paused" else PrinterStatus.PRINTING
             self._transition(rec, status)
             self._last_progress = job_progress(rec.job_id, obs, rec.estimated_s)
             self._publish(status, None, self._last_progress)
             return False
-        if ours and obs.print_state in ENDED_STATES and now >= self._start_pending_until:
+        settled = self._seen_active or now >= self._start_pending_until
+        if ours and obs.print_state in ENDED_STATES and settled:
             await self._finish_from_stats(rec, obs)
             return True
         if now < self._start_pending_until:
@@ -191,8 +195,6 @@ class JobTracker:
 
     async def _finish_from_stats(self, rec: MoonrakerJob, obs: Observation) -> None:
         if obs.print_state == "complete":
-            # Klipper's complete means the whole file ran: show it as 100 %.
-            self._last_progress = JobProgress(rec.job_id, 100.0, obs.total_duration_s, 0.0)
             await self._finish(rec, "completed", duration_s=obs.total_duration_s)
         elif obs.print_state == "cancelled":
             await self._finish(rec, "cancelled", duration_s=obs.total_duration_s)

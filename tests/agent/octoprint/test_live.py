@@ -25,8 +25,8 @@ from agent.drivers.memory import InMemoryJobMemory
 from agent.drivers.octoprint import JobRecord, OctoPrintConfig, OctoPrintDriver
 from agent.drivers.octoprint.client import API_KEY_REJECTED
 from shared.enums import PrinterStatus
-from tests.agent.octoprint.harness import Recorder, supervised
 from tests.agent.octoprint.server import OctoPrintServer, write_gcode
+from tests.support.drivers import Recorder, supervised
 
 pytestmark = pytest.mark.octoprint
 

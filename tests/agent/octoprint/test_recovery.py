@@ -22,9 +22,9 @@ from agent.drivers.base import (
 from agent.drivers.memory import InMemoryJobMemory
 from agent.drivers.octoprint import JobRecord
 from shared.enums import PrinterStatus
-from tests.agent.octoprint.harness import Recorder, eventually, supervised
 from tests.agent.octoprint.server import OctoPrintServer, write_gcode
 from tests.agent.octoprint.test_live import make_driver, status_is
+from tests.support.drivers import Recorder, eventually, supervised
 
 pytestmark = pytest.mark.octoprint
 

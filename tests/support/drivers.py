@@ -7,8 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
-from agent.drivers.base import ConnectionLostError, DriverEvent
-from agent.drivers.octoprint import OctoPrintDriver
+from agent.drivers.base import ConnectionLostError, Driver, DriverEvent
 
 T = TypeVar("T")
 E = TypeVar("E")
@@ -59,7 +58,7 @@ async def eventually(predicate: Callable[[], bool], timeout_s: float, what: str)
 
 
 @contextlib.asynccontextmanager
-async def supervised(driver: OctoPrintDriver, retry_s: float = 0.3) -> AsyncIterator[list[str]]:
+async def supervised(driver: Driver, retry_s: float = 0.3) -> AsyncIterator[list[str]]:
     """Run `driver.run()` and restart it after ConnectionLostError, like the supervisor.
 
     Yields the list of ConnectionLostError messages seen, for tests that expect them.
@@ -74,7 +73,7 @@ async def supervised(driver: OctoPrintDriver, retry_s: float = 0.3) -> AsyncIter
                 losses.append(str(exc))
             await asyncio.sleep(retry_s)  # the supervisor's backoff, not synchronisation
 
-    task = asyncio.create_task(supervise(), name="octoprint-driver")
+    task = asyncio.create_task(supervise(), name="driver")
     try:
         yield losses
     finally:
