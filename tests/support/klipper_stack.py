@@ -19,6 +19,7 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -182,7 +183,7 @@ class KlipperStack:
 
     # --- Moonraker's API, as a person or another program would use it --------------------
 
-    def get(self, path: str) -> dict[str, object]:
+    def get(self, path: str) -> dict[str, Any]:
         resp = httpx.get(
             self.url + path, headers={"X-Api-Key": self.api_key}, timeout=10, trust_env=False
         )
