@@ -17,7 +17,13 @@ from urllib.parse import urlsplit
 import msgspec
 
 from shared.broker_url import BrokerUrlError, parse_broker_url
-from shared.wire.messages import OctoPrintConnection, PrinterConfig, SerialConnection
+from shared.wire.messages import (
+    Connection,
+    MoonrakerConnection,
+    OctoPrintConnection,
+    PrinterConfig,
+    SerialConnection,
+)
 
 Id = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
@@ -68,19 +74,31 @@ class OctoPrintSettings(_Strict, frozen=True, kw_only=True, tag_field="kind", ta
         return f"OctoPrintSettings(url={self.url!r}, api_key='***')"
 
 
+class MoonrakerSettings(_Strict, frozen=True, kw_only=True, tag_field="kind", tag="moonraker"):
+    # Moonraker's http(s) URL, e.g. http://127.0.0.1:7125 for a Moonraker on this Pi.
+    url: str
+    # None when Moonraker trusts the agent's address ([authorization] trusted_clients).
+    api_key: str | None = None
+
+    def __repr__(self) -> str:
+        return f"MoonrakerSettings(url={self.url!r}, api_key={'***' if self.api_key else None})"
+
+
 class LocalPrinter(_Strict, frozen=True, kw_only=True):
     printer_id: Id
     name: str
-    connection: SerialSettings | OctoPrintSettings
+    connection: SerialSettings | OctoPrintSettings | MoonrakerSettings
     model: str | None = None
 
     def to_wire(self) -> PrinterConfig:
-        conn: SerialConnection | OctoPrintConnection
-        if isinstance(self.connection, SerialSettings):
-            c = self.connection
-            conn = SerialConnection(port=c.port, baud=c.baud, profile=c.profile)
-        else:
-            conn = OctoPrintConnection(url=self.connection.url, api_key=self.connection.api_key)
+        conn: Connection
+        match self.connection:
+            case SerialSettings(port=port, baud=baud, profile=profile):
+                conn = SerialConnection(port=port, baud=baud, profile=profile)
+            case OctoPrintSettings(url=url, api_key=key):
+                conn = OctoPrintConnection(url=url, api_key=key)
+            case MoonrakerSettings(url=url, api_key=key):
+                conn = MoonrakerConnection(url=url, api_key=key)
         return PrinterConfig(
             printer_id=self.printer_id, name=self.name, connection=conn, model=self.model
         )

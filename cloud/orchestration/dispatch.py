@@ -31,6 +31,7 @@ from cloud.lifecycle.store import CopyReport, JobLife, command_to
 from cloud.orchestration.db import writing
 from cloud.orchestration.tables import AgentLink, PrintRun, ensure_agent_link
 from cloud.sealing import SecretBox
+from cloud.services.connections import moonraker_http_url
 from cloud.services.printer_secrets import printer_secret_purpose
 from shared import wire
 from shared.enums import AgentState, JobStatus
@@ -53,10 +54,13 @@ _PRINTER_COMMANDS: dict[str, type[wire.HomeAxes | wire.Cooldown]] = {
 
 
 def connection_for(printer: Printer, box: SecretBox) -> wire.Connection:
+    sealed = printer.connection_secret_sealed
+    secret = box.open(sealed, printer_secret_purpose(printer.id)) if sealed else None
     if printer.connection_kind == "octoprint":
-        sealed = printer.connection_secret_sealed
-        api_key = box.open(sealed, printer_secret_purpose(printer.id)) if sealed else ""
-        return wire.OctoPrintConnection(url=printer.connection_url, api_key=api_key)
+        return wire.OctoPrintConnection(url=printer.connection_url, api_key=secret or "")
+    if printer.connection_kind == "moonraker":
+        url = moonraker_http_url(printer.connection_url)
+        return wire.MoonrakerConnection(url=url, api_key=secret)
     parts = urlsplit(printer.connection_url)
     params = parse_qs(parts.query)
     baud = params.get("baud", [None])[-1]

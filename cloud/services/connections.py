@@ -1,7 +1,11 @@
-"""How a printer is reached: an OctoPrint URL, or a serial port on an agent.
+"""How a printer is reached: an OctoPrint URL, a Moonraker URL, or a serial port on an agent.
 
-Serial form: `serial:///dev/ttyACM0?baud=115200&profile=marlin` (path of the port on the
-agent's machine; baud and firmware profile as query parameters).
+- OctoPrint: `http(s)://host[:port][/prefix]`, its API key in `api_key`.
+- Klipper through Moonraker: `moonraker://host[:port][/prefix]` (HTTP, port 7125 unless
+  given) or `moonrakers://host[:port][/prefix]` (HTTPS behind a proxy, port 443 unless
+  given); `api_key` optional (Moonraker may trust the agent's address instead).
+- Serial: `serial:///dev/ttyACM0?baud=115200&profile=marlin` (path of the port on the
+  agent's machine; baud and firmware profile as query parameters).
 """
 
 from __future__ import annotations
@@ -22,17 +26,31 @@ PROFILES = frozenset(
 PARAM = "connection_url"
 
 
+# Where each scheme's requests go when the URL names no port.
+DEFAULT_PORTS = {"http": 80, "https": 443, "moonraker": 7125, "moonrakers": 443}
+_KINDS = {
+    "http": "octoprint",
+    "https": "octoprint",
+    "moonraker": "moonraker",
+    "moonrakers": "moonraker",
+}
+# Kinds whose `api_key` is kept (sealed) and handed to the agent.
+KINDS_WITH_SECRET = frozenset({"octoprint", "moonraker"})
+
+
 @dataclass(frozen=True, slots=True)
 class Connection:
-    kind: str  # "octoprint" | "serial"
+    kind: str  # "octoprint" | "moonraker" | "serial"
     url: str
 
 
 def parse_connection(url: str) -> Connection:
     parts = urlsplit(url.strip())
-    if parts.scheme in ("http", "https"):
+    kind = _KINDS.get(parts.scheme)
+    if kind is not None:
+        what = "OctoPrint" if kind == "octoprint" else "Moonraker"
         if not parts.hostname:
-            raise invalid("The OctoPrint URL has no host.", param=PARAM)
+            raise invalid(f"The {what} URL has no host.", param=PARAM)
         if parts.username is not None or parts.password is not None:
             # A URL is shown in responses, logs and printer messages; a secret is not.
             raise invalid(
@@ -42,14 +60,26 @@ def parse_connection(url: str) -> Connection:
         try:
             _ = parts.port
         except ValueError as exc:
-            raise invalid(f"The OctoPrint URL has a bad port: {exc}.", param=PARAM) from exc
-        return Connection("octoprint", urlunsplit(parts))
+            raise invalid(f"The {what} URL has a bad port: {exc}.", param=PARAM) from exc
+        if parts.query or parts.fragment:
+            raise invalid(f"The {what} URL takes no query or fragment.", param=PARAM)
+        return Connection(kind, urlunsplit(parts))
     if parts.scheme == "serial":
         return Connection("serial", _check_serial(parts.path, parts.netloc, parts.query, url))
     raise invalid(
-        "connection_url must be http(s):// (OctoPrint) or serial:///dev/… (USB serial).",
+        "connection_url must be http(s):// (OctoPrint), moonraker:// (Klipper) or "
+        "serial:///dev/… (USB serial).",
         param=PARAM,
     )
+
+
+def moonraker_http_url(url: str) -> str:
+    """The http(s) base URL the agent's driver uses for a stored moonraker(s):// URL."""
+    parts = urlsplit(url)
+    secure = parts.scheme == "moonrakers"
+    port = parts.port or DEFAULT_PORTS[parts.scheme]
+    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    return urlunsplit(("https" if secure else "http", f"{host}:{port}", parts.path, "", ""))
 
 
 def _check_serial(path: str, netloc: str, query: str, url: str) -> str:
@@ -90,5 +120,4 @@ def origin(url: str) -> tuple[str, str, int | None]:
         port = parts.port
     except ValueError:
         port = None
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), port or default
+    return parts.scheme, (parts.hostname or "").lower(), port or DEFAULT_PORTS.get(parts.scheme)

@@ -41,7 +41,7 @@ from cloud.schemas.printers import (
     PrinterPatch,
 )
 from cloud.services import quotas
-from cloud.services.connections import origin, parse_connection
+from cloud.services.connections import KINDS_WITH_SECRET, origin, parse_connection
 from cloud.services.context import ServiceContext
 from cloud.services.printer_secrets import printer_secret_purpose
 from cloud.views.printers import PRINTER_COLUMNS, printer_from_values, printer_out
@@ -119,7 +119,7 @@ class PrinterService:
             connection_kind=conn.kind,
             connection_url=conn.url,
             connection_secret_sealed=self._seal(printer_id, data.api_key)
-            if conn.kind == "octoprint"
+            if conn.kind in KINDS_WITH_SECRET
             else None,
             group=data.group,
             tags=_dedupe(data.tags),
@@ -149,7 +149,11 @@ class PrinterService:
             conn = parse_connection(changes.pop("connection_url"))
             if conn.kind == "serial":
                 printer.connection_secret_sealed = None
-            elif new_key is msgspec.UNSET and origin(conn.url) != origin(printer.connection_url):
+            elif (
+                new_key is msgspec.UNSET
+                and printer.connection_secret_sealed is not None
+                and origin(conn.url) != origin(printer.connection_url)
+            ):
                 # The key was given for the old address: sending it to a new one would hand
                 # it to whoever answers there.
                 raise invalid(
@@ -160,7 +164,9 @@ class PrinterService:
             printer.connection_kind, printer.connection_url = conn.kind, conn.url
         if new_key is not msgspec.UNSET:
             printer.connection_secret_sealed = (
-                self._seal(printer.id, new_key) if printer.connection_kind == "octoprint" else None
+                self._seal(printer.id, new_key)
+                if printer.connection_kind in KINDS_WITH_SECRET
+                else None
             )
         if changes.get("agent_id") is not None:
             await self.ctx.live_agent(changes["agent_id"])

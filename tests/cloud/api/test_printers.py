@@ -278,3 +278,53 @@ async def test_credentials_in_a_printer_url_are_refused(owner: OrgClient, url: s
     r = await owner.post("/v1/printers", json={**OCTO, "connection_url": url})
     assert_error(r, 400, "invalid_request", "connection_url")
     assert "raspberry" not in r.text
+
+
+async def test_a_moonraker_printer_takes_an_optional_key_kept_sealed(
+    owner: OrgClient, in_db: SessionRunner
+) -> None:
+    agent_id = await make_agent(owner)
+    bare = {"name": "Voron", "connection_url": "moonraker://voron.local:7125", "agent_id": agent_id}
+    r = await owner.post("/v1/printers", json=bare)
+    assert r.status_code == 201, r.text
+    assert (r.json()["connection_type"], r.json()["has_api_key"]) == ("moonraker", False)
+    keyed = await make_printer(owner, **bare, api_key="MR-SECRET")
+    assert keyed["has_api_key"] is True and "MR-SECRET" not in str(keyed)
+
+    async def sealed(session: Any) -> str | None:
+        printer: Printer = await session.get(Printer, keyed["id"])
+        return printer.connection_secret_sealed
+
+    assert "MR-SECRET" not in (await in_db(sealed) or "MR-SECRET")
+    # A keyless Moonraker moves freely; one with a key needs it again for a new host.
+    r = await owner.patch(
+        f"/v1/printers/{r.json()['id']}", json={"connection_url": "moonraker://10.0.0.9"}
+    )
+    assert r.status_code == 200, r.text
+    r = await owner.patch(
+        f"/v1/printers/{keyed['id']}", json={"connection_url": "moonraker://10.0.0.9"}
+    )
+    assert_error(r, 400, "invalid_request", "api_key")
+    # The default port, named or not, is the same place for the key.
+    r = await owner.patch(
+        f"/v1/printers/{keyed['id']}", json={"connection_url": "moonraker://voron.local"}
+    )
+    assert r.status_code == 200, r.text
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    "url",
+    [
+        "moonraker://",
+        "moonraker://voron.local:99999",
+        "moonraker://voron.local/?api_key=x",
+        "moonraker://pi:raspberry@voron.local",
+        "klipper://voron.local",
+    ],
+)
+async def test_bad_moonraker_urls_are_refused(owner: OrgClient, url: str) -> None:
+    body = {"name": "Voron", "connection_url": url}
+    r = await owner.post("/v1/printers", json=body)
+    assert_error(r, 400, "invalid_request", "connection_url")
+    assert "raspberry" not in r.text

@@ -332,3 +332,33 @@ async def test_printer_actions_round_trip_to_the_agent(
         response = await owner.post(url, json={"action": "cooldown"})
         assert response.status_code == 409
         assert response.json()["error"]["code"] == "printer_offline"
+
+
+async def test_a_moonraker_printer_reaches_its_agent_as_an_http_url_with_its_key(
+    owner: OrgClient, mqtt_broker: TestBroker
+) -> None:
+    r = await owner.post("/v1/agents", json={"name": "pi-1"})
+    agent_id = r.json()["agent"]["id"]
+    printers = {}
+    for name, url, key in [
+        ("voron", "moonraker://voron.local", "MR-KEY"),
+        ("k1", "moonraker://192.168.1.20:7130/mr", None),
+        ("proxied", "moonrakers://printers.example", None),
+    ]:
+        body = {"name": name, "connection_url": url, "agent_id": agent_id}
+        r = await owner.post("/v1/printers", json=body | ({"api_key": key} if key else {}))
+        assert r.status_code == 201, r.text
+        assert r.json()["connection_type"] == "moonraker"
+        assert r.json()["has_api_key"] is (key is not None)
+        printers[r.json()["id"]] = name
+    async with (
+        running_bridge(owner, mqtt_broker),
+        agent_double(mqtt_broker, owner.org.org_id, agent_id) as agent,
+    ):
+        config = await agent.next_config()
+    got = {printers[p.printer_id]: p.connection for p in config.printers}
+    assert got == {
+        "voron": wire.MoonrakerConnection(url="http://voron.local:7125", api_key="MR-KEY"),
+        "k1": wire.MoonrakerConnection(url="http://192.168.1.20:7130/mr", api_key=None),
+        "proxied": wire.MoonrakerConnection(url="https://printers.example:443", api_key=None),
+    }
