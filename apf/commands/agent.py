@@ -18,7 +18,9 @@ def register(subparsers: Any) -> None:
     run.add_argument("--config", required=True, help="path of the agent's TOML config file")
     run.set_defaults(handler=_run)
     scan = sub.add_parser(
-        "scan", help="find USB serial printers: probe each port with M115 at common bauds"
+        "scan",
+        help="find printers: USB serial ports (M115 at common bauds) and Moonraker on this "
+        "machine (port 7125)",
     )
     scan.add_argument(
         "--port",
@@ -35,6 +37,13 @@ def register(subparsers: Any) -> None:
     )
     scan.add_argument(
         "--timeout-s", type=float, default=4.0, help="how long to wait for an answer per try"
+    )
+    scan.add_argument(
+        "--moonraker",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="also look for Moonraker at this URL (repeatable); http://127.0.0.1:7125 always",
     )
     scan.add_argument("--json", action="store_true", help="print the result as JSON")
     scan.set_defaults(handler=_scan)
@@ -77,17 +86,26 @@ def _scan(args: argparse.Namespace) -> int:
     import json
 
     from agent.runtime.scan import DEFAULT_BAUDS, config_snippet, format_table, scan_ports
+    from agent.runtime.scan_moonraker import find_moonrakers, format_moonrakers, moonraker_snippet
 
     bauds = args.baud or list(DEFAULT_BAUDS)
     results = scan_ports(extra_ports=args.port, bauds=bauds, timeout_s=args.timeout_s)
+    moonrakers = find_moonrakers(args.moonraker, timeout_s=min(args.timeout_s, 3.0))
     if args.json:
-        print(json.dumps([r.as_dict() for r in results], indent=2))
+        found = [{"kind": "serial", **r.as_dict()} for r in results]
+        print(json.dumps(found + [m.as_dict() for m in moonrakers], indent=2))
         return 0
-    if not results:
-        print("No serial ports found. Is the printer plugged in and switched on?")
+    if not results and not moonrakers:
+        print("No serial ports found and no Moonraker answers. Is the printer plugged in?")
         return 1
-    print(format_table(results))
-    snippet = config_snippet(results)
+    if results:
+        print(format_table(results))
+    if moonrakers:
+        print(("\n" if results else "") + format_moonrakers(moonrakers))
+    serial_count = sum(1 for r in results if r.baud is not None)
+    snippet = "\n".join(
+        s for s in (config_snippet(results), moonraker_snippet(moonrakers, serial_count + 1)) if s
+    )
     if snippet:
         print("\n# Paste into agent.toml (set printer_id/name from the cloud's printer list):")
         print(snippet)

@@ -1,4 +1,5 @@
-"""`apf print FILE --port PATH`: stream one G-code file with a progress bar and ETA.
+"""`apf print FILE --port PATH` (or `--octoprint URL`, `--moonraker URL`): print one G-code
+file with a progress bar and ETA.
 
 Ctrl-C asks whether to pause or cancel. The exit status is 0 only when the printer
 acknowledged the whole file. `print_with_progress` takes any `Driver`, so other connection
@@ -38,7 +39,14 @@ def register(subparsers: Any) -> None:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--port", help="serial port, e.g. /dev/ttyACM0")
     target.add_argument("--octoprint", metavar="URL", help="print through OctoPrint at URL")
-    parser.add_argument("--api-key", help="OctoPrint API key (with --octoprint)")
+    target.add_argument(
+        "--moonraker",
+        metavar="URL",
+        help="print on a Klipper printer through Moonraker at URL, e.g. http://voron.local:7125",
+    )
+    parser.add_argument(
+        "--api-key", help="OctoPrint API key (with --octoprint); Moonraker's, if it wants one"
+    )
     parser.add_argument("--baud", type=int, help="baud rate (default: the profile's)")
     parser.add_argument(
         "--profile",
@@ -60,6 +68,8 @@ def _run(args: argparse.Namespace) -> int:
     monitor = PrintMonitor()
     if args.octoprint:
         return _run_octoprint(args, monitor, path)
+    if args.moonraker:
+        return _run_moonraker(args, monitor, path)
     try:
         driver = SerialDriver(args.port, monitor, baud=args.baud, profile=args.profile)
     except ProfileError as exc:
@@ -77,6 +87,17 @@ def _run_octoprint(args: argparse.Namespace, monitor: PrintMonitor, path: Path) 
         print(f"apf print: {exc}", file=sys.stderr)
         return 2
     return event_loop.run(print_with_progress(OctoPrintDriver(config, monitor), monitor, path))
+
+
+def _run_moonraker(args: argparse.Namespace, monitor: PrintMonitor, path: Path) -> int:
+    from agent.drivers.moonraker import MoonrakerConfig, MoonrakerDriver
+
+    try:
+        config = MoonrakerConfig(url=args.moonraker, api_key=args.api_key)
+    except ValueError as exc:
+        print(f"apf print: {exc}", file=sys.stderr)
+        return 2
+    return event_loop.run(print_with_progress(MoonrakerDriver(config, monitor), monitor, path))
 
 
 class PrintMonitor:
