@@ -63,11 +63,21 @@ def prepare() -> None:
 class KlipperStack:
     """`start()` the three processes in `data_dir`; Moonraker listens on 127.0.0.1:port."""
 
-    def __init__(self, data_dir: Path, port: int, *, moonraker_extra: str = "") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        *,
+        moonraker_extra: str = "",
+        klippy_of: KlipperStack | None = None,
+    ) -> None:
         self.data = data_dir
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self._moonraker_extra = moonraker_extra
+        # Only a Moonraker, in front of another stack's klippy (Klippy serves several API
+        # clients): many Moonraker printers for the price of one Klipper.
+        self._klippy_of = klippy_of
         self._mcu: subprocess.Popen[bytes] | None = None
         self._klippy: subprocess.Popen[bytes] | None = None
         self._moonraker: subprocess.Popen[bytes] | None = None
@@ -88,6 +98,12 @@ class KlipperStack:
         conf = conf.replace("@DATA@", str(d)).replace("@PORT@", str(self.port))
         if self._moonraker_extra:
             conf = conf.replace("[server]\n", f"[server]\n{self._moonraker_extra}\n", 1)
+        if self._klippy_of is not None:
+            socket = f"{self._klippy_of.data}/klippy.sock"
+            conf = conf.replace(f"{d}/klippy.sock", socket)
+            (d / "config" / "moonraker.conf").write_text(conf)
+            self.start_moonraker(timeout_s)
+            return
         (d / "config" / "moonraker.conf").write_text(conf)
         self._mcu = self._spawn(
             "mcu", [str(SOURCE / "out" / "klipper.elf"), "-I", str(d / "klipper_host_mcu")]
