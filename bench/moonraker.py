@@ -18,9 +18,11 @@ own and an MQTT subscriber stand in for the cloud.
   its queued moves, then idle), p50 and p95 for each. The clock starts late by the REST
   round trip and the network is loopback, so this is the agent's share plus Klipper's and
   Moonraker's push interval (Klippy sends subscription updates every 250 ms).
-- CPU: the agent process's user+system time over `--cpu-s` seconds, idle and then while
-  Klipper prints (updates at Moonraker's default rate on every printer), from
-  /proc/PID/stat; and its resident memory.
+- CPU: the agent process's user+system time over `--cpu-s` seconds, from /proc/PID/stat,
+  and its resident memory: idle; while Klipper prints (a print the agent did not start,
+  seen by all printers: updates at Moonraker's default rate on every one); and the same
+  with a sensor whose value changes at every read (a stand-in for a real hotend), so that
+  each update carries a temperature and the agent publishes telemetry for every printer.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import shutil
 import statistics
@@ -122,6 +125,12 @@ class StateWatch:
         return await self._first(found, timeout_s)
 
 
+async def wobble_temperature(stack: KlipperStack) -> None:
+    for n in itertools.count():
+        stack.set_host_temperature(200.0 + (n % 20) / 10)
+        await asyncio.sleep(0.1)  # faster than Klipper reads the sensor: a new value each read
+
+
 def agent_toml(broker_url: str, data_dir: Path, stacks: list[KlipperStack]) -> str:
     text = (
         f'agent_id = "{AGENT}"\norg_id = "{ORG}"\ndata_dir = "{data_dir}"\n'
@@ -135,6 +144,53 @@ def agent_toml(broker_url: str, data_dir: Path, stacks: list[KlipperStack]) -> s
             f'api_key = "{stack.api_key}" }}\n'
         )
     return text
+
+
+async def measure_latency(watch: StateWatch, first: KlipperStack, args: argparse.Namespace) -> None:
+    latencies: dict[str, list[float]] = {"start": [], "cancel": []}
+    for n in range(args.changes):
+        change = "start" if n % 2 == 0 else "cancel"
+        params = {"filename": "bench.gcode"} if change == "start" else None
+        first.post(f"/printer/print/{change}", params=params).raise_for_status()
+        t0 = time.monotonic()
+        arrived = await watch.change_after(t0, "prt_0", 30)
+        latencies[change].append((arrived - t0) * 1000)
+        # Every printer settled (a cancel drains Klipper's queued moves first, a couple
+        # of seconds of "running G-code") before the next change.
+        for i in range(args.printers):
+            await watch.status_after(t0, f"prt_{i}", "busy" if change == "start" else "idle", 30)
+    for change, values in latencies.items():
+        if not values:
+            continue
+        values.sort()
+        p95 = values[max(0, round(0.95 * len(values)) - 1)]
+        print(
+            f"state latency after a print {change} over {len(values)} changes: "
+            f"p50 {statistics.median(values):.0f} ms, p95 {p95:.0f} ms, max {values[-1]:.0f} ms"
+        )
+
+
+async def measure_cpu(
+    watch: StateWatch, first: KlipperStack, agent_pid: int, args: argparse.Namespace
+) -> None:
+    for phase in ("idle", "printing", "printing, temperature moving"):
+        if phase == "printing":
+            first.post("/printer/print/start", params={"filename": "bench.gcode"})
+            await watch.status_after(time.monotonic() - 5, "prt_0", "busy", 30)
+        # This printer has no heaters; a sensor that moves on every read stands in for
+        # a real hotend's, so every update Klipper pushes carries a temperature.
+        wobble = asyncio.create_task(wobble_temperature(first)) if "temperature" in phase else None
+        c0, t0 = cpu_seconds(agent_pid), time.monotonic()
+        await asyncio.sleep(args.cpu_s)  # the measurement window
+        used = cpu_seconds(agent_pid) - c0
+        if wobble is not None:
+            wobble.cancel()
+        wall = time.monotonic() - t0
+        print(
+            f"agent CPU, {args.printers} printers {phase}: "
+            f"{100 * used / wall:.1f} % of one core over {wall:.0f} s; "
+            f"RSS {rss_mib(agent_pid):.0f} MiB"
+        )
 
 
 def start_agent(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
@@ -171,41 +227,8 @@ async def measure(args: argparse.Namespace, work: Path) -> None:
             await watch.status_after(0.0, f"prt_{i}", "idle", 60)
         print(f"{args.printers} Moonraker printers idle on the agent")
 
-        latencies: dict[str, list[float]] = {"start": [], "cancel": []}
-        for n in range(args.changes):
-            change = "start" if n % 2 == 0 else "cancel"
-            params = {"filename": "bench.gcode"} if change == "start" else None
-            first.post(f"/printer/print/{change}", params=params).raise_for_status()
-            t0 = time.monotonic()
-            arrived = await watch.change_after(t0, "prt_0", 30)
-            latencies[change].append((arrived - t0) * 1000)
-            # Every printer settled (a cancel drains Klipper's queued moves first, a couple
-            # of seconds of "running G-code") before the next change.
-            for i in range(args.printers):
-                await watch.status_after(
-                    t0, f"prt_{i}", "busy" if change == "start" else "idle", 30
-                )
-        for change, values in latencies.items():
-            values.sort()
-            p95 = values[max(0, round(0.95 * len(values)) - 1)]
-            print(
-                f"state latency after a print {change} over {len(values)} changes: "
-                f"p50 {statistics.median(values):.0f} ms, p95 {p95:.0f} ms, max {values[-1]:.0f} ms"
-            )
-
-        for phase in ("idle", "printing"):
-            if phase == "printing":
-                first.post("/printer/print/start", params={"filename": "bench.gcode"})
-                await watch.status_after(time.monotonic() - 5, "prt_0", "busy", 30)
-            c0, t0 = cpu_seconds(agent.pid), time.monotonic()
-            await asyncio.sleep(args.cpu_s)  # the measurement window
-            used = cpu_seconds(agent.pid) - c0
-            wall = time.monotonic() - t0
-            print(
-                f"agent CPU, {args.printers} printers {phase}: "
-                f"{100 * used / wall:.1f} % of one core over {wall:.0f} s; "
-                f"RSS {rss_mib(agent.pid):.0f} MiB"
-            )
+        await measure_latency(watch, first, args)
+        await measure_cpu(watch, first, agent.pid, args)
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
