@@ -9,11 +9,13 @@ file the test writes (above 400 °C Klipper shuts down, as on a thermal fault).
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from agent.drivers.base import (
+    DriverError,
     ForeignJobSeen,
     InvalidCommandError,
     InvalidFileError,
@@ -262,6 +264,38 @@ async def test_an_upload_moonraker_refuses_fails_the_start_with_its_reason(
         stack.stop()
     assert not recorder.of(JobStarted)
     assert "1.4 MiB" in str(refused.value) and "up to 1 MiB" in str(refused.value)
+
+
+async def test_a_full_disk_on_the_printers_host_fails_the_start_with_the_reason(
+    klipper_prepared: None, short_dir: Path, tmp_path: Path
+) -> None:
+    # A 256 KiB tmpfs as Moonraker's gcodes folder (scripts/test-peers gives this test a
+    # mount namespace of its own, so nobody else sees it).
+    gcodes = short_dir / "gcodes"
+    gcodes.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(gcodes)]
+    await asyncio.to_thread(subprocess.run, mount, check=True)
+    try:
+        stack = KlipperStack(short_dir, free_port())
+        stack.start()
+        try:
+            recorder = Recorder()
+            driver = make_driver(stack, recorder)
+            big = write(tmp_path / "big.gcode", "; padding\n" * 60_000 + moves_gcode(1))
+            async with supervised(driver):
+                await idle(driver, recorder)
+                with pytest.raises(DriverError) as refused:
+                    await driver.start_job("job_full", big)
+                assert driver.snapshot.status is PrinterStatus.IDLE
+        finally:
+            stack.stop()
+    finally:
+        await asyncio.to_thread(subprocess.run, ["umount", str(gcodes)], check=False)
+    assert not recorder.of(JobStarted)
+    message = str(refused.value)
+    assert message.startswith("the printer's host has no room for this file: 0.6 MiB, with 0.2"), (
+        message
+    )
 
 
 async def test_gcode_commands_home_and_cooldown(klipper: KlipperStack) -> None:

@@ -7,7 +7,7 @@ with an unwrapped body. httpx errors are mapped once, here, to the outcomes the 
 acts on:
 - `MoonrakerAuthError`: 401 — Moonraker does not accept the key (or wants one);
 - `MoonrakerUnavailable`: connection refused/reset, timeout, an unreadable answer, a 5xx
-  other than 503 — retry later;
+  other than 503 (`MoonrakerServerError`, with Moonraker's reason) — retry later;
 - `KlippyNotReady`: 503 — Moonraker is up but Klippy is not connected ("Klippy Host not
   connected", klippy_connection.py);
 - `MoonrakerRequestError`: any other 4xx, with Moonraker's own message.
@@ -41,6 +41,14 @@ class MoonrakerAuthError(MoonrakerError):
 
 class MoonrakerUnavailable(MoonrakerError):
     pass
+
+
+class MoonrakerServerError(MoonrakerUnavailable):
+    """A 5xx with Moonraker's own reason ("Unable to save file" when the disk is full)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class KlippyNotReady(MoonrakerError):
@@ -109,8 +117,9 @@ class MoonrakerClient:
         if status == 503:
             raise KlippyNotReady(error_text(resp))
         if status >= 500:
-            raise MoonrakerUnavailable(
-                f"Moonraker answered HTTP {status} to {method} {path}: {error_text(resp)}"
+            reason = error_text(resp)
+            raise MoonrakerServerError(
+                f"Moonraker answered HTTP {status} to {method} {path}: {reason}", reason
             )
         if status >= 400:
             raise MoonrakerRequestError(error_text(resp), status)
@@ -196,6 +205,18 @@ class MoonrakerClient:
         server = config.get("server") if isinstance(config, dict) else None
         mib = server.get("max_upload_size") if isinstance(server, dict) else None
         return int(mib) * 1024 * 1024 if isinstance(mib, int) and mib > 0 else None
+
+    async def free_bytes(self) -> int | None:
+        """Free space on the disk of Moonraker's `gcodes` root, when it says."""
+        try:
+            result = await self._result(
+                "GET", "/server/files/directory", params={"path": "gcodes", "extended": "false"}
+            )
+        except MoonrakerRequestError:
+            return None
+        usage = result.get("disk_usage") if isinstance(result, dict) else None
+        free = usage.get("free") if isinstance(usage, dict) else None
+        return free if isinstance(free, int) and not isinstance(free, bool) else None
 
     async def list_files(self) -> list[dict[str, Any]]:
         result = await self._result("GET", "/server/files/list", params={"root": "gcodes"})

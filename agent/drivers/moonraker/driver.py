@@ -25,7 +25,7 @@ import httpx
 from agent.config import redact_url
 from agent.drivers.base import (
     ConnectionLostError,
-    DriverEvent,
+    DriverError,
     EventListener,
     InvalidCommandError,
     InvalidFileError,
@@ -34,8 +34,6 @@ from agent.drivers.base import (
     PrinterBusyError,
     PrinterOfflineError,
     PrinterSnapshot,
-    StateChanged,
-    TelemetryUpdated,
     Temperatures,
 )
 from agent.drivers.memory import InMemoryJobMemory, JobMemory
@@ -46,6 +44,7 @@ from agent.drivers.moonraker.client import (
     MoonrakerClient,
     MoonrakerError,
     MoonrakerRequestError,
+    MoonrakerServerError,
     MoonrakerUnavailable,
 )
 from agent.drivers.moonraker.config import MoonrakerConfig
@@ -64,6 +63,7 @@ from agent.drivers.moonraker.state import (
     temperatures_from,
 )
 from agent.drivers.moonraker.tracker import JobTracker, MoonrakerJob
+from agent.drivers.reporting import SnapshotReporter, gcode_lines
 from agent.drivers.tasks import until_first_failure
 from shared.enums import PrinterStatus
 from shared.version import __version__
@@ -86,10 +86,10 @@ class MoonrakerDriver:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._config = config
-        self._listener = listener
         self._transport = transport
-        self._snapshot = PrinterSnapshot(
-            status=PrinterStatus.OFFLINE, message="not connected to Moonraker yet"
+        self._out = SnapshotReporter(
+            listener,
+            PrinterSnapshot(status=PrinterStatus.OFFLINE, message="not connected to Moonraker yet"),
         )
         self._client: MoonrakerClient | None = None
         self._moonraker_version: str | None = None
@@ -107,7 +107,7 @@ class MoonrakerDriver:
         self._background: set[asyncio.Task[None]] = set()
         self._jobs = JobTracker(
             memory if memory is not None else InMemoryJobMemory[MoonrakerJob](),
-            self._emit,
+            self._out.emit,
             self._publish,
             self._history_entry,
             end_grace_s=config.end_grace_s,
@@ -116,7 +116,7 @@ class MoonrakerDriver:
 
     @property
     def snapshot(self) -> PrinterSnapshot:
-        return self._snapshot
+        return self._out.snapshot
 
     @property
     def socket_connected(self) -> bool:
@@ -340,27 +340,15 @@ class MoonrakerDriver:
         return None
 
     def _publish(self, status: PrinterStatus, message: str | None, job: JobProgress | None) -> None:
-        new = PrinterSnapshot(
-            status=status,
-            firmware=self._firmware,
-            temperatures=self._temps,
-            job=job,
-            message=message,
+        self._out.publish(
+            PrinterSnapshot(
+                status=status,
+                firmware=self._firmware,
+                temperatures=self._temps,
+                job=job,
+                message=message,
+            )
         )
-        old, self._snapshot = self._snapshot, new
-        if new == old:
-            return
-        if _identity(new) != _identity(old):
-            self._emit(StateChanged(new))
-        else:
-            self._emit(TelemetryUpdated(new))
-
-    def _emit(self, event: DriverEvent) -> None:
-        try:
-            self._listener(event)
-        except Exception:
-            # A listener bug must not stop the driver from watching the printer.
-            logger.exception("driver event listener failed on %r", event)
 
     def _after_job(self, rec: MoonrakerJob) -> None:
         if self._client is not None:
@@ -402,7 +390,7 @@ class MoonrakerDriver:
             except BaseException:
                 await self._jobs.abandon()
                 raise
-            self._emit(JobStarted(job_id))
+            self._out.emit(JobStarted(job_id))
             self._publish(PrinterStatus.PRINTING, None, JobProgress(job_id, 0.0, 0.0, None))
 
     async def _ensure_uploaded(
@@ -419,6 +407,12 @@ class MoonrakerDriver:
                         f"Moonraker accepts uploads up to {limit // 2**20} MiB "
                         "(max_upload_size in moonraker.conf)"
                     )
+                free = await client.free_bytes()
+                if free is not None and size > free:
+                    raise DriverError(
+                        f"the printer's host has no room for this file: {size / 2**20:.1f} MiB, "
+                        f"with {free / 2**20:.1f} MiB free for Moonraker's gcodes"
+                    )
                 logger.info("uploading %s (%d bytes) to Moonraker", name, size)
                 await client.upload(path, name, sha256)
                 meta = await client.file_metadata(name)
@@ -428,6 +422,9 @@ class MoonrakerDriver:
             raise InvalidFileError(f"Moonraker refused the upload: {exc}") from exc
         except MoonrakerAuthError as exc:
             raise PrinterOfflineError(str(exc)) from exc
+        except MoonrakerServerError as exc:
+            # Moonraker got the file and could not keep it: its disk, its permissions.
+            raise DriverError(f"Moonraker could not store the file: {exc.reason}") from exc
         except (MoonrakerUnavailable, KlippyNotReady) as exc:
             raise PrinterOfflineError(f"the upload to Moonraker failed: {exc}") from exc
         estimate = (meta or {}).get("estimated_time")
@@ -446,8 +443,8 @@ class MoonrakerDriver:
 
     async def home(self) -> None:
         client = self._require_client()
-        if self._snapshot.status is not PrinterStatus.IDLE:
-            raise PrinterBusyError(f"cannot home while the printer is {self._snapshot.status}")
+        if self.snapshot.status is not PrinterStatus.IDLE:
+            raise PrinterBusyError(f"cannot home while the printer is {self.snapshot.status}")
         async with _mapped_errors():
             await client.gcode_script("G28")
 
@@ -459,16 +456,12 @@ class MoonrakerDriver:
             await client.gcode_script("TURN_OFF_HEATERS")
 
     async def send_gcode(self, lines: list[str]) -> list[str]:
-        lines = [line.strip() for line in lines if line.strip()]
-        if not lines:
-            raise InvalidCommandError("no G-code lines to send")
-        if any("\n" in line or "\r" in line for line in lines):
-            raise InvalidCommandError("a G-code line must not contain a line break")
+        lines = gcode_lines(lines)
         client = self._require_client()
-        if self._snapshot.status in _JOB_STATUSES or self._jobs.job or self._jobs.foreign_file:
+        if self.snapshot.status in _JOB_STATUSES or self._jobs.job or self._jobs.foreign_file:
             raise PrinterBusyError("raw G-code is only sent outside a job")
-        if self._snapshot.status is PrinterStatus.OFFLINE:
-            raise PrinterOfflineError(self._snapshot.message or "printer offline")
+        if self.snapshot.status is PrinterStatus.OFFLINE:
+            raise PrinterOfflineError(self.snapshot.message or "printer offline")
         # Allowed while Klipper is shut down: FIRMWARE_RESTART is how it comes back.
         replies: list[str] = []
         self._gcode_replies.append(replies)
@@ -495,16 +488,16 @@ class MoonrakerDriver:
 
     def _require_client(self) -> MoonrakerClient:
         if self._client is None:
-            raise PrinterOfflineError(self._snapshot.message or "not connected to Moonraker")
+            raise PrinterOfflineError(self.snapshot.message or "not connected to Moonraker")
         return self._client
 
     def _require_idle(self) -> MoonrakerClient:
         client = self._require_client()
-        status = self._snapshot.status
+        status = self.snapshot.status
         if status is PrinterStatus.OFFLINE:
-            raise PrinterOfflineError(self._snapshot.message or "printer offline")
+            raise PrinterOfflineError(self.snapshot.message or "printer offline")
         if self._jobs.job is not None or status is not PrinterStatus.IDLE:
-            raise PrinterBusyError(self._snapshot.message or f"the printer is {status}")
+            raise PrinterBusyError(self.snapshot.message or f"the printer is {status}")
         return client
 
 
@@ -537,10 +530,6 @@ def _upload_facts(path: Path) -> tuple[str, str, int]:
     digest = hasher.hexdigest()
     readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem)[:64]
     return f"{UPLOAD_PREFIX}{digest[:16]}-{readable}.gcode", digest, size
-
-
-def _identity(snap: PrinterSnapshot) -> tuple[object, ...]:
-    return (snap.status, snap.firmware, snap.message, snap.job.job_id if snap.job else None)
 
 
 @contextlib.asynccontextmanager

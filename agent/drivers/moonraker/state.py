@@ -71,6 +71,9 @@ class Observation:
     filename: str
     print_message: str
     progress: float  # 0..1 of the file
+    # 0..1 of the print's time where the slicer says (M73 P…, display_status), else of the
+    # file: the better base for the time left (a file's bytes do not pass at an even pace).
+    time_progress: float
     file_position: int
     file_size: int
     total_duration_s: float
@@ -82,6 +85,9 @@ def observe(klippy_state: str, status: Mapping[str, Mapping[str, Any]]) -> Obser
     webhooks = status.get("webhooks", {})
     stats = status.get("print_stats", {})
     sdcard = status.get("virtual_sdcard", {})
+    progress = min(1.0, max(0.0, _number(sdcard.get("progress"))))
+    display = status.get("display_status", {}).get("progress")
+    time_progress = min(1.0, max(0.0, _number(display))) if display is not None else progress
     # Moonraker's "disconnected" wins: webhooks keeps the last state Klippy reported.
     klippy = klippy_state
     if klippy_state != "disconnected":
@@ -92,7 +98,8 @@ def observe(klippy_state: str, status: Mapping[str, Mapping[str, Any]]) -> Obser
         print_state=_text(stats.get("state")),
         filename=_text(stats.get("filename")),
         print_message=_text(stats.get("message")),
-        progress=min(1.0, max(0.0, _number(sdcard.get("progress")))),
+        progress=progress,
+        time_progress=time_progress,
         file_position=int(_number(sdcard.get("file_position"))),
         file_size=int(_number(sdcard.get("file_size"))),
         total_duration_s=_number(stats.get("total_duration")),
@@ -166,7 +173,7 @@ def job_progress(job_id: str, obs: Observation, slicer_estimate_s: float | None)
         job_id=job_id,
         progress_pct=round(obs.progress * 100.0, 3),
         elapsed_s=obs.total_duration_s,
-        remaining_s=remaining_s(obs.progress, obs.total_duration_s, slicer_estimate_s),
+        remaining_s=remaining_s(obs.time_progress, obs.total_duration_s, slicer_estimate_s),
         bytes_done=obs.file_position,
         bytes_total=obs.file_size,
     )

@@ -25,7 +25,6 @@ import msgspec
 from agent.config import redact_url
 from agent.drivers.base import (
     ConnectionLostError,
-    DriverEvent,
     EventListener,
     InvalidCommandError,
     InvalidFileError,
@@ -34,8 +33,6 @@ from agent.drivers.base import (
     PrinterBusyError,
     PrinterOfflineError,
     PrinterSnapshot,
-    StateChanged,
-    TelemetryUpdated,
     Temperatures,
 )
 from agent.drivers.memory import InMemoryJobMemory, JobMemory
@@ -62,6 +59,7 @@ from agent.drivers.octoprint.state import (
     temperatures_from,
 )
 from agent.drivers.octoprint.tracker import JobTracker
+from agent.drivers.reporting import SnapshotReporter, gcode_lines
 from agent.drivers.tasks import until_first_failure
 from shared.enums import PrinterStatus
 
@@ -87,10 +85,10 @@ class OctoPrintDriver:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._config = config
-        self._listener = listener
         self._transport = transport
-        self._snapshot = PrinterSnapshot(
-            status=PrinterStatus.OFFLINE, message="not connected to OctoPrint yet"
+        self._out = SnapshotReporter(
+            listener,
+            PrinterSnapshot(status=PrinterStatus.OFFLINE, message="not connected to OctoPrint yet"),
         )
         self._client: OctoPrintClient | None = None
         self._firmware: str | None = None
@@ -102,7 +100,7 @@ class OctoPrintDriver:
         self._collectors: set[ReplyCollector] = set()
         self._jobs = JobTracker(
             memory if memory is not None else InMemoryJobMemory[JobRecord](),
-            self._emit,
+            self._out.emit,
             self._publish,
             end_grace_s=config.end_grace_s,
             delete_finished_uploads=config.delete_finished_uploads,
@@ -110,7 +108,7 @@ class OctoPrintDriver:
 
     @property
     def snapshot(self) -> PrinterSnapshot:
-        return self._snapshot
+        return self._out.snapshot
 
     @property
     def push_connected(self) -> bool:
@@ -209,7 +207,7 @@ class OctoPrintDriver:
         # Only a plain Offline/Closed OctoPrint is connected. After "Error"/"Offline after
         # error" (a firmware error such as a thermal runaway makes OctoPrint disconnect) a
         # person should look at the printer before it takes jobs again.
-        closed = self._snapshot.status is PrinterStatus.OFFLINE
+        closed = self.snapshot.status is PrinterStatus.OFFLINE
         now = time.monotonic()
         if not closed or now - self._last_connect_try < self._config.connect_retry_s:
             return
@@ -250,27 +248,15 @@ class OctoPrintDriver:
     # --- reporting -----------------------------------------------------------------------
 
     def _publish(self, status: PrinterStatus, message: str | None, job: JobProgress | None) -> None:
-        new = PrinterSnapshot(
-            status=status,
-            firmware=self._firmware,
-            temperatures=self._temps,
-            job=job,
-            message=message,
+        self._out.publish(
+            PrinterSnapshot(
+                status=status,
+                firmware=self._firmware,
+                temperatures=self._temps,
+                job=job,
+                message=message,
+            )
         )
-        old, self._snapshot = self._snapshot, new
-        if new == old:
-            return
-        if _identity(new) != _identity(old):
-            self._emit(StateChanged(new))
-        else:
-            self._emit(TelemetryUpdated(new))
-
-    def _emit(self, event: DriverEvent) -> None:
-        try:
-            self._listener(event)
-        except Exception:
-            # A listener bug must not stop the driver from watching the printer.
-            logger.exception("driver event listener failed on %r", event)
 
     # --- commands ------------------------------------------------------------------------
 
@@ -292,7 +278,7 @@ class OctoPrintDriver:
                     with contextlib.suppress(OctoPrintError):
                         await client.delete_file(uploaded.path)
                     raise
-                self._emit(JobStarted(job_id))
+                self._out.emit(JobStarted(job_id))
                 self._publish(PrinterStatus.PRINTING, None, JobProgress(job_id, 0.0, 0.0, None))
 
     async def pause(self) -> None:
@@ -308,8 +294,8 @@ class OctoPrintDriver:
 
     async def home(self) -> None:
         client = self._require_client()
-        if self._snapshot.status is not PrinterStatus.IDLE:
-            raise PrinterBusyError(f"cannot home while the printer is {self._snapshot.status}")
+        if self.snapshot.status is not PrinterStatus.IDLE:
+            raise PrinterBusyError(f"cannot home while the printer is {self.snapshot.status}")
         async with _mapped_errors():
             await client.home(["x", "y", "z"])
 
@@ -320,16 +306,12 @@ class OctoPrintDriver:
             await client.set_targets({name: 0.0 for name in heaters})
 
     async def send_gcode(self, lines: list[str]) -> list[str]:
-        lines = [line.strip() for line in lines if line.strip()]
-        if not lines:
-            raise InvalidCommandError("no G-code lines to send")
-        if any("\n" in line or "\r" in line for line in lines):
-            raise InvalidCommandError("a G-code line must not contain a line break")
+        lines = gcode_lines(lines)
         client = self._require_client()
-        if self._snapshot.status in _JOB_STATUSES or self._jobs.job or self._jobs.foreign_path:
+        if self.snapshot.status in _JOB_STATUSES or self._jobs.job or self._jobs.foreign_path:
             raise PrinterBusyError("raw G-code is only sent outside a job")
-        if self._snapshot.status is PrinterStatus.OFFLINE:
-            raise PrinterOfflineError(self._snapshot.message or "printer offline")
+        if self.snapshot.status is PrinterStatus.OFFLINE:
+            raise PrinterOfflineError(self.snapshot.message or "printer offline")
         # Replies only come through the socket's terminal log: give a socket that is
         # (re)opening a moment. Without it the lines are still sent, with no replies.
         with contextlib.suppress(TimeoutError):
@@ -359,16 +341,16 @@ class OctoPrintDriver:
 
     def _require_client(self) -> OctoPrintClient:
         if self._client is None:
-            raise PrinterOfflineError(self._snapshot.message or "not connected to OctoPrint")
+            raise PrinterOfflineError(self.snapshot.message or "not connected to OctoPrint")
         return self._client
 
     def _require_idle(self) -> OctoPrintClient:
         client = self._require_client()
-        status = self._snapshot.status
+        status = self.snapshot.status
         if status is PrinterStatus.OFFLINE:
-            raise PrinterOfflineError(self._snapshot.message or "printer offline")
+            raise PrinterOfflineError(self.snapshot.message or "printer offline")
         if self._jobs.job is not None or status is not PrinterStatus.IDLE:
-            raise PrinterBusyError(self._snapshot.message or f"the printer is {status}")
+            raise PrinterBusyError(self.snapshot.message or f"the printer is {status}")
         return client
 
 
@@ -377,10 +359,6 @@ def upload_name(job_id: str, gcode_path: Path) -> str:
     safe_job = re.sub(r"[^A-Za-z0-9_.-]+", "_", job_id)[:64]
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", gcode_path.stem)[:64]
     return f"apf-{safe_job}-{stem}.gcode"
-
-
-def _identity(snap: PrinterSnapshot) -> tuple[object, ...]:
-    return (snap.status, snap.firmware, snap.message, snap.job.job_id if snap.job else None)
 
 
 @contextlib.asynccontextmanager

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from agent.drivers.moonraker.state import (
+    job_progress,
     merge,
     observe,
     printer_status,
@@ -155,3 +156,16 @@ def test_time_left_blends_the_slicer_estimate_and_the_pace() -> None:
     # Half way, the printer twice as slow as the slicer said: between the two guesses.
     blended = remaining_s(0.5, 3600.0, 3600.0)
     assert blended == pytest.approx(0.5 * 1800.0 + 0.5 * 3600.0)
+
+
+def test_the_slicers_m73_progress_paces_the_time_left_and_the_file_the_bar() -> None:
+    status = {k: dict(v) for k, v in VORON.items()}
+    status["display_status"] = {"progress": 0.5, "message": ""}
+    obs = observe("ready", status)
+    assert (obs.progress, obs.time_progress) == (0.25, 0.5)
+    progress = job_progress("job_1", obs, None)
+    assert progress.progress_pct == 25.0
+    # 120 s for half the print's time: 120 s left.
+    assert progress.remaining_s == pytest.approx(120.0)
+    del status["display_status"]
+    assert observe("ready", status).time_progress == 0.25
