@@ -17,6 +17,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -324,7 +325,7 @@ class MoonrakerDriver:
                     history_id = entry.get("job_id")
                     if isinstance(history_id, str):
                         async with self._jobs.lock:
-                            await self._jobs.update(_with_history(rec, history_id))
+                            await self._jobs.update(replace(rec, history_id=history_id))
                     return
 
     async def _history_entry(self, history_id: str) -> dict[str, Any] | None:
@@ -507,12 +508,6 @@ _IDENTITY = {
     "type": "other",
     "url": "https://github.com/autoprintfarm/autoprintfarm",
 }
-
-
-def _with_history(rec: MoonrakerJob, history_id: str) -> MoonrakerJob:
-    return MoonrakerJob(
-        rec.job_id, rec.filename, rec.started_at, history_id, rec.estimated_s, rec.cancel_requested
-    )
 
 
 def _upload_facts(path: Path) -> tuple[str, str, int]:

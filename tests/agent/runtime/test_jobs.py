@@ -10,6 +10,7 @@ from pathlib import Path
 from agent.config import MqttSettings, broker_endpoint
 from agent.drivers.base import JobProgress
 from agent.drivers.memory import StoredJobMemory
+from agent.drivers.moonraker import MoonrakerJob
 from agent.drivers.octoprint import JobRecord as OctoJobRecord
 from agent.runtime.jobs import AGENT_RESTARTED, JobBook
 from agent.runtime.ledger import JobRecord, Ledger
@@ -121,4 +122,19 @@ async def test_the_octoprint_job_memory_is_durable(tmp_path: Path) -> None:
         assert await memory.get() == saved
         assert await StoredJobMemory(store, "octoprint_job:prt_2", OctoJobRecord).get() is None
         await memory.clear()
+        assert await memory.get() is None
+
+
+async def test_a_moonraker_job_memory_is_durable_and_a_damaged_one_reads_as_none(
+    tmp_path: Path,
+) -> None:
+    saved = MoonrakerJob("job_1", "apf-0123456789abcdef.gcode", 5.0, "000012", 3600.0, True)
+    async with Store(tmp_path / "a.db") as store:
+        memory = StoredJobMemory(store, "moonraker_job:prt_1", MoonrakerJob)
+        await memory.set(saved)
+    async with Store(tmp_path / "a.db") as store:
+        memory = StoredJobMemory(store, "moonraker_job:prt_1", MoonrakerJob)
+        assert await memory.get() == saved
+        # Written by another version, or damaged: no record, not a driver that cannot start.
+        await store.set_meta("moonraker_job:prt_1", '{"job_id": 7}')
         assert await memory.get() is None
