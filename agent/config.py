@@ -22,6 +22,7 @@ from shared.wire.messages import (
     MoonrakerConnection,
     OctoPrintConnection,
     PrinterConfig,
+    PrusaLinkConnection,
     SerialConnection,
 )
 
@@ -84,10 +85,22 @@ class MoonrakerSettings(_Strict, frozen=True, kw_only=True, tag_field="kind", ta
         return f"MoonrakerSettings(url={self.url!r}, api_key={'***' if self.api_key else None})"
 
 
+class PrusaLinkSettings(_Strict, frozen=True, kw_only=True, tag_field="kind", tag="prusalink"):
+    # PrusaLink's http URL, e.g. http://prusa-mk4.local
+    url: str
+    # HTTP Digest credentials from the printer's screen, or an API key.
+    username: str | None = None
+    password: str | None = None
+    api_key: str | None = None
+
+    def __repr__(self) -> str:
+        return f"PrusaLinkSettings(url={self.url!r}, username={self.username!r}, secrets='***')"
+
+
 class LocalPrinter(_Strict, frozen=True, kw_only=True):
     printer_id: Id
     name: str
-    connection: SerialSettings | OctoPrintSettings | MoonrakerSettings
+    connection: SerialSettings | OctoPrintSettings | MoonrakerSettings | PrusaLinkSettings
     model: str | None = None
 
     def to_wire(self) -> PrinterConfig:
@@ -99,6 +112,8 @@ class LocalPrinter(_Strict, frozen=True, kw_only=True):
                 conn = OctoPrintConnection(url=url, api_key=key)
             case MoonrakerSettings(url=url, api_key=key):
                 conn = MoonrakerConnection(url=url, api_key=key)
+            case PrusaLinkSettings(url=url, username=user, password=password, api_key=key):
+                conn = PrusaLinkConnection(url=url, username=user, password=password, api_key=key)
         return PrinterConfig(
             printer_id=self.printer_id, name=self.name, connection=conn, model=self.model
         )

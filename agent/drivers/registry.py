@@ -13,7 +13,13 @@ from pathlib import Path
 
 from agent.drivers.base import Driver, EventListener
 from agent.drivers.memory import MetaStore
-from shared.wire import MoonrakerConnection, OctoPrintConnection, PrinterConfig, SerialConnection
+from shared.wire import (
+    MoonrakerConnection,
+    OctoPrintConnection,
+    PrinterConfig,
+    PrusaLinkConnection,
+    SerialConnection,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +34,10 @@ class DriverServices:
 
 DriverFactory = Callable[[PrinterConfig, EventListener, DriverServices], Driver]
 
-# Kinds whose printer goes on printing without the agent (the print runs on OctoPrint's or
-# Klipper's host): an agent restart re-attaches to their jobs instead of failing them.
-PRINTS_WITHOUT_AGENT = frozenset({"octoprint", "moonraker"})
+# Kinds whose printer goes on printing without the agent (the print runs on OctoPrint's,
+# Klipper's or PrusaLink's host): an agent restart re-attaches to their jobs instead of
+# failing them.
+PRINTS_WITHOUT_AGENT = frozenset({"octoprint", "moonraker", "prusalink"})
 
 
 def connection_kind(printer: PrinterConfig) -> str:
@@ -41,6 +48,8 @@ def connection_kind(printer: PrinterConfig) -> str:
             return "octoprint"
         case MoonrakerConnection():
             return "moonraker"
+        case PrusaLinkConnection():
+            return "prusalink"
 
 
 def _serial(printer: PrinterConfig, listener: EventListener, services: DriverServices) -> Driver:
@@ -76,8 +85,23 @@ def _moonraker(printer: PrinterConfig, listener: EventListener, services: Driver
     return MoonrakerDriver(config, listener, memory)
 
 
+def _prusalink(printer: PrinterConfig, listener: EventListener, services: DriverServices) -> Driver:
+    from agent.drivers.memory import StoredJobMemory
+    from agent.drivers.prusalink import PrusaLinkConfig, PrusaLinkDriver, PrusaLinkJob
+
+    conn = printer.connection
+    if not isinstance(conn, PrusaLinkConnection):
+        raise TypeError(f"printer {printer.printer_id}: not a PrusaLink connection")
+    config = PrusaLinkConfig(
+        url=conn.url, username=conn.username, password=conn.password, api_key=conn.api_key
+    )
+    memory = StoredJobMemory(services.store, f"prusalink_job:{printer.printer_id}", PrusaLinkJob)
+    return PrusaLinkDriver(config, listener, memory)
+
+
 DRIVERS: Mapping[str, DriverFactory] = {
     "serial": _serial,
     "octoprint": _octoprint,
     "moonraker": _moonraker,
+    "prusalink": _prusalink,
 }

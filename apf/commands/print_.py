@@ -1,5 +1,5 @@
-"""`apf print FILE --port PATH` (or `--octoprint URL`, `--moonraker URL`): print one G-code
-file with a progress bar and ETA.
+"""`apf print FILE --port PATH` (or `--octoprint URL`, `--moonraker URL`, `--prusalink URL`):
+print one G-code file with a progress bar and ETA.
 
 Ctrl-C asks whether to pause or cancel. The exit status is 0 only when the printer
 acknowledged the whole file. `print_with_progress` takes any `Driver`, so other connection
@@ -44,9 +44,19 @@ def register(subparsers: Any) -> None:
         metavar="URL",
         help="print on a Klipper printer through Moonraker at URL, e.g. http://voron.local:7125",
     )
-    parser.add_argument(
-        "--api-key", help="OctoPrint API key (with --octoprint); Moonraker's, if it wants one"
+    target.add_argument(
+        "--prusalink",
+        metavar="URL",
+        help="print on a Prusa printer through PrusaLink at URL, e.g. http://prusa-mk4.local",
     )
+    parser.add_argument(
+        "--api-key",
+        help="OctoPrint API key (with --octoprint); Moonraker's or PrusaLink's, if it uses one",
+    )
+    parser.add_argument(
+        "--user", help="PrusaLink's username (HTTP Digest, on the printer's screen)"
+    )
+    parser.add_argument("--password", help="PrusaLink's password (with --user)")
     parser.add_argument("--baud", type=int, help="baud rate (default: the profile's)")
     parser.add_argument(
         "--profile",
@@ -70,6 +80,8 @@ def _run(args: argparse.Namespace) -> int:
         return _run_octoprint(args, monitor, path)
     if args.moonraker:
         return _run_moonraker(args, monitor, path)
+    if args.prusalink:
+        return _run_prusalink(args, monitor, path)
     try:
         driver = SerialDriver(args.port, monitor, baud=args.baud, profile=args.profile)
     except ProfileError as exc:
@@ -98,6 +110,19 @@ def _run_moonraker(args: argparse.Namespace, monitor: PrintMonitor, path: Path) 
         print(f"apf print: {exc}", file=sys.stderr)
         return 2
     return event_loop.run(print_with_progress(MoonrakerDriver(config, monitor), monitor, path))
+
+
+def _run_prusalink(args: argparse.Namespace, monitor: PrintMonitor, path: Path) -> int:
+    from agent.drivers.prusalink import PrusaLinkConfig, PrusaLinkDriver
+
+    try:
+        config = PrusaLinkConfig(
+            url=args.prusalink, username=args.user, password=args.password, api_key=args.api_key
+        )
+    except ValueError as exc:
+        print(f"apf print: {exc}", file=sys.stderr)
+        return 2
+    return event_loop.run(print_with_progress(PrusaLinkDriver(config, monitor), monitor, path))
 
 
 class PrintMonitor:

@@ -31,7 +31,7 @@ from cloud.lifecycle.store import CopyReport, JobLife, command_to
 from cloud.orchestration.db import writing
 from cloud.orchestration.tables import AgentLink, PrintRun, ensure_agent_link
 from cloud.sealing import SecretBox
-from cloud.services.connections import moonraker_http_url
+from cloud.services.connections import http_url, moonraker_http_url, prusalink_credentials
 from cloud.services.printer_secrets import printer_secret_purpose
 from shared import wire
 from shared.enums import AgentState, JobStatus
@@ -58,6 +58,11 @@ def connection_for(printer: Printer, box: SecretBox) -> wire.Connection:
     secret = box.open(sealed, printer_secret_purpose(printer.id)) if sealed else None
     if printer.connection_kind == "octoprint":
         return wire.OctoPrintConnection(url=printer.connection_url, api_key=secret or "")
+    if printer.connection_kind == "prusalink":
+        user, password, key = prusalink_credentials(secret or "")
+        return wire.PrusaLinkConnection(
+            url=http_url(printer.connection_url), username=user, password=password, api_key=key
+        )
     if printer.connection_kind == "moonraker":
         url = moonraker_http_url(printer.connection_url)
         return wire.MoonrakerConnection(url=url, api_key=secret)

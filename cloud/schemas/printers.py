@@ -14,15 +14,15 @@ ApiKeyText = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
 # The forms cloud/services/connections.py accepts, documented (it checks them, with messages
-# of its own): OctoPrint's http(s) URL, Moonraker's moonraker(s):// URL, or a USB serial
-# device with optional baud and profile.
+# of its own): OctoPrint's http(s) URL, Moonraker's moonraker(s):// URL, PrusaLink's
+# prusalink:// URL, or a USB serial device with optional baud and profile.
 ConnectionUrl = Annotated[
     str,
     msgspec.Meta(
         min_length=1,
         max_length=2048,
         extra_json_schema={
-            "pattern": r"^((https?|moonrakers?)://[A-Za-z0-9.-]+(:[1-9][0-9]{0,4})?"
+            "pattern": r"^((https?|moonrakers?|prusalink)://[A-Za-z0-9.-]+(:[1-9][0-9]{0,4})?"
             r"(/[A-Za-z0-9._~/-]*)?"
             r"|serial:///dev/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)$"
         },

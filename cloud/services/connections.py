@@ -4,6 +4,9 @@
 - Klipper through Moonraker: `moonraker://host[:port][/prefix]` (HTTP, port 7125 unless
   given) or `moonrakers://host[:port][/prefix]` (HTTPS behind a proxy, port 443 unless
   given); `api_key` optional (Moonraker may trust the agent's address instead).
+- Prusa through PrusaLink: `prusalink://host[:port]` (HTTP, port 80 unless given);
+  `api_key` is the printer's `username:password` (HTTP Digest, from its screen) or, where
+  the firmware still offers one, its API key.
 - Serial: `serial:///dev/ttyACM0?baud=115200&profile=marlin` (path of the port on the
   agent's machine; baud and firmware profile as query parameters).
 """
@@ -27,15 +30,23 @@ PARAM = "connection_url"
 
 
 # Where each scheme's requests go when the URL names no port.
-DEFAULT_PORTS = {"http": 80, "https": 443, "moonraker": 7125, "moonrakers": 443}
+DEFAULT_PORTS = {
+    "http": 80,
+    "https": 443,
+    "moonraker": 7125,
+    "moonrakers": 443,
+    "prusalink": 80,
+}
 _KINDS = {
     "http": "octoprint",
     "https": "octoprint",
     "moonraker": "moonraker",
     "moonrakers": "moonraker",
+    "prusalink": "prusalink",
 }
+_NAMES = {"octoprint": "OctoPrint", "moonraker": "Moonraker", "prusalink": "PrusaLink"}
 # Kinds whose `api_key` is kept (sealed) and handed to the agent.
-KINDS_WITH_SECRET = frozenset({"octoprint", "moonraker"})
+KINDS_WITH_SECRET = frozenset({"octoprint", "moonraker", "prusalink"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +59,7 @@ def parse_connection(url: str) -> Connection:
     parts = urlsplit(url.strip())
     kind = _KINDS.get(parts.scheme)
     if kind is not None:
-        what = "OctoPrint" if kind == "octoprint" else "Moonraker"
+        what = _NAMES[kind]
         if not parts.hostname:
             raise invalid(f"The {what} URL has no host.", param=PARAM)
         if parts.username is not None or parts.password is not None:
@@ -67,10 +78,26 @@ def parse_connection(url: str) -> Connection:
     if parts.scheme == "serial":
         return Connection("serial", _check_serial(parts.path, parts.netloc, parts.query, url))
     raise invalid(
-        "connection_url must be http(s):// (OctoPrint), moonraker:// (Klipper) or "
-        "serial:///dev/… (USB serial).",
+        "connection_url must be http(s):// (OctoPrint), moonraker:// (Klipper), "
+        "prusalink:// (Prusa) or serial:///dev/… (USB serial).",
         param=PARAM,
     )
+
+
+def http_url(url: str) -> str:
+    """The http base URL the agent's driver uses for a stored prusalink:// URL."""
+    parts = urlsplit(url)
+    port = parts.port or DEFAULT_PORTS[parts.scheme]
+    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    return urlunsplit(("http", f"{host}:{port}", parts.path, "", ""))
+
+
+def prusalink_credentials(secret: str) -> tuple[str | None, str | None, str | None]:
+    """(username, password, api_key) from the `api_key` a PrusaLink printer was given."""
+    user, colon, password = secret.partition(":")
+    if colon:
+        return user, password, None
+    return None, None, secret
 
 
 def moonraker_http_url(url: str) -> str:

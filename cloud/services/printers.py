@@ -283,6 +283,12 @@ def _action_out(
 def _check_credentials(kind: str, has_secret: bool, agent_id: str | None) -> None:
     if kind == "octoprint" and not has_secret:
         raise invalid("An OctoPrint printer needs its 'api_key'.", param="api_key")
+    if kind == "prusalink" and not has_secret:
+        raise invalid(
+            "A PrusaLink printer needs its 'api_key': 'username:password' from the printer's "
+            "screen, or its API key.",
+            param="api_key",
+        )
     if kind == "serial" and agent_id is None:
         raise invalid(
             "A serial printer needs the 'agent_id' of the agent it is plugged into.",

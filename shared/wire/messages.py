@@ -206,7 +206,19 @@ class MoonrakerConnection(Struct, frozen=True, kw_only=True, tag_field="kind", t
         return f"MoonrakerConnection(url={self.url!r}, api_key={key})"
 
 
-Connection = SerialConnection | OctoPrintConnection | MoonrakerConnection
+class PrusaLinkConnection(Struct, frozen=True, kw_only=True, tag_field="kind", tag="prusalink"):
+    """A Prusa printer through PrusaLink: HTTP Digest credentials, or an API key."""
+
+    url: str
+    username: str | None = None
+    password: str | None = None
+    api_key: str | None = None
+
+    def __repr__(self) -> str:
+        return f"PrusaLinkConnection(url={self.url!r}, username={self.username!r}, secrets='***')"
+
+
+Connection = SerialConnection | OctoPrintConnection | MoonrakerConnection | PrusaLinkConnection
 
 
 class PrinterConfig(Struct, frozen=True, kw_only=True):

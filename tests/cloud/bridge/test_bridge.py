@@ -16,7 +16,7 @@ from cloud.db.models import Event
 from shared import wire
 from shared.enums import AgentState, ErrorCode, PrinterStatus
 from tests.cloud.bridge.agent_double import agent_double
-from tests.cloud.conftest import OrgClient, SessionRunner
+from tests.cloud.conftest import OrgClient, SessionRunner, assert_error
 from tests.support.broker import TestBroker
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "gcode_samples" / "prusaslicer.gcode"
@@ -361,4 +361,38 @@ async def test_a_moonraker_printer_reaches_its_agent_as_an_http_url_with_its_key
         "voron": wire.MoonrakerConnection(url="http://voron.local:7125", api_key="MR-KEY"),
         "k1": wire.MoonrakerConnection(url="http://192.168.1.20:7130/mr", api_key=None),
         "proxied": wire.MoonrakerConnection(url="https://printers.example:443", api_key=None),
+    }
+
+
+async def test_a_prusalink_printer_reaches_its_agent_with_digest_credentials_or_a_key(
+    owner: OrgClient, mqtt_broker: TestBroker
+) -> None:
+    r = await owner.post("/v1/agents", json={"name": "pi-1"})
+    agent_id = r.json()["agent"]["id"]
+    printers = {}
+    for name, url, secret in [
+        ("mk4", "prusalink://192.168.1.30", "maker:s3cret:with-colon"),
+        ("mini", "prusalink://mini.local:8080", "API-KEY-1"),
+    ]:
+        body = {"name": name, "connection_url": url, "agent_id": agent_id, "api_key": secret}
+        r = await owner.post("/v1/printers", json=body)
+        assert r.status_code == 201, r.text
+        assert r.json()["connection_type"] == "prusalink" and r.json()["has_api_key"]
+        printers[r.json()["id"]] = name
+    r = await owner.post(
+        "/v1/printers",
+        json={"name": "nokey", "connection_url": "prusalink://x.local", "agent_id": agent_id},
+    )
+    assert_error(r, 400, "invalid_request", "api_key")
+    async with (
+        running_bridge(owner, mqtt_broker),
+        agent_double(mqtt_broker, owner.org.org_id, agent_id) as agent,
+    ):
+        config = await agent.next_config()
+    got = {printers[p.printer_id]: p.connection for p in config.printers}
+    assert got == {
+        "mk4": wire.PrusaLinkConnection(
+            url="http://192.168.1.30:80", username="maker", password="s3cret:with-colon"
+        ),
+        "mini": wire.PrusaLinkConnection(url="http://mini.local:8080", api_key="API-KEY-1"),
     }
