@@ -21,13 +21,9 @@ from typing import Any
 from agent.drivers.base import (
     DriverEvent,
     ForeignJobSeen,
-    JobCancelled,
-    JobCompleted,
-    JobFailed,
-    JobPaused,
     JobProgress,
-    JobResumed,
 )
+from agent.drivers.job_events import Outcome, end_event, pause_event
 from agent.drivers.memory import JobMemory
 from agent.drivers.moonraker.state import (
     ENDED_STATES,
@@ -157,7 +153,7 @@ class JobTracker:
         ours = obs.filename == rec.filename
         if obs.klippy in ("shutdown", "error"):
             reason = f"Klipper: {first_line(obs.klippy_message) or obs.klippy}"
-            await self._finish(rec, "failed", reason=reason)
+            await self._finish(rec, Outcome.FAILED, reason=reason)
             return True
         if obs.klippy != "ready":
             # Klippy restarting or Moonraker without it: the print's fate shows once it is
@@ -188,19 +184,19 @@ class JobTracker:
             self._missing_since = self._missing_since or now
             if now - self._missing_since < self._end_grace_s:
                 return False
-            outcome = ("failed", "the print stopped on the printer without a recorded result")
+            outcome = (Outcome.FAILED, "the print stopped on the printer without a recorded result")
         duration = _number(entry.get("total_duration")) if entry else None
         await self._finish(rec, outcome[0], reason=outcome[1], duration_s=duration)
         return True
 
     async def _finish_from_stats(self, rec: MoonrakerJob, obs: Observation) -> None:
         if obs.print_state == "complete":
-            await self._finish(rec, "completed", duration_s=obs.total_duration_s)
+            await self._finish(rec, Outcome.COMPLETED, duration_s=obs.total_duration_s)
         elif obs.print_state == "cancelled":
-            await self._finish(rec, "cancelled", duration_s=obs.total_duration_s)
+            await self._finish(rec, Outcome.CANCELLED, duration_s=obs.total_duration_s)
         else:
             reason = f"Klipper: {obs.print_message or 'the print stopped with an error'}"
-            await self._finish(rec, "failed", reason=reason, duration_s=obs.total_duration_s)
+            await self._finish(rec, Outcome.FAILED, reason=reason, duration_s=obs.total_duration_s)
 
     def _foreign(self, filename: str) -> None:
         name = filename or "an unknown file"
@@ -213,15 +209,13 @@ class JobTracker:
 
     def _transition(self, rec: MoonrakerJob, status: PrinterStatus) -> None:
         before, self._job_status = self._job_status, status
-        if before is PrinterStatus.PRINTING and status is PrinterStatus.PAUSED:
-            self._emit(JobPaused(rec.job_id))
-        elif before is PrinterStatus.PAUSED and status is PrinterStatus.PRINTING:
-            self._emit(JobResumed(rec.job_id))
+        if (event := pause_event(rec.job_id, before, status)) is not None:
+            self._emit(event)
 
     async def _finish(
         self,
         rec: MoonrakerJob,
-        outcome: str,
+        outcome: Outcome,
         *,
         reason: str = "the print failed",
         duration_s: float | None = None,
@@ -236,28 +230,25 @@ class JobTracker:
         await self._memory.clear()
         self.job, self._job_status, self._missing_since = None, None, None
         self._last_progress = None
-        if outcome == "completed":
-            self._emit(JobCompleted(rec.job_id, duration_s=duration_s))
-        elif outcome == "cancelled" or (rec.cancel_requested and outcome != "completed"):
-            self._emit(JobCancelled(rec.job_id, progress_pct=pct, duration_s=duration_s))
-        else:
-            self._emit(
-                JobFailed(rec.job_id, reason=reason, progress_pct=pct, duration_s=duration_s)
-            )
+        if rec.cancel_requested and outcome is Outcome.FAILED:
+            outcome = Outcome.CANCELLED  # what a cancel we asked for ends as, however reported
+        self._emit(
+            end_event(rec.job_id, outcome, duration_s=duration_s, progress_pct=pct, reason=reason)
+        )
         self.on_job_end(rec)
 
 
-def _history_outcome(entry: dict[str, Any] | None) -> tuple[str, str] | None:
+def _history_outcome(entry: dict[str, Any] | None) -> tuple[Outcome, str] | None:
     """(completed | cancelled | failed, reason) from a history entry; None if not over."""
     if entry is None:
         return None
     status = entry.get("status")
     if status == "completed":
-        return "completed", ""
+        return Outcome.COMPLETED, ""
     if status == "cancelled":
-        return "cancelled", ""
+        return Outcome.CANCELLED, ""
     if isinstance(status, str) and status in _HISTORY_FAILURES:
-        return "failed", _HISTORY_FAILURES[status]
+        return Outcome.FAILED, _HISTORY_FAILURES[status]
     return None
 
 

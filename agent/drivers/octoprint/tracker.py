@@ -20,13 +20,9 @@ from typing import Any
 from agent.drivers.base import (
     DriverEvent,
     ForeignJobSeen,
-    JobCancelled,
-    JobCompleted,
-    JobFailed,
-    JobPaused,
     JobProgress,
-    JobResumed,
 )
+from agent.drivers.job_events import Outcome, end_event, pause_event
 from agent.drivers.memory import JobMemory
 from agent.drivers.octoprint.client import OctoPrintClient, OctoPrintError
 from agent.drivers.octoprint.jobs import JobRecord, logged_outcome
@@ -181,10 +177,8 @@ class JobTracker:
 
     def _transition(self, rec: JobRecord, status: PrinterStatus) -> None:
         before, self._job_status = self._job_status, status
-        if before is PrinterStatus.PRINTING and status is PrinterStatus.PAUSED:
-            self._emit(JobPaused(rec.job_id))
-        elif before is PrinterStatus.PAUSED and status is PrinterStatus.PRINTING:
-            self._emit(JobResumed(rec.job_id))
+        if (event := pause_event(rec.job_id, before, status)) is not None:
+            self._emit(event)
 
     async def _resolve_ended(
         self, client: OctoPrintClient, rec: JobRecord, status: PrinterStatus, state: PrinterState
@@ -239,13 +233,14 @@ class JobTracker:
         self.job, self._job_status, self._inactive_since = None, None, None
         self._last_progress, self._lost_contact = None, False
         if success:
-            self._emit(JobCompleted(rec.job_id, duration_s=duration_s))
+            outcome = Outcome.COMPLETED
         elif cancel or rec.cancel_requested:
-            self._emit(JobCancelled(rec.job_id, progress_pct=pct, duration_s=duration_s))
+            outcome = Outcome.CANCELLED
         else:
-            self._emit(
-                JobFailed(rec.job_id, reason=reason, progress_pct=pct, duration_s=duration_s)
-            )
+            outcome = Outcome.FAILED
+        self._emit(
+            end_event(rec.job_id, outcome, duration_s=duration_s, progress_pct=pct, reason=reason)
+        )
         if self._delete_uploads:
             with contextlib.suppress(OctoPrintError):
                 await client.delete_file(rec.path)

@@ -19,13 +19,9 @@ from dataclasses import dataclass, replace
 from agent.drivers.base import (
     DriverEvent,
     ForeignJobSeen,
-    JobCancelled,
-    JobCompleted,
-    JobFailed,
-    JobPaused,
     JobProgress,
-    JobResumed,
 )
+from agent.drivers.job_events import Outcome, end_event, pause_event
 from agent.drivers.memory import JobMemory
 from agent.drivers.prusalink.state import (
     ENDED_STATES,
@@ -149,7 +145,9 @@ class JobTracker:
         # Our job is not PrusaLink's current one and showed no end: PrusaLink lost it
         # (restarted; a PrusaLink on a Pi stops feeding the printer then).
         await self._finish(
-            rec, "failed", reason="the print ended without a result PrusaLink kept (restarted?)"
+            rec,
+            Outcome.FAILED,
+            reason="the print ended without a result PrusaLink kept (restarted?)",
         )
         return True
 
@@ -167,17 +165,17 @@ class JobTracker:
 
     async def _finish_as(self, rec: PrusaLinkJob, obs: Observation) -> None:
         if obs.state == "FINISHED":
-            await self._finish(rec, "completed", duration_s=obs.printing_s)
+            await self._finish(rec, Outcome.COMPLETED, duration_s=obs.printing_s)
         elif obs.state == "STOPPED":
             await self._finish(
                 rec,
-                "cancelled" if rec.cancel_requested else "failed",
+                Outcome.CANCELLED if rec.cancel_requested else Outcome.FAILED,
                 reason="the print was stopped on the printer",
                 duration_s=obs.printing_s,
             )
         else:
             reason = f"PrusaLink reports a printer error: {obs.problem or 'see its screen'}"
-            await self._finish(rec, "failed", reason=reason, duration_s=obs.printing_s)
+            await self._finish(rec, Outcome.FAILED, reason=reason, duration_s=obs.printing_s)
 
     def _foreign(self, link_job_id: int) -> None:
         if link_job_id != self.foreign_job:
@@ -191,15 +189,13 @@ class JobTracker:
 
     def _transition(self, rec: PrusaLinkJob, status: PrinterStatus) -> None:
         before, self._job_status = self._job_status, status
-        if before is PrinterStatus.PRINTING and status is PrinterStatus.PAUSED:
-            self._emit(JobPaused(rec.job_id))
-        elif before is PrinterStatus.PAUSED and status is PrinterStatus.PRINTING:
-            self._emit(JobResumed(rec.job_id))
+        if (event := pause_event(rec.job_id, before, status)) is not None:
+            self._emit(event)
 
     async def _finish(
         self,
         rec: PrusaLinkJob,
-        outcome: str,
+        outcome: Outcome,
         *,
         reason: str = "the print failed",
         duration_s: float | None = None,
@@ -212,11 +208,6 @@ class JobTracker:
         pct = last.progress_pct if last is not None and last.job_id == rec.job_id else 0.0
         await self._memory.clear()
         self.job, self._job_status, self._last_progress = None, None, None
-        if outcome == "completed":
-            self._emit(JobCompleted(rec.job_id, duration_s=duration_s))
-        elif outcome == "cancelled":
-            self._emit(JobCancelled(rec.job_id, progress_pct=pct, duration_s=duration_s))
-        else:
-            self._emit(
-                JobFailed(rec.job_id, reason=reason, progress_pct=pct, duration_s=duration_s)
-            )
+        self._emit(
+            end_event(rec.job_id, outcome, duration_s=duration_s, progress_pct=pct, reason=reason)
+        )
