@@ -7,11 +7,16 @@ Every string here is the form the real firmware prints; the sources are named pe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
+from agent.sim import eeprom, prusa
 from agent.sim.heaters import Heater
+from agent.sim.state import Command, Run
+
+if TYPE_CHECKING:
+    from agent.sim.firmware import Firmware
 
 # How a line with a line number and checksum is checked.
 #  "marlin": N must be last+1 (except M110), `*cs` required with N; errors ask for a resend
@@ -28,6 +33,8 @@ HaltStyle = Literal["dead", "shutdown"]
 TempFormatter = Callable[[Sequence[Heater], Heater, int, float], str]
 # (tools, bed, active tool, now, the heater being waited for) -> line
 TickFormatter = Callable[[Sequence[Heater], Heater, int, float, Heater], str]
+# A command the dialect answers itself (firmware, command, when it is done by default)
+CommandHandler = Callable[["Firmware", Command, float], Run]
 
 
 def _marlin_temps(tools: Sequence[Heater], bed: Heater, active: int, now_s: float) -> str:
@@ -118,6 +125,12 @@ class DialectSpec:
     runout_lines: Callable[[int], list[str]]
     ack_empty_lines: bool  # Klipper acks an empty line; Marlin skips it silently
     supports_m110: bool
+    # Commands only this firmware has (or answers its own way), before the common ones
+    commands: Mapping[str, CommandHandler] = field(default_factory=dict)
+    # The lines of one M155 auto-report; None: the temperature line with autoreport_prefix
+    autoreport: Callable[[Firmware, float], list[str]] | None = None
+    # EEPROM contents at first power-on (D3 reads and writes it); None: no D3
+    eeprom_image: Callable[[], bytes] | None = None
 
 
 def _first_word(command: str) -> str:
@@ -268,9 +281,9 @@ PRUSA = DialectSpec(
     busy_line="echo:busy: processing",
     m115=_prusa_m115,
     m115_on_ok=False,
-    # messages.cpp MSG_UNKNOWN_CODE "Unknown %c code: %s"
-    unknown=lambda cmd: [f"echo:Unknown {cmd[:1]} code: {cmd}"],
-    start_lines=("start", "echo: External Reset", "Marlin 3.14.1"),
+    # messages.cpp MSG_UNKNOWN_CODE "Unknown %c code: %s", printed without `echo:`
+    unknown=prusa.unknown,
+    start_lines=("start", "echo: External Reset", f"Marlin {prusa.FW_VERSION}"),
     kill_lines=_marlin_kill,
     thermal_lines=(
         "Error: THERMAL RUNAWAY ( PREHEAT HOTEND)",
@@ -287,6 +300,9 @@ PRUSA = DialectSpec(
     runout_lines=lambda tool: ["//action:paused"],
     ack_empty_lines=False,
     supports_m110=True,
+    commands=prusa.COMMANDS,
+    autoreport=prusa.autoreport,
+    eeprom_image=eeprom.mk3s_image,
 )
 
 KLIPPER = DialectSpec(

@@ -22,11 +22,12 @@ from collections.abc import Callable
 from agent.sim import gcode
 from agent.sim.config import SimConfig
 from agent.sim.dialects import DialectSpec, spec_for
+from agent.sim.eeprom import Eeprom
 from agent.sim.heaters import make_heaters
 from agent.sim.lineproto import Accepted, Dropped, Rejected, check_line
 from agent.sim.link import RxPath
 from agent.sim.position import Position
-from agent.sim.state import Command, Counters, Run, flip_one, word_of
+from agent.sim.state import Command, Counters, MachineState, Run, flip_one, word_of
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,10 @@ class Firmware:
         self.queue: deque[Command] = deque()
         self.planner: deque[float] = deque()  # end time of each queued move block
         self.position = Position()
+        # Non-volatile: survives resets (D3 writes, the job id a host stored, the SN).
+        image = self.spec.eeprom_image
+        self.eeprom = Eeprom(image()) if image is not None else Eeprom(b"")
+        self.machine = MachineState()
         idle_wait_s = cfg.idle_wait_s if self.spec.check_style == "marlin" else None
         self._idle_wait_s = idle_wait_s or 0.0
         self._init_state()
@@ -92,6 +97,7 @@ class Firmware:
         self.next_report_s = math.inf
         self.planner.clear()
         self.position.reset()
+        self.machine = MachineState()
         self.hold_until_s = -math.inf  # injected busy period
         self._next_busy_s: float | None = None
         self._next_wait_s = self._t + self._idle_wait_s if self._idle_wait_s else math.inf
@@ -356,8 +362,12 @@ class Firmware:
             else:
                 self._next_busy_s = None
         elif self.next_report_s <= t:
-            prefix = self.spec.autoreport_prefix or ""
-            self.emit(prefix + self.spec.temps(self.tools, self.bed, self.active_tool, t))
+            if self.spec.autoreport is not None:
+                for line in self.spec.autoreport(self, t):
+                    self.emit(line)
+            else:
+                prefix = self.spec.autoreport_prefix or ""
+                self.emit(prefix + self.spec.temps(self.tools, self.bed, self.active_tool, t))
             self.next_report_s = t + self.report_every_s
         elif self._next_wait_s <= t:
             # Marlin NO_TIMEOUTS: `wait` while the queue stays empty (queue.cpp

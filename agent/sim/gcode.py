@@ -73,7 +73,7 @@ def start(fw: Firmware, cmd: Command) -> Run:
 def _dispatch(fw: Firmware, cmd: Command, done_s: float) -> Run:
     word = cmd.word
     handler = handler_for(fw, word)
-    if handler is not None and (word in _ALWAYS or _known(fw, word)):
+    if handler is not None and (word in _ALWAYS or word in fw.spec.commands or _known(fw, word)):
         return handler(fw, cmd, done_s)
     if _known(fw, word):
         return Run(cmd, done_s)
@@ -342,7 +342,8 @@ _HANDLERS: dict[str, Handler] = {
 
 def handler_for(fw: Firmware, word: str) -> Callable[[Firmware, Command, float], Run] | None:
     """The dialect's host-action commands (M601 on Prusa, PAUSE on Klipper) wrap the rest."""
+    handler = fw.spec.commands.get(word) or _HANDLERS.get(word)
     for command, action in fw.spec.actions:
         if command == word:
-            return _with_action(_HANDLERS.get(word, _plain), action)
-    return _HANDLERS.get(word)
+            return _with_action(handler or _plain, action)
+    return handler

@@ -71,3 +71,27 @@ def flip_one(line: str, rng: random.Random, *, skip_first: bool = False) -> str:
             data[pos] = flipped
             break
     return data.decode("latin-1")
+
+
+@dataclass(slots=True)
+class MachineState:
+    """What the firmware keeps in RAM besides heaters and position (Prusa-Firmware names
+    in the comments); a reset brings every field back to these values."""
+
+    feed_percent: int = 100  # feedmultiply (M220)
+    saved_feed_percent: int = 100  # saved_feedmultiply_mm (M220 B / R)
+    flow_percent: int = 100  # extrudemultiply (M221)
+    # M73: print_percent_done_* (uint8, 255 = unknown), print_time_remaining_* and
+    # print_time_to_change_* (uint16 minutes, 0xffff = unknown)
+    percent_normal: int = 255
+    remaining_normal: int = 0xFFFF
+    change_normal: int = 0xFFFF
+    percent_silent: int = 255
+    remaining_silent: int = 0xFFFF
+    change_silent: int = 0xFFFF
+    paused: bool = False  # isPrintPaused (M601 / M602)
+    sd_mounted: bool = True  # card.mounted: an (empty) card is inserted at boot
+    mbl_active: bool = False  # mbl.active: set by G80
+    fan_speed: int = 0  # fanSpeed, print fan PWM 0-255 (M106 / M107)
+    report_mask: int = 1  # autoReportFeatures mask (M155 C): 1 temps, 2 fans, 4 position
+    printer_state: int = 0  # PrinterState (M72): 0 NotReady until a host says otherwise

@@ -66,7 +66,9 @@ async def test_klipper_m115_rides_on_the_ok_line(make_sim: SimFactory) -> None:
 
 UNKNOWN = {
     "marlin": 'echo:Unknown command: "M9999 S1"',
-    "prusa": "echo:Unknown M code: M9999 S1",
+    # Prusa messages.cpp MSG_UNKNOWN_CODE, printed with printf_P: no `echo:` prefix
+    # (PrusaLink's REJECTION_REGEX matches `Unknown \S code: .*` at the line start).
+    "prusa": "Unknown M code: M9999 S1",
     "klipper": '// Unknown command:"M9999"',
     "reprapfirmware": "Error: M9999: Command is not supported",
 }
