@@ -1,7 +1,7 @@
 """Suites against real third-party peers that must not reach the network.
 
-Klipper and Moonraker look up names and announce themselves when left alone, so they run
-only in a network namespace with loopback alone: `scripts/test-peers` runs this folder
+Klipper, Moonraker and PrusaLink look up names and announce themselves when left alone, so
+they run only in a network namespace with loopback alone: `scripts/test-peers` runs this folder
 that way (and `scripts/test` runs it beside the main suite). Anywhere else every test here
 is skipped with the reason.
 """
@@ -15,18 +15,26 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.klipper_stack import KlipperStack, prepare, unavailable_reason
+from tests.support.klipper_stack import KlipperStack, prepare
+from tests.support.klipper_stack import unavailable_reason as klipper_unavailable
 from tests.support.ports import free_port
+from tests.support.prusalink_peer import PrusaLinkPeer
+from tests.support.prusalink_peer import unavailable_reason as prusalink_unavailable
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    reason = unavailable_reason()
-    if reason is None:
-        return
+    """Each test here skips, saying why, where its peer cannot run."""
+    reasons = {
+        "test_moonraker": klipper_unavailable(),
+        "test_prusalink": prusalink_unavailable(),
+    }
     here = Path(__file__).parent
     for item in items:
-        if here in Path(item.path).parents:
-            item.add_marker(pytest.mark.skip(reason=reason))
+        if here not in Path(item.path).parents:
+            continue
+        for prefix, reason in reasons.items():
+            if Path(item.path).name.startswith(prefix) and reason is not None:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +62,17 @@ def klipper(klipper_prepared: None, short_dir: Path) -> Iterator[KlipperStack]:
         yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture
+def prusalink() -> Iterator[PrusaLinkPeer]:
+    """PrusaLink on a fresh simulated MK3S, IDLE, for one test. Its data dir is not under
+    /tmp: PrusaLink refuses storage there."""
+    path = Path(tempfile.mkdtemp(prefix="apf-prusalink-", dir="/var/tmp"))
+    peer = PrusaLinkPeer(path, free_port())
+    try:
+        peer.start()
+        yield peer
+    finally:
+        peer.stop()
+        shutil.rmtree(path, ignore_errors=True)

@@ -13,7 +13,7 @@ web/lib/auth.py of PrusaLink 0.8.1):
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -168,10 +168,15 @@ class PrusaLinkClient:
         upload and answers 500 where it cannot (field notes; files.py `file_upload`).
         """
 
-        def chunks() -> Iterator[bytes]:
+        async def chunks() -> AsyncIterator[bytes]:
+            # Local disk reads of 64 KiB between sends: short enough to stay in the loop.
             with local_path.open("rb") as fh:
                 while chunk := fh.read(CHUNK_BYTES):
                     yield chunk
+
+        # A streamed body cannot be sent twice: an HTTP Digest challenge is answered first
+        # with a body-less request, and the upload carries the cached authorization.
+        await self.version()
 
         await self._request(
             "PUT",

@@ -43,7 +43,7 @@ def observe(status: Mapping[str, Any]) -> Observation:
         state=_text(printer.get("state")).upper(),
         link_job_id=job_id if isinstance(job_id, int) and not isinstance(job_id, bool) else None,
         progress_pct=min(100.0, max(0.0, _number(job.get("progress")) or 0.0)),
-        remaining_s=_number(job.get("time_remaining")),
+        remaining_s=_remaining(job.get("time_remaining")),
         printing_s=_number(job.get("time_printing")),
         problem=problem,
     )
@@ -96,6 +96,16 @@ def job_progress(job_id: str, obs: Observation, fallback_elapsed_s: float) -> Jo
         elapsed_s=obs.printing_s if obs.printing_s is not None else fallback_elapsed_s,
         remaining_s=obs.remaining_s,
     )
+
+
+# Prusa-Firmware reports 65535 minutes for "not known yet" (M73 R); PrusaLink passes it on
+# in seconds.
+_UNKNOWN_REMAINING_S = 65535 * 60
+
+
+def _remaining(value: object) -> float | None:
+    seconds = _number(value)
+    return None if seconds is None or seconds >= _UNKNOWN_REMAINING_S else seconds
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

@@ -128,6 +128,12 @@ class JobTracker:
     async def _follow(self, rec: PrusaLinkJob, obs: Observation) -> bool:
         """Track our job; True once it has ended (the printer is then reported as usual)."""
         now = time.monotonic()
+        if obs.state in ENDED_STATES and obs.link_job_id is None:
+            # PrusaLink drops the job from its status once it has ended (web/main.py
+            # `api_status`: a job only while not idle). It refused any start while the
+            # last result was shown, so an end seen after ours began is ours.
+            await self._finish_as(rec, obs)
+            return True
         if self._is_ours(rec, obs.link_job_id):
             if rec.link_job_id is None:
                 rec = replace(rec, link_job_id=obs.link_job_id)

@@ -110,9 +110,11 @@ async def test_our_job_from_start_to_finished_with_a_pause() -> None:
     assert (await h.memory.get() or PrusaLinkJob("", "", 0)).link_job_id == 7
     await h.prusalink("PAUSED", 7)
     await h.prusalink("PRINTING", 7)
-    await h.prusalink("FINISHED", 7, progress=100.0, time_printing=95)
+    # PrusaLink's status drops the job once it has ended.
+    await h.prusalink("FINISHED")
     assert [type(e) for e in h.events] == [JobPaused, JobResumed, JobCompleted]
-    assert h.events[-1] == JobCompleted("job_1", duration_s=95.0)
+    completed = h.events[-1]
+    assert isinstance(completed, JobCompleted) and completed.job_id == "job_1"
     # PrusaLink keeps FINISHED for a while: busy, not idle, until it clears.
     await h.prusalink("IDLE")
     assert [p[0] for p in h.published[-2:]] == [PrinterStatus.BUSY, PrinterStatus.IDLE]
@@ -155,3 +157,9 @@ async def test_a_job_prusalink_lost_fails_after_the_grace_and_a_foreign_one_is_b
     await h.prusalink("PRINTING", 9)
     assert h.events[1:] == [ForeignJobSeen(name="PrusaLink job 9")]
     assert h.published[-1][0] is PrinterStatus.BUSY
+
+
+def test_the_firmwares_unknown_time_left_is_none() -> None:
+    # Prusa-Firmware's 65535 minutes ("not known yet"), as PrusaLink passes it on.
+    assert observe(status("PRINTING", 1, time_remaining=3932100)).remaining_s is None
+    assert observe(status("PRINTING", 1, time_remaining=60)).remaining_s == 60.0
