@@ -173,7 +173,9 @@ async def test_prusalink_restarted_mid_print_the_driver_comes_back_and_ends_the_
         # A PrusaLink on a Pi feeds the printer itself: its restart ends the print. The
         # driver says so once, with a reason, and the printer is usable again.
         ended = await recorder.wait_for(
-            lambda: recorder.of(JobFailed) or recorder.of(JobCompleted), 60, "the job's end"
+            lambda: [e for e in recorder.events if isinstance(e, JobFailed | JobCompleted)],
+            60,
+            "the job's end",
         )
         await idle(driver, recorder, 60)
     assert len(ended) == 1 and ended[0].job_id == "job_r"
