@@ -179,6 +179,9 @@ async def test_prusalink_restarted_mid_print_the_driver_comes_back_and_ends_the_
         )
         await idle(driver, recorder, 60)
     assert len(ended) == 1 and ended[0].job_id == "job_r"
+    failed = ended[0]
+    assert isinstance(failed, JobFailed), failed
+    assert failed.reason == "the print ended without a result PrusaLink kept (restarted?)"
     assert recorder.of(JobStarted) == [JobStarted("job_r")]
     assert await memory.get() is None
 

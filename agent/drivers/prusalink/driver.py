@@ -157,8 +157,9 @@ class PrusaLinkDriver:
         except OSError as exc:
             raise InvalidFileError(f"cannot read G-code file {gcode_path}: {exc}") from exc
         client = self._require_idle()
-        storage = self._storage
         async with _mapped_errors("upload"):
+            await self._find_storage(client)  # its free space now, not at connect
+            storage = self._storage
             if not await client.file_listed(storage, name):
                 if self._free_bytes is not None and size > self._free_bytes:
                     raise DriverError(
