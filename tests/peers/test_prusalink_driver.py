@@ -65,9 +65,11 @@ async def test_prints_to_finished_and_a_reprint_reuses_the_upload(
     async with supervised(driver):
         snap = await idle(driver, recorder)
         assert snap.firmware == "PrusaLink 0.8.1, firmware 3.14.1-8237"
-        # Temperatures arrive with PrusaLink's first telemetry, a moment after IDLE.
+        # Temperatures arrive with PrusaLink's first telemetry, after IDLE: it asks the
+        # printer for auto-reports once it has read the printer's info (seconds; more when
+        # the machine is loaded, as beside the main suite).
         await recorder.wait_for(
-            lambda: driver.snapshot.temperatures.bed_c is not None, 20, "the bed temperature"
+            lambda: driver.snapshot.temperatures.bed_c is not None, 90, "the bed temperature"
         )
         assert driver.snapshot.temperatures.hotend_c is not None
         await driver.start_job("job_1", gcode)
