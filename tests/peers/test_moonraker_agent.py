@@ -16,38 +16,31 @@ from tests.agent.runtime.cloud import CloudStandIn
 from tests.agent.runtime.files_server import serving
 from tests.integration.agent_support import assert_exactly_once_in_order, of_type, start_job
 from tests.integration.test_agent_crash import agent_process
+from tests.peers.agent_support import ORG, state_is, write_agent_config
 from tests.support.broker import TestBroker
 from tests.support.klipper_stack import KlipperStack, moves_gcode
 
-ORG, AGENT, PRINTER = "org_t", "agt_klip", "prt_k"
-
-
-def write_config(path: Path, broker_url: str, data_dir: Path, stack: KlipperStack) -> None:
-    path.write_text(
-        f'agent_id = "{AGENT}"\norg_id = "{ORG}"\ndata_dir = "{data_dir}"\n'
-        'log_level = "INFO"\n\n'
-        f'[mqtt]\nurl = "{broker_url}"\n\n'
-        f'[[printers]]\nprinter_id = "{PRINTER}"\nname = "Voron"\n'
-        f'connection = {{ kind = "moonraker", url = "{stack.url}", '
-        f'api_key = "{stack.api_key}" }}\n'
-    )
-
-
-def state_is(cloud: CloudStandIn, status: PrinterStatus) -> bool:
-    states = cloud.on(f"printers/{PRINTER}/state")
-    return bool(states) and decode_printer_state(states[-1].payload).status is status
+AGENT, PRINTER = "agt_klip", "prt_k"
 
 
 async def test_agent_killed_mid_print_reattaches_to_the_klipper_job(
     mqtt_broker: TestBroker, klipper: KlipperStack, tmp_path: Path
 ) -> None:
     config, log = tmp_path / "agent.toml", tmp_path / "agent.log"
-    write_config(config, mqtt_broker.url, tmp_path / "data", klipper)
+    connection = f'{{ kind = "moonraker", url = "{klipper.url}", api_key = "{klipper.api_key}" }}'
+    write_agent_config(
+        config,
+        broker_url=mqtt_broker.url,
+        data_dir=tmp_path / "data",
+        agent_id=AGENT,
+        printer_id=PRINTER,
+        connection=connection,
+    )
     data = moves_gcode(10).encode()
     async with CloudStandIn(mqtt_broker.url, ORG, AGENT) as cloud:
         with serving() as server:
             with agent_process(config, log) as first:
-                await cloud.wait_for(lambda: state_is(cloud, PrinterStatus.IDLE), 60)
+                await cloud.wait_for(lambda: state_is(cloud, PRINTER, PrinterStatus.IDLE), 60)
                 await cloud.command(start_job(server, "s1", PRINTER, "job_k", data))
                 assert (await cloud.wait_reply("s1", 60)).ok, log.read_text()
                 await cloud.wait_for(lambda: of_type(cloud.unique_events(), "job.started"), 30)
@@ -56,7 +49,7 @@ async def test_agent_killed_mid_print_reattaches_to_the_klipper_job(
             assert klipper.print_state()[0] == "printing"
             with agent_process(config, log) as second:
                 await cloud.wait_for(lambda: of_type(cloud.unique_events(), "job.completed"), 60)
-                await cloud.wait_for(lambda: state_is(cloud, PrinterStatus.IDLE), 30)
+                await cloud.wait_for(lambda: state_is(cloud, PRINTER, PrinterStatus.IDLE), 30)
                 second.send_signal(signal.SIGTERM)
                 assert await asyncio.to_thread(second.wait, 30) == 0
     unique = assert_exactly_once_in_order(cloud)
