@@ -18,6 +18,9 @@ class MoonrakerConfig:
     # `POST /printer/gcode/script` answers only when the script has run: a G28 or a heat-up
     # can take minutes.
     gcode_timeout_s: float = 300.0
+    # How long a G-code command waits for a websocket that is (re)opening: Klipper's
+    # replies arrive only through it.
+    gcode_reply_wait_s: float = 5.0
     # REST polling period while the websocket is down, and as a safety net while it is up.
     poll_interval_s: float = 2.0
     socket_poll_interval_s: float = 10.0

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import re
 import time
 from collections.abc import AsyncIterator
@@ -75,6 +76,8 @@ _JOB_STATUSES = (PrinterStatus.PRINTING, PrinterStatus.PAUSED)
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 UPLOAD_PREFIX = "apf-"
 REEVALUATE_S = 1.0
+HISTORY_LOOKUP_EVERY_S = 2.0
+HISTORY_LOOKUPS = 10
 
 
 class MoonrakerDriver:
@@ -103,9 +106,12 @@ class MoonrakerDriver:
         self._objects: dict[str, list[str] | None] = {}
         self._changed = asyncio.Event()
         self._resubscribe = asyncio.Event()
-        self._socket_live = False
+        # Set while updates arrive through the websocket (not only by polling).
+        self._socket_ready = asyncio.Event()
         self._gcode_replies: list[list[str]] = []
         self._background: set[asyncio.Task[None]] = set()
+        # Looks for our print's history entry: job id -> (tries, when last).
+        self._history_lookups: dict[str, tuple[int, float]] = {}
         self._jobs = JobTracker(
             memory if memory is not None else InMemoryJobMemory[MoonrakerJob](),
             self._out.emit,
@@ -122,7 +128,7 @@ class MoonrakerDriver:
     @property
     def socket_connected(self) -> bool:
         """True while updates arrive through the websocket (not only by polling)."""
-        return self._socket_live
+        return self._socket_ready.is_set()
 
     # --- run -----------------------------------------------------------------------------
 
@@ -148,7 +154,7 @@ class MoonrakerDriver:
                 raise ConnectionLostError(str(exc)) from exc
             finally:
                 self._client = None
-                self._socket_live = False
+                self._socket_ready.clear()
                 for task in self._background:
                     task.cancel()
 
@@ -167,7 +173,7 @@ class MoonrakerDriver:
             # Pacing, not synchronisation: REST is the safety net while the socket is up
             # and the only source while it is down.
             await asyncio.sleep(
-                cfg.socket_poll_interval_s if self._socket_live else cfg.poll_interval_s
+                cfg.socket_poll_interval_s if self._socket_ready.is_set() else cfg.poll_interval_s
             )
             await self._poll_once(client)
 
@@ -183,13 +189,13 @@ class MoonrakerDriver:
         klippy = info.get("klippy_state")
         klippy = klippy if isinstance(klippy, str) else "disconnected"
         became_ready = klippy == "ready" and self._klippy != "ready"
-        if klippy != self._klippy and (klippy != "ready" or not self._socket_live):
+        if klippy != self._klippy and (klippy != "ready" or not self._socket_ready.is_set()):
             # The socket's notifications normally say this first; a missed one is caught here.
             self._klippy = klippy
             self._changed.set()
-        if became_ready and self._socket_live:
+        if became_ready and self._socket_ready.is_set():
             self._resubscribe.set()
-        if not self._socket_live:
+        if not self._socket_ready.is_set():
             with contextlib.suppress(KlippyNotReady, MoonrakerRequestError):
                 await self._load_objects(client, refresh_names=became_ready or not self._objects)
                 self._status = {
@@ -240,7 +246,7 @@ class MoonrakerDriver:
                     level, "Moonraker websocket at %s: %s", redact_url(self._config.url), exc
                 )
             finally:
-                self._socket_live = False
+                self._socket_ready.clear()
             # Is Moonraker itself gone? A failed poll ends run() with ConnectionLostError.
             await self._poll_once(client)
             await asyncio.sleep(self._config.socket_retry_s)
@@ -250,7 +256,7 @@ class MoonrakerDriver:
         while not ws.closed.is_set():
             self._resubscribe.clear()
             await self._subscribe(client, ws)
-            self._socket_live = True
+            self._socket_ready.set()
             closed = asyncio.ensure_future(ws.closed.wait())
             again = asyncio.ensure_future(self._resubscribe.wait())
             try:
@@ -318,7 +324,17 @@ class MoonrakerDriver:
             await self._note_history_id(client, rec)
 
     async def _note_history_id(self, client: MoonrakerClient, rec: MoonrakerJob) -> None:
-        """Remember Moonraker's history entry of our print: its outcome if we miss the end."""
+        """Remember Moonraker's history entry of our print: its outcome if we miss the end.
+
+        Asked at most every `HISTORY_LOOKUP_EVERY_S` (updates come at 4 Hz) and at most
+        `HISTORY_LOOKUPS` times per job: a Moonraker without the history component answers
+        404 for good.
+        """
+        now = time.monotonic()
+        tries, last = self._history_lookups.get(rec.job_id, (0, -math.inf))
+        if tries >= HISTORY_LOOKUPS or now - last < HISTORY_LOOKUP_EVERY_S:
+            return
+        self._history_lookups = {rec.job_id: (tries + 1, now)}
         with contextlib.suppress(MoonrakerRequestError):  # 404: no history component
             for entry in await client.history(limit=5):
                 if entry.get("filename") == rec.filename and entry.get("status") == "in_progress":
@@ -464,6 +480,11 @@ class MoonrakerDriver:
         if self.snapshot.status is PrinterStatus.OFFLINE:
             raise PrinterOfflineError(self.snapshot.message or "printer offline")
         # Allowed while Klipper is shut down: FIRMWARE_RESTART is how it comes back.
+        # Klipper's replies come only through the websocket: give one that is (re)opening
+        # a moment. Without it the script still runs, with "ok" as the only reply.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._config.gcode_reply_wait_s):
+                await self._socket_ready.wait()
         replies: list[str] = []
         self._gcode_replies.append(replies)
         try:
