@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -128,7 +129,7 @@ async def test_a_print_started_in_prusalink_is_foreign_and_never_double_started(
     driver = make_driver(prusalink, recorder)
     async with supervised(driver):
         await idle(driver, recorder)
-        prusalink.upload_and_print("theirs.gcode", dwell_gcode(30))
+        await asyncio.to_thread(prusalink.upload_and_print, "theirs.gcode", dwell_gcode(30))
         seen = await recorder.wait_event(ForeignJobSeen, 30)
         busy = await recorder.wait_for(lambda: status_is(driver, PrinterStatus.BUSY), 10, "busy")
         with pytest.raises(PrinterBusyError):

@@ -101,12 +101,14 @@ class PrusaLinkPeer:
 
     # --- PrusaLink's API, as a person or another program would use it --------------------
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, path: str, *, timeout_s: float = 10.0, **kwargs: Any
+    ) -> httpx.Response:
         return httpx.request(
             method,
             self.url + path,
             auth=httpx.DigestAuth(USER, PASSWORD),
-            timeout=10,
+            timeout=timeout_s,
             trust_env=False,
             **kwargs,
         )
@@ -131,10 +133,16 @@ class PrusaLinkPeer:
         raise TimeoutError(f"PrusaLink not {state} after {timeout_s} s: {last}")
 
     def upload_and_print(self, name: str, text: str) -> None:
-        """Start a print the way PrusaLink's own web page does (not AutoPrintFarm)."""
+        """Start a print the way PrusaLink's own web page does (not AutoPrintFarm). With
+        Print-After-Upload PrusaLink answers once the print has started, which takes a
+        while on a loaded machine."""
         headers = {"Content-Type": "text/x.gcode", "Print-After-Upload": "?1"}
         resp = self.request(
-            "PUT", f"/api/v1/files/local/{name}", content=text.encode(), headers=headers
+            "PUT",
+            f"/api/v1/files/local/{name}",
+            content=text.encode(),
+            headers=headers,
+            timeout_s=60.0,
         )
         resp.raise_for_status()
 
