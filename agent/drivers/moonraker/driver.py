@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import math
-import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -67,14 +65,13 @@ from agent.drivers.moonraker.state import (
 from agent.drivers.moonraker.tracker import JobTracker, MoonrakerJob
 from agent.drivers.reporting import SnapshotReporter, gcode_lines
 from agent.drivers.tasks import until_first_failure
+from agent.drivers.uploads import UPLOAD_PREFIX, Upload, content_named
 from shared.enums import PrinterStatus
 from shared.version import __version__
 
 logger = logging.getLogger(__name__)
 
 _JOB_STATUSES = (PrinterStatus.PRINTING, PrinterStatus.PAUSED)
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-UPLOAD_PREFIX = "apf-"
 REEVALUATE_S = 1.0
 HISTORY_LOOKUP_EVERY_S = 2.0
 HISTORY_LOOKUPS = 10
@@ -393,17 +390,19 @@ class MoonrakerDriver:
 
     async def start_job(self, job_id: str, gcode_path: Path) -> None:
         try:
-            name, sha256, size = await asyncio.to_thread(_upload_facts, gcode_path)
+            upload = await asyncio.to_thread(content_named, gcode_path)
         except OSError as exc:
             raise InvalidFileError(f"cannot read G-code file {gcode_path}: {exc}") from exc
         client = self._require_idle()
         # Upload outside the lock: it can take a while, and state must keep flowing.
-        estimated_s = await self._ensure_uploaded(client, gcode_path, name, sha256, size)
+        estimated_s = await self._ensure_uploaded(client, gcode_path, upload)
         async with _mapped_errors(), self._jobs.lock:
             self._require_idle()
-            await self._jobs.begin(MoonrakerJob(job_id, name, time.time(), estimated_s=estimated_s))
+            await self._jobs.begin(
+                MoonrakerJob(job_id, upload.name, time.time(), estimated_s=estimated_s)
+            )
             try:
-                await client.start_print(name)
+                await client.start_print(upload.name)
             except BaseException:
                 await self._jobs.abandon()
                 raise
@@ -411,9 +410,10 @@ class MoonrakerDriver:
             self._publish(PrinterStatus.PRINTING, None, JobProgress(job_id, 0.0, 0.0, None))
 
     async def _ensure_uploaded(
-        self, client: MoonrakerClient, path: Path, name: str, sha256: str, size: int
+        self, client: MoonrakerClient, path: Path, upload: Upload
     ) -> float | None:
         """Upload unless Moonraker has this file (our names carry the content's hash)."""
+        name, size = upload.name, upload.size
         try:
             meta = await client.file_metadata(name)
             if meta is None or meta.get("size") != size:
@@ -431,7 +431,7 @@ class MoonrakerDriver:
                         f"with {free / 2**20:.1f} MiB free for Moonraker's gcodes"
                     )
                 logger.info("uploading %s (%d bytes) to Moonraker", name, size)
-                await client.upload(path, name, sha256)
+                await client.upload(path, name, upload.sha256)
                 meta = await client.file_metadata(name)
             else:
                 logger.info("Moonraker already has %s; not uploading it again", name)
@@ -529,23 +529,6 @@ _IDENTITY = {
     "type": "other",
     "url": "https://github.com/autoprintfarm/autoprintfarm",
 }
-
-
-def _upload_facts(path: Path) -> tuple[str, str, int]:
-    """(name on Moonraker, sha256, size). The name carries the content's hash, so the same
-    file is recognised on the printer's host and a reprint needs no upload; the agent's
-    file cache names files by their verified sha256 already."""
-    size = path.stat().st_size
-    stem = path.stem.lower()
-    if _SHA256.match(stem):
-        return f"{UPLOAD_PREFIX}{stem[:16]}.gcode", stem, size
-    hasher = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            hasher.update(chunk)
-    digest = hasher.hexdigest()
-    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem)[:64]
-    return f"{UPLOAD_PREFIX}{digest[:16]}-{readable}.gcode", digest, size
 
 
 @contextlib.asynccontextmanager

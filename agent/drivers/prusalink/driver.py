@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
-import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -45,12 +43,11 @@ from agent.drivers.prusalink.config import PrusaLinkConfig
 from agent.drivers.prusalink.state import observe, temperatures_from
 from agent.drivers.prusalink.tracker import JobTracker, PrusaLinkJob
 from agent.drivers.reporting import SnapshotReporter
+from agent.drivers.uploads import content_named
 from shared.enums import PrinterStatus
 
 logger = logging.getLogger(__name__)
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-UPLOAD_PREFIX = "apf-"
 # Between looks at PrusaLink's listing while a new upload is being indexed.
 LISTING_POLL_S = 0.2
 
@@ -153,7 +150,8 @@ class PrusaLinkDriver:
 
     async def start_job(self, job_id: str, gcode_path: Path) -> None:
         try:
-            name, size = await asyncio.to_thread(_upload_facts, gcode_path)
+            upload = await asyncio.to_thread(content_named, gcode_path)
+            name, size = upload.name, upload.size
         except OSError as exc:
             raise InvalidFileError(f"cannot read G-code file {gcode_path}: {exc}") from exc
         client = self._require_idle()
@@ -249,21 +247,6 @@ class PrusaLinkDriver:
         if self._jobs.job is not None or status is not PrinterStatus.IDLE:
             raise PrinterBusyError(self.snapshot.message or f"the printer is {status}")
         return client
-
-
-def _upload_facts(path: Path) -> tuple[str, int]:
-    """(name on PrusaLink, size). The name carries the content's hash (8.3-safe lengths are
-    not needed on PrusaLink's own storage), so a reprint finds the file already there."""
-    size = path.stat().st_size
-    stem = path.stem.lower()
-    if _SHA256.match(stem):
-        return f"{UPLOAD_PREFIX}{stem[:16]}.gcode", size
-    hasher = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            hasher.update(chunk)
-    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem)[:40]
-    return f"{UPLOAD_PREFIX}{hasher.hexdigest()[:16]}-{readable}.gcode", size
 
 
 @contextlib.asynccontextmanager
