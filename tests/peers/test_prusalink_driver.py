@@ -101,15 +101,12 @@ async def test_pause_resume_and_stop(prusalink: PrusaLinkPeer, tmp_path: Path) -
     async with supervised(driver):
         await idle(driver, recorder)
         await driver.start_job("job_p", gcode)
+        # PrusaLink refuses a pause (409) while the print still homes and heats: wait until
+        # the file's own progress lines run.
         await recorder.wait_for(
-            lambda: (
-                (j := driver.snapshot.job) is not None
-                and driver._jobs.job is not None
-                and driver._jobs.job.link_job_id is not None
-                and j.job_id == "job_p"
-            ),
-            30,
-            "PrusaLink's id of our job",
+            lambda: (j := driver.snapshot.job) is not None and j.progress_pct > 0,
+            60,
+            "our job printing its file",
         )
         await driver.pause()
         await recorder.wait_event(JobPaused, 30)

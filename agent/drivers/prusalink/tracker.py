@@ -138,13 +138,14 @@ class JobTracker:
             if rec.link_job_id is None:
                 rec = replace(rec, link_job_id=obs.link_job_id)
                 await self._set(rec)
-            if obs.state in JOB_STATES:
-                self._pending_until = -math.inf
-                self._track(rec, obs)
-                return False
             if obs.state in ENDED_STATES:
                 await self._finish_as(rec, obs)
                 return True
+            # PRINTING, PAUSED, ATTENTION, and BUSY while the print homes or heats: PrusaLink
+            # shows our job, so it goes on.
+            self._pending_until = -math.inf
+            self._track(rec, obs)
+            return False
         if now < self._pending_until:
             self._publish(PrinterStatus.PRINTING, None, self._last_progress)
             return False

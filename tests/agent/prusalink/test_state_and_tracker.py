@@ -163,3 +163,13 @@ def test_the_firmwares_unknown_time_left_is_none() -> None:
     # Prusa-Firmware's 65535 minutes ("not known yet"), as PrusaLink passes it on.
     assert observe(status("PRINTING", 1, time_remaining=3932100)).remaining_s is None
     assert observe(status("PRINTING", 1, time_remaining=60)).remaining_s == 60.0
+
+
+async def test_our_job_busy_homing_or_heating_goes_on_past_the_grace() -> None:
+    h = Harness(grace_s=0.0)
+    await h.tracker.begin(PrusaLinkJob("job_1", "apf-x.gcode", time.time(), None, 4))
+    # PrusaLink says BUSY while the start G-code homes; the job is already shown.
+    await h.prusalink("BUSY", 5)
+    await h.prusalink("BUSY", 5)
+    assert h.events == [] and h.tracker.job is not None
+    assert h.published[-1][0] is PrinterStatus.PRINTING
