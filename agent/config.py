@@ -2,12 +2,14 @@
 
 An unknown key, a wrong type or a bad value stops start-up with a message that names the
 key (msgspec reports the path, e.g. ``Object contains unknown field `pasword` - at
-`$.mqtt```). Secrets (the MQTT password, OctoPrint API keys) never appear in ``repr`` or
-in logs.
+`$.mqtt```). Secrets (the MQTT password, printer keys, passwords and access codes) never
+appear in ``repr`` or in logs.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ import msgspec
 
 from shared.broker_url import BrokerUrlError, parse_broker_url
 from shared.wire.messages import (
+    BambuConnection,
     Connection,
     MoonrakerConnection,
     OctoPrintConnection,
@@ -29,6 +32,7 @@ from shared.wire.messages import (
 Id = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
 PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
@@ -97,10 +101,32 @@ class PrusaLinkSettings(_Strict, frozen=True, kw_only=True, tag_field="kind", ta
         return f"PrusaLinkSettings(url={self.url!r}, username={self.username!r}, secrets='***')"
 
 
+class BambuSettings(_Strict, frozen=True, kw_only=True, tag_field="kind", tag="bambu"):
+    # The printer's address on the LAN, e.g. 192.168.1.40 (its screen shows it).
+    host: str
+    # Its serial number, which names its MQTT topics.
+    serial: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9]{4,32}$")]
+    # The LAN access code from its screen (Settings → Network / LAN Only).
+    access_code: str
+    # Other ports than the printer's own serve simulators and port forwards.
+    mqtt_port: Port = 8883
+    ftps_port: Port = 990
+    # SHA-256 of the printer's certificate (64 hex digits, colons allowed): pinned when
+    # given, instead of trusting the certificate seen first.
+    fingerprint: (
+        Annotated[str, msgspec.Meta(pattern=r"^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$")] | None
+    ) = None
+
+    def __repr__(self) -> str:
+        return f"BambuSettings(host={self.host!r}, serial={self.serial!r}, access_code='***')"
+
+
 class LocalPrinter(_Strict, frozen=True, kw_only=True):
     printer_id: Id
     name: str
-    connection: SerialSettings | OctoPrintSettings | MoonrakerSettings | PrusaLinkSettings
+    connection: (
+        SerialSettings | OctoPrintSettings | MoonrakerSettings | PrusaLinkSettings | BambuSettings
+    )
     model: str | None = None
 
     def to_wire(self) -> PrinterConfig:
@@ -114,6 +140,17 @@ class LocalPrinter(_Strict, frozen=True, kw_only=True):
                 conn = MoonrakerConnection(url=url, api_key=key)
             case PrusaLinkSettings(url=url, username=user, password=password, api_key=key):
                 conn = PrusaLinkConnection(url=url, username=user, password=password, api_key=key)
+            case BambuSettings() as bambu:
+                conn = BambuConnection(
+                    host=bambu.host,
+                    serial=bambu.serial,
+                    access_code=bambu.access_code,
+                    mqtt_port=bambu.mqtt_port,
+                    ftps_port=bambu.ftps_port,
+                    fingerprint=bambu.fingerprint.replace(":", "").lower()
+                    if bambu.fingerprint
+                    else None,
+                )
         return PrinterConfig(
             printer_id=self.printer_id, name=self.name, connection=conn, model=self.model
         )
@@ -132,6 +169,12 @@ class OutboxSettings(_Strict, frozen=True, kw_only=True):
     offline_telemetry_interval_s: PositiveFloat = 60.0
 
 
+class MetricsSettings(_Strict, frozen=True, kw_only=True):
+    # host:port where Prometheus scrapes GET /metrics (e.g. "127.0.0.1:9464"; "[::1]:9464"
+    # for IPv6). Off when unset: the agent opens no port it was not asked to.
+    listen: str | None = None
+
+
 class AgentConfig(_Strict, frozen=True, kw_only=True):
     agent_id: Id
     org_id: Id
@@ -144,6 +187,7 @@ class AgentConfig(_Strict, frozen=True, kw_only=True):
     telemetry_interval_s: PositiveFloat = 1.0
     files: FilesSettings = FilesSettings()
     outbox: OutboxSettings = OutboxSettings()
+    metrics: MetricsSettings = MetricsSettings()
     printers: list[LocalPrinter] = []
 
     @property
@@ -215,6 +259,30 @@ def broker_endpoint(settings: MqttSettings) -> BrokerEndpoint:
     )
 
 
+_HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$")
+
+
+def listen_address(settings: MetricsSettings) -> tuple[str, int] | None:
+    """``(host, port)`` to serve metrics on, None when off; port 0 takes any free port."""
+    value = settings.listen
+    if value is None:
+        return None
+    problem = f"metrics.listen: expected host:port, e.g. 127.0.0.1:9464, not {value!r}"
+    host, colon, port_text = value.rpartition(":")
+    if not colon or not port_text.isdigit() or int(port_text) > 65535:
+        raise ConfigError(problem)
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ConfigError(problem) from None
+    elif not _HOST_NAME.match(host):
+        # Also a bare IPv6 address: its colons make the port ambiguous without brackets.
+        raise ConfigError(problem)
+    return host, int(port_text)
+
+
 def parse_config(text: str, source: str = "<config>") -> AgentConfig:
     try:
         raw = tomllib.loads(text)
@@ -231,6 +299,7 @@ def parse_config(text: str, source: str = "<config>") -> AgentConfig:
         seen.add(printer.printer_id)
     try:
         broker_endpoint(config.mqtt)
+        listen_address(config.metrics)
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     return config

@@ -18,6 +18,7 @@ from autoprintfarm._async import AsyncClient
 from autoprintfarm._core import DEFAULT_BASE_URL
 from autoprintfarm._retry import RetryPolicy
 from autoprintfarm._sync import Client
+from autoprintfarm._version import __version__
 from autoprintfarm.errors import (
     APIConnectionError,
     APIError,
@@ -39,10 +40,13 @@ from autoprintfarm.errors import (
 from autoprintfarm.models import (
     Agent,
     AgentRegistration,
+    ApiKey,
     DeliveryAttempt,
     FleetAnalytics,
+    GcodeCommand,
     Invitation,
     Job,
+    JobFileAnalysis,
     Material,
     MqttCredential,
     Organization,
@@ -56,7 +60,6 @@ from autoprintfarm.models import (
 from autoprintfarm.pagination import AsyncPage, SyncPage
 from autoprintfarm.ratelimit import RateLimit
 from autoprintfarm.resources._calls import NOT_GIVEN
-from shared.version import __version__
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -66,6 +69,7 @@ __all__ = [
     "APITimeoutError",
     "Agent",
     "AgentRegistration",
+    "ApiKey",
     "AsyncClient",
     "AsyncPage",
     "AuthenticationError",
@@ -75,10 +79,12 @@ __all__ = [
     "DeliveryAttempt",
     "FileInvalidError",
     "FleetAnalytics",
+    "GcodeCommand",
     "InternalServerError",
     "InvalidRequestError",
     "Invitation",
     "Job",
+    "JobFileAnalysis",
     "Material",
     "MqttCredential",
     "NotFoundError",

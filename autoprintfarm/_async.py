@@ -64,6 +64,7 @@ class AsyncClient:
         self.users = org_res.Users(self)
         self.agents = org_res.Agents(self)
         self.mqtt_credentials = org_res.MqttCredentials(self)
+        self.api_keys = org_res.ApiKeys(self)
 
     @property
     def base_url(self) -> str:

@@ -18,6 +18,7 @@ import msgspec
 
 from autoprintfarm._multipart import MultipartBody
 from autoprintfarm._retry import RetryPolicy, may_retry_status, retry_after_from
+from autoprintfarm._version import __version__
 from autoprintfarm.errors import (
     APIConnectionError,
     APIError,
@@ -28,7 +29,6 @@ from autoprintfarm.errors import (
 )
 from autoprintfarm.models import Pagination
 from autoprintfarm.ratelimit import rate_limit_from
-from shared.version import __version__
 
 T = TypeVar("T")
 

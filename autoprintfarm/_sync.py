@@ -66,6 +66,7 @@ class Client:
         self.users = org_res.Users(self)
         self.agents = org_res.Agents(self)
         self.mqtt_credentials = org_res.MqttCredentials(self)
+        self.api_keys = org_res.ApiKeys(self)
 
     @property
     def base_url(self) -> str:

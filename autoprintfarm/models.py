@@ -4,7 +4,7 @@ Lenient on purpose: unknown fields are ignored (a newer cloud may add some) and 
 has a default, because `fields=id,name` sparse sets drop the others. A dropped string reads
 ``""``, a dropped list ``[]``, anything nullable ``None``. Enumerated values (``status``,
 ``priority``) are plain strings, so a value added by a newer cloud never breaks decoding;
-compare them with the constants of `shared.enums` or with string literals.
+compare them with string literals (the values are listed in the API reference).
 """
 
 from __future__ import annotations
@@ -31,6 +31,16 @@ class Temperatures(_Model, frozen=True):
     bed: float | None = None
 
 
+class ReportedMaterial(_Model, frozen=True):
+    """Filament a printer itself reports loaded (a Bambu Lab AMS tray, its external spool):
+    ``slot`` as the printer names it (``"AMS1 tray 2"``), ``color`` as ``"#RRGGBB"``."""
+
+    slot: str = ""
+    type: str | None = None
+    color: str | None = None
+    remaining_pct: float | None = None
+
+
 class Printer(_Model, frozen=True):
     id: str = ""
     name: str = ""
@@ -46,6 +56,7 @@ class Printer(_Model, frozen=True):
     connection_type: str | None = None
     connection_url: str | None = None
     has_api_key: bool | None = None
+    reported_materials: list[ReportedMaterial] = msgspec.field(default_factory=list)
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -61,6 +72,20 @@ class PrinterCommand(_Model, frozen=True):
     action: str = ""
     status: str = ""
     error_code: str | None = None
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class GcodeCommand(_Model, frozen=True):
+    """Console G-code sent to a printer (admin keys only): ``status`` is ``ok`` once the
+    printer answered every line, with what it said in ``replies`` (``"T:210.0 /210.0 …"``);
+    ``sent`` (or ``pending``) while its agent has not answered, ``replies`` then empty."""
+
+    id: str = ""
+    printer_id: str = ""
+    lines: list[str] = msgspec.field(default_factory=list)
+    status: str = ""
+    replies: list[str] = msgspec.field(default_factory=list)
     created_at: datetime | None = None
     expires_at: datetime | None = None
 
@@ -90,6 +115,31 @@ class Job(_Model, frozen=True):
     updated_at: datetime | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
+
+
+class JobFileSlicer(_Model, frozen=True):
+    name: str = ""
+    version: str | None = None
+
+
+class JobFileAnalysis(_Model, frozen=True):
+    """What ``jobs.analyze`` found in a G-code file: what a job from it would carry
+    (``estimated_duration`` in s, ``material``: the slicer's type, grams), more of the
+    analysis, and ``warnings`` (sentences) to read before queueing it. Nothing was stored."""
+
+    filename: str = ""
+    size_bytes: int = 0
+    estimated_duration: int | None = None
+    estimated_duration_source: str = ""
+    material: JobMaterial | None = None
+    filament_used_mm: float | None = None
+    layer_count: int | None = None
+    layer_height_mm: float | None = None
+    nozzle_diameter_mm: float | None = None
+    first_layer_hotend_c: float | None = None
+    first_layer_bed_c: float | None = None
+    slicer: JobFileSlicer | None = None
+    warnings: list[str] = msgspec.field(default_factory=list)
 
 
 class Material(_Model, frozen=True):
@@ -288,6 +338,22 @@ class MqttCredential(_Model, frozen=True):
     password: str | None = None
     url: str | None = None
     provisioned: bool | None = None
+
+
+class ApiKey(_Model, frozen=True):
+    """An API key of the organization, listed by its ``prefix``. ``key`` is set only in the
+    answer to `create` (it is never shown again)."""
+
+    id: str = ""
+    name: str = ""
+    prefix: str = ""
+    scopes: list[str] = msgspec.field(default_factory=list)
+    user_id: str | None = None
+    created_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked: bool = False
+    key: str | None = None
 
 
 class Deleted(_Model, frozen=True):

@@ -11,7 +11,7 @@ Pass the body exactly as received (bytes, before any JSON parsing: the signature
 those bytes) and the headers as a mapping (names are matched case-insensitively). The
 signature scheme, the ``whsec_`` secret form and the 5-minute timestamp tolerance are those
 of Standard Webhooks 1.0.0; the implementation is the one the cloud signs with
-(`shared.webhook_signature`). Deliveries are at least once: deduplicate on ``event.id``.
+(`autoprintfarm.signature`). Deliveries are at least once: deduplicate on ``event.id``.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from typing import Any
 
 import msgspec
 
+from autoprintfarm import signature as webhook_signature
 from autoprintfarm.errors import WebhookVerificationError
 from autoprintfarm.models import WebhookEvent
-from shared import webhook_signature
-from shared.webhook_signature import DEFAULT_TOLERANCE_S
+from autoprintfarm.signature import DEFAULT_TOLERANCE_S
 
 __all__ = ["DEFAULT_TOLERANCE_S", "WebhookVerificationError", "sign", "verify"]
 

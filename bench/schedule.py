@@ -3,7 +3,8 @@
     .venv/bin/python bench/schedule.py [--jobs 10000] [--printers 1000] [--repeat 5]
 
 Jobs get random priorities, ages and materials (a quarter pinned to a printer); printers a
-random loaded material. Prints the best and median wall time of `plan` over the repeats.
+random loaded material, and a fifth of them an AMS of four more. Prints the best and median
+wall time of `plan` over the repeats.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ def make_inputs(
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     printers = []
     for i in range(n_printers):
-        kind, color = rng.choice(MATERIALS)
-        printers.append(FreePrinter(f"prt_{i}", kind, color))
+        loaded = [rng.choice(MATERIALS)]
+        if rng.random() < 0.2:
+            loaded += [rng.choice(MATERIALS) for _ in range(4)]
+        printers.append(FreePrinter(f"prt_{i}", tuple(loaded)))
     jobs = []
     for i in range(n_jobs):
         kind, color = rng.choice(MATERIALS)

@@ -103,12 +103,12 @@ async def run(database_url: str | None, events: int, data_dir: Path, port: int) 
 
 async def _setup(sessions: Any, box: Any, events: int, port: int) -> None:
     """An organization, 50 endpoints on the receiver, and `events` job events in the log."""
+    from autoprintfarm.signature import generate_secret
     from cloud.services.admin import create_org
     from cloud.services.events import record_event
     from cloud.webhooks.secrets import webhook_secret_purpose
     from cloud.webhooks.tables import WebhookEndpoint
     from shared.enums import EventType
-    from shared.webhook_signature import generate_secret
 
     async with sessions() as session:
         org = await create_org(session, "Bench", owner_email="b@x.test", plan="enterprise")

@@ -18,6 +18,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from cloud.api.agents import AgentController
 from cloud.api.analytics import AnalyticsController
+from cloud.api.api_keys import ApiKeyController
 from cloud.api.deps import DEPENDENCIES
 from cloud.api.files import FileController
 from cloud.api.idempotency import IdempotencyMiddleware
@@ -33,6 +34,8 @@ from cloud.api.strict_schema import StrictBodySchemaPlugin
 from cloud.api.text import ApiRequest
 from cloud.api.webhooks import WebhookController
 from cloud.bridge.lifespan import bridge_lifespan
+from cloud.dashboard.pages import dashboard_handlers
+from cloud.dashboard.signin import SessionController
 from cloud.db.engine import create_engine, is_sqlite, session_factory
 from cloud.db.pg_snapshot import SnapshotVersion
 from cloud.db.private import private_dir
@@ -41,6 +44,15 @@ from cloud.db.writer import WriteLock
 from cloud.errors import error_response
 from cloud.files import GcodeStore
 from cloud.files.signing import MIN_SECRET_BYTES
+from cloud.health import serve_health
+from cloud.live.history import TemperatureHistory
+from cloud.live.hub import LiveHub
+from cloud.live.lifespan import live_lifespan
+from cloud.live.stream import HUB_STATE_KEY, live_updates
+from cloud.live.temperatures import HISTORY_STATE_KEY, printer_temperatures
+from cloud.metrics.endpoint import METRICS_PATH, serve_metrics
+from cloud.metrics.http import count_requests
+from cloud.metrics.pool import pool_metrics_lifespan
 from cloud.ratelimit import MemoryRateLimiter, SqlRateLimiter
 from cloud.sealing import SecretBox, SecretsKeyError
 from cloud.services.auth import KeyResolver
@@ -149,6 +161,9 @@ def create_app(
     ctx = context or build_context(settings)
     # The webhook worker runs in every process (claims are safe across replicas).
     webhook_config = webhooks or WebhookConfig(allow_private_urls=settings.allow_private_urls)
+    # The dashboard's live streams of this process (cloud/live/), filled by its live feed.
+    live = LiveHub()
+    history = TemperatureHistory()  # what the live feed recorded, for the Printer page's chart
 
     async def _dispose(_app: Litestar) -> None:
         if isinstance(ctx.limiter, SqlRateLimiter):
@@ -182,8 +197,20 @@ def create_app(
         FileController,
         AnalyticsController,
         WebhookController,
+        ApiKeyController,
+        serve_health,
     ]
-    return Litestar(
+    # Prometheus metrics: only with a token to guard them (cloud/metrics/endpoint.py).
+    metrics_on = bool(settings.metrics_token)
+    if metrics_on:
+        handlers.append(serve_metrics)
+    # The browser dashboard: its pages and files at `/` (cloud/dashboard/pages.py), its
+    # sign-in (cloud/dashboard/signin.py) and its live stream (cloud/live/stream.py).
+    if settings.dashboard_enabled:
+        handlers.extend(
+            [*dashboard_handlers(), SessionController, live_updates, printer_temperatures]
+        )
+    app = Litestar(
         route_handlers=handlers,
         dependencies=DEPENDENCIES,
         # Outermost first: the idempotency layer needs the caller the API layer found.
@@ -196,16 +223,21 @@ def create_app(
         # The process (the `apf` command line) owns logging: Litestar must not reconfigure the
         # root logger, or every library's INFO lines would flood an operator's terminal.
         logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="never"),
-        state=_state(ctx, webhook_config),
+        state=_state(ctx, webhook_config, live, history),
         lifespan=[
             _seal_legacy_secrets(ctx),
             webhook_lifespan(ctx.background(), webhook_config, ctx.secrets, ctx.write_lock),
             bridge_lifespan(ctx),
+            *([live_lifespan(ctx.settings, live, history)] if settings.dashboard_enabled else []),
+            *([pool_metrics_lifespan(ctx.engine)] if metrics_on else []),
         ],
         on_shutdown=[_dispose],
         request_max_body_size=settings.max_upload_bytes + _MULTIPART_OVERHEAD_BYTES,
         debug=False,
     )
+    if metrics_on:
+        count_requests(app, skip_route=METRICS_PATH)
+    return app
 
 
 def _seal_legacy_secrets(ctx: AppContext) -> Any:
@@ -221,7 +253,11 @@ def _seal_legacy_secrets(ctx: AppContext) -> Any:
     return run
 
 
-def _state(ctx: AppContext, webhooks: WebhookConfig) -> Any:
+def _state(
+    ctx: AppContext, webhooks: WebhookConfig, live: LiveHub, history: TemperatureHistory
+) -> Any:
     from litestar.datastructures import State
 
-    return State({"ctx": ctx, "webhooks": webhooks})
+    return State(
+        {"ctx": ctx, "webhooks": webhooks, HUB_STATE_KEY: live, HISTORY_STATE_KEY: history}
+    )

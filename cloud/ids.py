@@ -28,6 +28,7 @@ class IdPrefix(StrEnum):
     EVENT = "evt"
     FILE = "fil"
     MQTT_CREDENTIAL = "mqc"
+    DASHBOARD_SESSION = "dss"
 
 
 def new_id(prefix: IdPrefix) -> str:

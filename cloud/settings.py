@@ -72,6 +72,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
     db_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     docs_enabled: bool = True
+    # How long a dashboard sign-in lasts, in hours (cloud/dashboard/sessions.py): the browser
+    # then signs in with its API key again. Up to 30 days; the cookie holds no key itself.
+    dashboard_session_hours: Annotated[int, msgspec.Meta(ge=1, le=720)] = 12
+    # The browser dashboard at `/` (cloud/dashboard/pages.py); off: those pages answer 404
+    # and the cloud serves the /v1 API alone.
+    dashboard_enabled: bool = True
+    # Bearer token that `GET /metrics` (Prometheus) asks for; empty: no /metrics at all (404).
+    # At least 16 printable characters, no spaces: it guards farm-wide counts.
+    metrics_token: Annotated[str, msgspec.Meta(pattern=r"^(?:|[!-~]{16,})$")] = ""
     debug: bool = False
 
     @property

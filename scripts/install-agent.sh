@@ -8,7 +8,8 @@
 # What it does (each step is idempotent, so running it again upgrades in place):
 #   1. a system user `apf-agent` in the serial group (dialout on Debian), so it can open
 #      /dev/ttyACM* and /dev/ttyUSB* without root;
-#   2. a virtual environment in /opt/autoprintfarm with the `agent` extra;
+#   2. a virtual environment in /opt/autoprintfarm with the agent's distribution
+#      (autoprintfarm-agent, built from this checkout or taken from PyPI);
 #   3. /etc/autoprintfarm/agent.toml from a template (never overwritten; mode 0640);
 #   4. the data directory /var/lib/autoprintfarm-agent (outbox, file cache);
 #   5. a systemd unit that restarts the agent on failure, enabled and started.
@@ -79,9 +80,16 @@ echo "==> virtual environment in $PREFIX"
 run "$PYTHON" -m venv "$PREFIX"
 run "$PREFIX/bin/pip" install --quiet --upgrade pip
 if [ "$FROM_PYPI" = 1 ]; then
-    run "$PREFIX/bin/pip" install --quiet --upgrade "autoprintfarm[agent]"
+    run "$PREFIX/bin/pip" install --quiet --upgrade autoprintfarm-agent
 else
-    run "$PREFIX/bin/pip" install --quiet --upgrade "$SOURCE[agent]"
+    # The agent's own wheel (and the SDK's, which it pins) built from this checkout: nothing
+    # of the cloud reaches the Pi.
+    WHEELS="$(mktemp -d)"
+    trap 'rm -rf "$WHEELS"' EXIT
+    run "$PYTHON" "$SOURCE/scripts/build-dists" --out "$WHEELS"
+    VERSION="$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$SOURCE/autoprintfarm/_version.py")"
+    run "$PREFIX/bin/pip" install --quiet --upgrade --find-links "$WHEELS" \
+        "autoprintfarm-agent==$VERSION"
 fi
 
 echo "==> configuration in $CONF_DIR"

@@ -1,3 +1,6 @@
-"""The one place the project's version is written (read by the build and by `apf --version`)."""
+"""The system's version, which is the SDK's (`autoprintfarm/_version.py`, the one place it is
+written): the agent and the cloud install the SDK."""
 
-__version__ = "0.1.0"
+from autoprintfarm._version import __version__
+
+__all__ = ["__version__"]

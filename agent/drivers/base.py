@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from shared.enums import ErrorCode, PrinterStatus
 
@@ -45,6 +45,20 @@ class JobProgress:
     remaining_s: float | None
     bytes_done: int = 0
     bytes_total: int = 0
+    # The layer being printed and the file's layer count, where the printer reports them.
+    layer: int | None = None
+    layer_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedMaterial:
+    """Filament the printer itself reports as loaded (a Bambu AMS tray, an external spool)."""
+
+    # Where it sits, in the printer's terms: "AMS1 tray 2", "external".
+    slot: str
+    material_type: str | None = None  # "PLA", "PETG-CF"
+    color: str | None = None  # "#RRGGBB"
+    remaining_pct: float | None = None  # None where the printer cannot tell
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +71,25 @@ class PrinterSnapshot:
     job: JobProgress | None = None
     # A reason a person can act on, set while status is ERROR or OFFLINE.
     message: str | None = None
+    # What the printer says is loaded; empty for printers that cannot tell.
+    materials: tuple[LoadedMaterial, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCounts:
+    """What a line-by-line link (serial) has done since it was made: lines sent (new lines,
+    not repeats), resend requests acted on, and waits for an ``ok`` past their deadline."""
+
+    lines_sent: int = 0
+    resends: int = 0
+    timeouts: int = 0
+
+    def __add__(self, other: LinkCounts) -> LinkCounts:
+        return LinkCounts(
+            lines_sent=self.lines_sent + other.lines_sent,
+            resends=self.resends + other.resends,
+            timeouts=self.timeouts + other.timeouts,
+        )
 
 
 # --- events a driver reports -------------------------------------------------------------
@@ -207,4 +240,14 @@ class Driver(Protocol):
 
     async def send_gcode(self, lines: list[str]) -> list[str]:
         """Send raw G-code outside any job; returns the printer's reply lines."""
+        ...
+
+
+@runtime_checkable
+class CountsLink(Protocol):
+    """A driver that streams G-code itself (serial) and counts its link's traffic."""
+
+    @property
+    def link_counts(self) -> LinkCounts:
+        """Totals over the driver's life, across its protocol objects; cheap, never blocks."""
         ...

@@ -14,6 +14,7 @@ from pathlib import Path
 from agent.drivers.base import Driver, EventListener
 from agent.drivers.memory import MetaStore
 from shared.wire import (
+    BambuConnection,
     MoonrakerConnection,
     OctoPrintConnection,
     PrinterConfig,
@@ -35,9 +36,9 @@ class DriverServices:
 DriverFactory = Callable[[PrinterConfig, EventListener, DriverServices], Driver]
 
 # Kinds whose printer goes on printing without the agent (the print runs on OctoPrint's,
-# Klipper's or PrusaLink's host): an agent restart re-attaches to their jobs instead of
-# failing them.
-PRINTS_WITHOUT_AGENT = frozenset({"octoprint", "moonraker", "prusalink"})
+# Klipper's or PrusaLink's host, or on the Bambu printer itself): an agent restart
+# re-attaches to their jobs instead of failing them.
+PRINTS_WITHOUT_AGENT = frozenset({"octoprint", "moonraker", "prusalink", "bambu"})
 
 
 def connection_kind(printer: PrinterConfig) -> str:
@@ -50,6 +51,8 @@ def connection_kind(printer: PrinterConfig) -> str:
             return "moonraker"
         case PrusaLinkConnection():
             return "prusalink"
+        case BambuConnection():
+            return "bambu"
 
 
 def _serial(printer: PrinterConfig, listener: EventListener, services: DriverServices) -> Driver:
@@ -99,9 +102,30 @@ def _prusalink(printer: PrinterConfig, listener: EventListener, services: Driver
     return PrusaLinkDriver(config, listener, memory)
 
 
+def _bambu(printer: PrinterConfig, listener: EventListener, services: DriverServices) -> Driver:
+    from agent.drivers.bambu import BambuConfig, BambuDriver, BambuJob
+    from agent.drivers.memory import StoredJobMemory
+
+    conn = printer.connection
+    if not isinstance(conn, BambuConnection):
+        raise TypeError(f"printer {printer.printer_id}: not a Bambu connection")
+    config = BambuConfig(
+        host=conn.host,
+        serial=conn.serial,
+        access_code=conn.access_code,
+        mqtt_port=conn.mqtt_port,
+        ftps_port=conn.ftps_port,
+        fingerprint=conn.fingerprint,
+    )
+    memory = StoredJobMemory(services.store, f"bambu_job:{printer.printer_id}", BambuJob)
+    pin = StoredJobMemory(services.store, f"bambu_certificate:{printer.printer_id}", str)
+    return BambuDriver(config, listener, memory, pin)
+
+
 DRIVERS: Mapping[str, DriverFactory] = {
     "serial": _serial,
     "octoprint": _octoprint,
     "moonraker": _moonraker,
     "prusalink": _prusalink,
+    "bambu": _bambu,
 }

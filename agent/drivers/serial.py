@@ -24,6 +24,7 @@ from agent.drivers.base import (
     JobProgress,
     JobResumed,
     JobStarted,
+    LinkCounts,
     PrinterBusyError,
     PrinterOfflineError,
     PrinterSnapshot,
@@ -84,6 +85,9 @@ class SerialDriver:
         self._autoreport = False
         self._next_poll_s = 0.0
         self._last_telemetry_s = 0.0
+        # Counts of the protocol objects this driver already replaced (the generic one used
+        # for M115, the one of a closed link); the live protocol's are added on reading.
+        self._retired_counts = LinkCounts()
 
     # --- Driver protocol ----------------------------------------------------------------
 
@@ -104,6 +108,13 @@ class SerialDriver:
     @property
     def capabilities(self) -> dict[str, bool]:
         return dict(self._capabilities)
+
+    @property
+    def link_counts(self) -> LinkCounts:
+        link = self._link
+        if link is None:
+            return self._retired_counts
+        return self._retired_counts + _counts_of(link.protocol)
 
     async def run(self) -> None:
         if self._link is not None:
@@ -132,6 +143,8 @@ class SerialDriver:
                 await self._identify(link)
                 await link.closed.wait()
         finally:
+            # In the same step as dropping the link, so a reader never counts it twice.
+            self._retired_counts += _counts_of(link.protocol)
             self._link = None
         raise ConnectionLostError(link.close_reason)
 
@@ -219,6 +232,7 @@ class SerialDriver:
         if profile is None:
             profile = detect_profile(self._firmware or "")
             self._profile = profile
+        self._retired_counts += _counts_of(link.protocol)
         link.replace_protocol(self._new_protocol(profile))
         reporting = profile.reporting
         if reporting.temperature_autoreport and (
@@ -436,3 +450,9 @@ class SerialDriver:
         if self._profile is None:
             raise PrinterOfflineError("printer not identified yet")
         return self._profile
+
+
+def _counts_of(protocol: HostProtocol) -> LinkCounts:
+    return LinkCounts(
+        lines_sent=protocol.lines_sent, resends=protocol.resends, timeouts=protocol.timeouts
+    )

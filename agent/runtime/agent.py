@@ -17,8 +17,9 @@ import logging
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from agent.config import AgentConfig, broker_endpoint
+from agent.config import AgentConfig, ConfigError, broker_endpoint, listen_address
 from agent.drivers.base import DriverError
 from agent.drivers.registry import (
     DRIVERS,
@@ -40,6 +41,7 @@ from agent.sync.outbox import Outbox, PublishFailed, drain
 from agent.sync.store import Store
 from shared.backoff import Backoff
 from shared.enums import AgentState, PrinterStatus
+from shared.logs import log_context
 from shared.version import __version__
 from shared.wire import (
     AgentStatus,
@@ -55,6 +57,9 @@ from shared.wire import (
     events_topic,
     status_topic,
 )
+
+if TYPE_CHECKING:
+    from agent.runtime.metrics_server import MetricsServer
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +93,8 @@ class Agent:
         self._cooldown: set[str] = set()
         self._waiting_logged: set[str] = set()
         self.ready = asyncio.Event()
+        # Set while serving metrics (`[metrics] listen`); its `port` is the one bound.
+        self.metrics_server: MetricsServer | None = None
 
     # --- wiring ----------------------------------------------------------------------
 
@@ -153,6 +160,33 @@ class Agent:
         running = self._running.get(printer_id)
         return running.supervisor if running is not None else None
 
+    def supervisors(self) -> list[PrinterSupervisor]:
+        return [running.supervisor for running in self._running.values()]
+
+    async def _serve_metrics(self, stack: contextlib.AsyncExitStack) -> None:
+        try:
+            address = listen_address(self.config.metrics)
+        except ConfigError as exc:
+            raise StartupError(str(exc)) from exc
+        if address is None:
+            return  # off unless configured: no port opened
+        # Imported only when on: prometheus_client takes a tenth of a second to import.
+        from agent.runtime.metrics import CONTENT_TYPE, AgentMetrics
+        from agent.runtime.metrics_server import MetricsServer
+
+        metrics = AgentMetrics(
+            printers=self.supervisors,
+            mqtt_connected=self.link.connected.is_set,
+            outbox=self.outbox,
+        )
+        server = MetricsServer(*address, metrics.render, CONTENT_TYPE)
+        try:
+            self.metrics_server = await stack.enter_async_context(server)
+        except OSError as exc:
+            raise StartupError(
+                f"metrics.listen = {self.config.metrics.listen!r}: cannot listen there: {exc}"
+            ) from exc
+
     # --- run -------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -166,6 +200,8 @@ class Agent:
             len(cfg.printers),
         )
         async with contextlib.AsyncExitStack() as stack:
+            # Every record the agent's tasks log names the agent and its organization.
+            stack.enter_context(log_context(agent_id=cfg.agent_id, org_id=cfg.org_id))
             try:
                 store = await stack.enter_async_context(Store(cfg.data_path / "agent.db"))
             except (OSError, sqlite3.Error) as exc:
@@ -174,6 +210,8 @@ class Agent:
                 self._wire(store)
             except (LinkSetupError, OSError) as exc:
                 raise StartupError(str(exc)) from exc
+            # Closed by the stack before the store it reads.
+            await self._serve_metrics(stack)
             await self.desired.load()
             self.outbox.set_keep_until_acked(self.desired.event_acks)
             await self._recover()

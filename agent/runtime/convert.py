@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from agent.drivers.base import JobProgress, PrinterSnapshot
+from agent.drivers.base import LoadedMaterial as DriverMaterial
 from agent.drivers.base import Temperatures as DriverTemperatures
 from shared.enums import PrinterStatus
-from shared.wire import JobState, PrinterState, Telemetry, Temperatures
+from shared.wire import JobState, LoadedMaterial, PrinterState, Telemetry, Temperatures
+
+_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
 
 
 def utc_now() -> datetime:
@@ -35,6 +39,19 @@ def job_state(job: JobProgress | None) -> JobState | None:
         progress=min(100.0, max(0.0, job.progress_pct)),
         elapsed_s=max(0.0, job.elapsed_s),
         remaining_s=None if job.remaining_s is None else max(0.0, job.remaining_s),
+        layer=None if job.layer is None else max(0, job.layer),
+        layer_count=None if job.layer_count is None else max(0, job.layer_count),
+    )
+
+
+def material(m: DriverMaterial) -> LoadedMaterial:
+    # The wire refuses a malformed colour, and with it the whole state: drop it instead.
+    color = m.color.upper() if m.color and _COLOR.fullmatch(m.color) else None
+    return LoadedMaterial(
+        slot=m.slot[:64],
+        type=m.material_type[:64] if m.material_type else None,
+        color=color,
+        remaining_pct=None if m.remaining_pct is None else min(100.0, max(0.0, m.remaining_pct)),
     )
 
 
@@ -56,6 +73,7 @@ def printer_state(
         job=job_state(snapshot.job),
         foreign_job=foreign_job,
         message=snapshot.message,
+        materials=[material(m) for m in snapshot.materials],
     )
 
 

@@ -22,6 +22,7 @@ from agent.files.estimate import estimate_filament_mm
 from agent.runtime.jobs import JobBook
 from agent.runtime.ledger import JobRecord
 from shared.enums import PrinterStatus
+from shared.logs import log_context
 from shared.wire import (
     CancelJob,
     Command,
@@ -90,7 +91,8 @@ class CommandExecutor:
 
     async def _run(self, command: Command) -> str | None:
         if isinstance(command, StartJob):
-            return await self._start_job(command)
+            with log_context(job_id=command.job_id):  # what starting it logs names the job
+                return await self._start_job(command)
         driver = self._driver()
         if isinstance(command, RawGcode):
             lines = await _timed(driver.send_gcode(command.lines), GCODE_TIMEOUT_S, "G-code")

@@ -140,28 +140,6 @@ def scan_ports(*, extra_ports: list[str], bauds: list[int], timeout_s: float) ->
         return list(pool.map(lambda p: _scan_one(p, bauds, timeout_s), ports))
 
 
-def _hex(value: int | None) -> str:
-    return f"{value:04x}" if value is not None else "-"
-
-
-def format_table(results: list[ScanResult]) -> str:
-    header = ("port", "vid:pid", "serial", "baud", "firmware", "profile")
-    rows = [header] + [
-        (
-            r.port.device,
-            f"{_hex(r.port.vid)}:{_hex(r.port.pid)}",
-            r.port.serial_number or "-",
-            str(r.baud) if r.baud else "-",
-            (r.firmware or f"({r.error})")[:48],
-            r.profile or "-",
-        )
-        for r in results
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
-    return "\n".join(line.rstrip() for line in lines)
-
-
 def config_snippet(results: list[ScanResult]) -> str:
     blocks = []
     for index, r in enumerate((r for r in results if r.baud is not None), start=1):

@@ -64,20 +64,6 @@ def find_moonrakers(urls: list[str], timeout_s: float) -> list[MoonrakerFound]:
         return [f for f in pool.map(lambda u: probe_moonraker(u, timeout_s), wanted) if f]
 
 
-def format_moonrakers(found: list[MoonrakerFound]) -> str:
-    lines = []
-    for f in found:
-        if f.needs_api_key:
-            state = "answers 401: give its API key (Moonraker's web UI or `/access/api_key`)"
-        elif f.error:
-            state = f.error
-        else:
-            state = f"Moonraker {f.moonraker_version}, Klipper {f.klipper_version or '-'}"
-            state += f" ({f.klippy_state})"
-        lines.append(f"{f.url}  {state}")
-    return "\n".join(lines)
-
-
 def moonraker_snippet(found: list[MoonrakerFound], first_index: int) -> str:
     blocks = []
     for index, f in enumerate((f for f in found if not f.error), start=first_index):

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from agent.drivers.base import (
+    CountsLink,
     Driver,
     DriverError,
     DriverEvent,
@@ -27,6 +28,7 @@ from agent.drivers.base import (
     JobPaused,
     JobResumed,
     JobStarted,
+    LinkCounts,
     PrinterSnapshot,
     StateChanged,
     TelemetryUpdated,
@@ -40,6 +42,7 @@ from agent.runtime.reporter import Reporter
 from agent.sync.outbox import RowKind
 from shared.backoff import Backoff
 from shared.enums import PrinterStatus
+from shared.logs import log_context
 from shared.wire import (
     Command,
     PrinterConfig,
@@ -116,6 +119,9 @@ class PrinterSupervisor:
         self._on_job_end = on_job_end
         self.snapshot = PrinterSnapshot(status=PrinterStatus.OFFLINE, message="connecting")
         self.driver: Driver | None = None
+        # Link counts of the drivers this supervisor already replaced (one per reconnect),
+        # so the printer's counters only ever grow while the agent runs.
+        self._past_link_counts = LinkCounts()
         self._online = False
         self._foreign_job: str | None = None
         self._happenings: asyncio.Queue[_Happening] = asyncio.Queue(EVENT_QUEUE_SIZE)
@@ -130,6 +136,15 @@ class PrinterSupervisor:
     @property
     def status(self) -> PrinterStatus:
         return self.snapshot.status
+
+    @property
+    def link_counts(self) -> LinkCounts | None:
+        """Serial traffic over this supervisor's life; None for printers whose host streams
+        the G-code itself (OctoPrint, Klipper, PrusaLink, Bambu Lab)."""
+        driver = self.driver
+        if isinstance(driver, CountsLink):
+            return self._past_link_counts + driver.link_counts
+        return self._past_link_counts if self.kind == "serial" else None
 
     # --- what the reporter asks for ----------------------------------------------------
 
@@ -154,11 +169,13 @@ class PrinterSupervisor:
 
     async def run(self) -> None:
         self._reporter.add_source(self.printer_id, self)
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._drive(), name=f"drive:{self.printer_id}")
-            tg.create_task(self._handle_happenings(), name=f"events:{self.printer_id}")
-            tg.create_task(self._handle_commands(), name=f"commands:{self.printer_id}")
-            tg.create_task(self._publish_telemetry(), name=f"telemetry:{self.printer_id}")
+        # Its tasks copy this context: whatever they (and the driver) log names the printer.
+        with log_context(printer_id=self.printer_id):
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._drive(), name=f"drive:{self.printer_id}")
+                tg.create_task(self._handle_happenings(), name=f"events:{self.printer_id}")
+                tg.create_task(self._handle_commands(), name=f"commands:{self.printer_id}")
+                tg.create_task(self._publish_telemetry(), name=f"telemetry:{self.printer_id}")
 
     async def _drive(self) -> None:
         backoff = Backoff(base_s=self._settings.backoff_base_s, cap_s=self._settings.backoff_cap_s)
@@ -192,6 +209,8 @@ class PrinterSupervisor:
             log.exception("printer %s: driver failed", self.printer_id)
             return f"driver failure: {type(exc).__name__}: {exc}"
         finally:
+            if isinstance(driver, CountsLink):
+                self._past_link_counts += driver.link_counts
             self.driver = None
 
     def _went_offline(self, reason: str) -> None:

@@ -97,7 +97,10 @@ class HostProtocol:
         # Progress.
         self.file_lines_acked = 0
         self.file_offset_acked = 0
+        # Counters for the agent's metrics: rewinds acted on, and waits for an ok that ran
+        # past their deadline (each one sent a probe or a resend, or failed the link).
         self.resends = 0
+        self.timeouts = 0
         self._hello()
 
     # --- public surface ----------------------------------------------------------------
@@ -192,6 +195,7 @@ class HostProtocol:
         deadline = self.next_deadline_s()
         if deadline is None or now_s < deadline:
             return
+        self.timeouts += 1
         if self._probes_without_ok == 0:
             self._silent_since_s = max(self._last_ok_s, self._flight_start_s)
         self._probes_without_ok += 1

@@ -68,6 +68,15 @@ class OutboxRow:
     seq: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What the outbox still holds: rows not yet delivered (or, for events the cloud
+    acknowledges, not yet applied), and when the oldest was written (wall clock, s)."""
+
+    rows: int
+    oldest_created_at: float | None
+
+
 EventFactory = Callable[[int, str], Event]
 ExtraWrite = Callable[[aiosqlite.Connection], Awaitable[None]]
 
@@ -265,6 +274,13 @@ class Outbox:
         self._ack_wait_s = min(self._ack_wait_cap_s, self._ack_wait_s * 2)
         self.resend(f"no acknowledgement from the cloud within {waited_s:.0f} s")
         return True
+
+    async def backlog(self) -> Backlog:
+        rows = await self._store.read("SELECT COUNT(*), MIN(created_at) FROM outbox")
+        count, oldest = rows[0]
+        return Backlog(
+            rows=int(str(count)), oldest_created_at=None if oldest is None else float(str(oldest))
+        )
 
     async def count(self, kind: RowKind | None = None) -> int:
         if kind is None:

@@ -6,21 +6,41 @@ import argparse
 import sys
 from typing import Any
 
+from apf.help import add_command
 from shared import event_loop
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "agent", help="the edge agent next to the printers"
+    parser = add_command(
+        subparsers,
+        "agent",
+        summary="the edge agent next to the printers",
+        examples=["apf agent scan", "apf agent run --config agent.toml"],
     )
     sub = parser.add_subparsers(dest="agent_command", metavar="COMMAND", required=True)
-    run = sub.add_parser("run", help="run the agent (drives printers, syncs over MQTT)")
+    run = add_command(
+        sub,
+        "run",
+        summary="run the agent (drives printers, syncs over MQTT)",
+        description="Drive the printers agent.toml lists and keep the cloud in step over "
+        "MQTT until SIGINT/SIGTERM (docs/agent.md). Exit status 2 for a bad config file, 1 "
+        "when the agent cannot start.",
+        examples=["apf agent run --config /etc/apf/agent.toml"],
+    )
     run.add_argument("--config", required=True, help="path of the agent's TOML config file")
     run.set_defaults(handler=_run)
-    scan = sub.add_parser(
+    scan = add_command(
+        sub,
         "scan",
-        help="find printers: USB serial ports (M115 at common bauds) and Moonraker on this "
+        summary="find printers: USB serial ports (M115 at common bauds) and Moonraker on this "
         "machine (port 7125)",
+        description="Probe every USB serial port (and the ports you name) with M115 at common "
+        "baud rates, look for Moonraker, and print what answered with an agent.toml snippet "
+        "to paste. Exit status 1 when nothing was found.",
+        examples=[
+            "apf agent scan",
+            "apf agent scan --port /dev/ttyAMA0 --baud 250000 --json",
+        ],
     )
     scan.add_argument(
         "--port",
@@ -85,8 +105,10 @@ def _run(args: argparse.Namespace) -> int:
 def _scan(args: argparse.Namespace) -> int:
     import json
 
-    from agent.runtime.scan import DEFAULT_BAUDS, config_snippet, format_table, scan_ports
-    from agent.runtime.scan_moonraker import find_moonrakers, format_moonrakers, moonraker_snippet
+    from agent.runtime.scan import DEFAULT_BAUDS, config_snippet, scan_ports
+    from agent.runtime.scan_moonraker import find_moonrakers, moonraker_snippet
+    from apf.commands.scan_view import moonraker_table, serial_table
+    from apf.console import show
 
     bauds = args.baud or list(DEFAULT_BAUDS)
     results = scan_ports(extra_ports=args.port, bauds=bauds, timeout_s=args.timeout_s)
@@ -99,9 +121,9 @@ def _scan(args: argparse.Namespace) -> int:
         print("No serial ports found and no Moonraker answers. Is the printer plugged in?")
         return 1
     if results:
-        print(format_table(results))
+        show(serial_table(results), sys.stdout)
     if moonrakers:
-        print(("\n" if results else "") + format_moonrakers(moonrakers))
+        show(moonraker_table(moonrakers), sys.stdout)
     serial_count = sum(1 for r in results if r.baud is not None)
     snippet = "\n".join(
         s for s in (config_snippet(results), moonraker_snippet(moonrakers, serial_count + 1)) if s

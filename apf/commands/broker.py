@@ -5,21 +5,30 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from apf.help import add_command
+
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "broker",
-        help="the embedded MQTT broker (closed: logins, ACLs, TLS)",
+        summary="the embedded MQTT broker (closed: logins, ACLs, TLS)",
         description="A pure-Python MQTT 3.1.1 broker for one-box installs. Every client logs "
         "in; the cloud administers users and roles over the dynamic-security control topic "
         "(docs/deploy.md).",
+        examples=[
+            "apf broker init --data-dir /var/lib/apf/broker",
+            "apf broker run --data-dir /var/lib/apf/broker --listen 0.0.0.0:1883",
+        ],
     )
     sub = parser.add_subparsers(dest="broker_command", metavar="COMMAND", required=True)
 
-    init = sub.add_parser(
+    init = add_command(
+        sub,
         "init",
-        help="create the administrator the cloud logs in as (or reset its password); "
+        summary="create the administrator the cloud logs in as (or reset its password); "
         "prints the password on the last line when it was generated",
+        examples=["apf broker init --data-dir /var/lib/apf/broker --password-file admin.txt"],
     )
     init.add_argument("--data-dir", required=True, help="the broker's state directory")
     init.add_argument("--admin", default="apf-admin", help="administrator user name")
@@ -28,7 +37,18 @@ def register(subparsers: Any) -> None:
     )
     init.set_defaults(handler=_init)
 
-    run = sub.add_parser("run", help="serve until SIGINT/SIGTERM")
+    run = add_command(
+        sub,
+        "run",
+        summary="serve until SIGINT/SIGTERM",
+        description="Serve MQTT on the listeners given (default 127.0.0.1:1883) until "
+        "SIGINT/SIGTERM; `apf broker init` first creates the administrator.",
+        examples=[
+            "apf broker run --data-dir /var/lib/apf/broker --listen 0.0.0.0:1883",
+            "apf broker run --data-dir DIR --tls-listen 0.0.0.0:8883 --certfile c.pem "
+            "--keyfile k.pem",
+        ],
+    )
     run.add_argument("--data-dir", required=True, help="the broker's state directory")
     run.add_argument(
         "--listen",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from apf.help import add_command
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="TOML settings file (or APF_CONFIG)")
@@ -15,40 +17,68 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser("cloud", help="the cloud service")
+    parser = add_command(
+        subparsers,
+        "cloud",
+        summary="the cloud service: the /v1 API, the queue, the MQTT bridge",
+        examples=["apf cloud migrate && apf cloud serve --host 0.0.0.0"],
+    )
     sub = parser.add_subparsers(dest="cloud_command", metavar="COMMAND", required=True)
 
-    serve = sub.add_parser("serve", help="run the /v1 API")
+    serve = add_command(
+        sub,
+        "serve",
+        summary="run the /v1 API",
+        description="Serve the /v1 API, the job queue and the MQTT bridge (docs/api.md). The "
+        "database must be up to date: run `apf cloud migrate` first.",
+        examples=["apf cloud serve --host 0.0.0.0 --port 8000 --workers 2"],
+    )
     _common(serve)
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.set_defaults(handler=_serve)
 
-    migrate = sub.add_parser("migrate", help="bring the database schema up to date")
+    migrate = add_command(
+        sub,
+        "migrate",
+        summary="bring the database schema up to date",
+        examples=["apf cloud migrate --database-url postgresql://apf:secret@db/apf"],
+    )
     _common(migrate)
     migrate.set_defaults(handler=_migrate)
 
-    check = sub.add_parser(
+    check = add_command(
+        sub,
         "check-broker",
-        help="log in to the broker (APF_MQTT_URL) and check the cloud can administer it",
+        summary="log in to the broker (APF_MQTT_URL) and check the cloud can administer it",
+        examples=["APF_MQTT_URL=mqtt://apf-admin:PASSWORD@127.0.0.1:1883 apf cloud check-broker"],
     )
     _common(check)
     check.set_defaults(handler=_check_broker)
 
-    rotate = sub.add_parser(
+    rotate = add_command(
+        sub,
         "rotate-secrets",
-        help="re-seal every secret kept at rest under the current secrets key "
+        summary="re-seal every secret kept at rest under the current secrets key "
         "(after setting APF_SECRETS_KEY, with the old one in APF_SECRETS_OLD_KEYS)",
+        examples=["APF_SECRETS_KEY=NEW APF_SECRETS_OLD_KEYS=OLD apf cloud rotate-secrets"],
     )
     _common(rotate)
     rotate.set_defaults(handler=_rotate_secrets)
 
-    admin = sub.add_parser("admin", help="operator tasks")
+    admin = add_command(
+        sub,
+        "admin",
+        summary="operator tasks",
+        examples=['apf cloud admin create-org "Acme Prints" --owner-email ops@acme.test'],
+    )
     admin_sub = admin.add_subparsers(dest="admin_command", metavar="COMMAND", required=True)
-    create = admin_sub.add_parser(
+    create = add_command(
+        admin_sub,
         "create-org",
-        help="create an organization and its owner; print the first API key on the last line",
+        summary="create an organization and its owner; print the first API key on the last line",
+        examples=['apf cloud admin create-org "Acme Prints" --owner-email ops@acme.test'],
     )
     _common(create)
     create.add_argument("name", help="organization name")

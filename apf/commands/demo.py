@@ -7,16 +7,22 @@ from pathlib import Path
 from typing import Any
 
 from apf.demo.ports import DEFAULT_API_PORT
+from apf.help import add_command
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "demo",
-        help="run broker, cloud, agent and three simulated printers in one process",
+        summary="run broker, cloud, agent and three simulated printers in one process",
         description="Starts an embedded MQTT broker, the cloud on SQLite, one agent and three "
         "simulated printers (Marlin, Prusa, Klipper), registers them through the API, queues "
         "sample jobs and shows the farm live. Prints the API URL and key on lines starting "
         "'API URL:' and 'API key:'.",
+        examples=[
+            "apf demo",
+            "apf demo --headless --port 0   # exit 0 once the sample jobs are done",
+        ],
     )
     parser.add_argument(
         "--data-dir", default="./demo-data", help="demo data folder, emptied at start"
@@ -33,6 +39,12 @@ def register(subparsers: Any) -> None:
         "--headless",
         action="store_true",
         help="no live view; exit 0 once every sample job has completed, 1 if one failed",
+    )
+    parser.add_argument(
+        "--bambu",
+        action="store_true",
+        help="add a simulated Bambu Lab printer (LAN mode: TLS MQTT and FTPS on loopback, "
+        "an AMS with four trays) beside the serial ones, and a job only its AMS can take",
     )
     parser.set_defaults(handler=_run)
 
@@ -52,6 +64,7 @@ def _run(args: argparse.Namespace) -> int:
         api_port=args.port,
         mqtt_port=args.mqtt_port,
         headless=args.headless,
+        bambu=args.bambu,
     )
     try:
         return asyncio.run(run_demo(options))

@@ -7,18 +7,30 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from apf.help import add_command
+
 if TYPE_CHECKING:
     from shared.gcode import GcodeAnalysis
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser("gcode", help="G-code tools")
+    parser = add_command(
+        subparsers,
+        "gcode",
+        summary="G-code tools: check a file and read what the slicer wrote in it",
+        examples=["apf gcode analyze part.gcode"],
+    )
     sub = parser.add_subparsers(dest="gcode_command", metavar="COMMAND", required=True)
-    analyze = sub.add_parser(
+    analyze = add_command(
+        sub,
         "analyze",
-        help="validate a G-code file and print its metadata",
+        summary="validate a G-code file and print its metadata",
         description="Validate a G-code file and print the slicer's metadata next to an "
         "estimate computed from the moves. Exit status 1 if the file is not valid G-code.",
+        examples=[
+            "apf gcode analyze part.gcode",
+            "apf gcode analyze part.gcode --json --density 1.24   # grams of PLA, as JSON",
+        ],
     )
     analyze.add_argument("file", type=Path, help="path of the G-code file")
     analyze.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -59,11 +71,13 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(result)).decode() + "\n")
     else:
-        sys.stdout.write(format_summary(args.file, result))
+        from apf.console import key_value_table, show
+
+        show(key_value_table(summary_rows(args.file, result)), sys.stdout)
     return 0
 
 
-def format_summary(path: Path, result: GcodeAnalysis) -> str:
+def summary_rows(path: Path, result: GcodeAnalysis) -> list[tuple[str, str]]:
     """The human-readable report: slicer figures first, our own estimate beside them."""
     r = result
     slicer = "unknown"
@@ -89,8 +103,7 @@ def format_summary(path: Path, result: GcodeAnalysis) -> str:
                         f"bed {_opt(r.first_layer_bed_c, ' °C')}"),
         ("Thumbnails", "yes" if r.has_thumbnails else "no"),
     ]  # fmt: skip
-    width = max(len(label) for label, _ in rows)
-    return "".join(f"{label + ':':<{width + 2}}{value}\n" for label, value in rows)
+    return rows
 
 
 def _opt(value: float | None, unit: str = "") -> str:

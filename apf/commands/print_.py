@@ -1,4 +1,5 @@
-"""`apf print FILE --port PATH` (or `--octoprint URL`, `--moonraker URL`, `--prusalink URL`):
+"""`apf print FILE --port PATH` (or `--octoprint URL`, `--moonraker URL`, `--prusalink URL`,
+`--bambu HOST --serial SN --access-code CODE`):
 print one G-code file with a progress bar and ETA.
 
 Ctrl-C asks whether to pause or cancel. The exit status is 0 only when the printer
@@ -18,7 +19,9 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from apf.help import add_command
 from shared import event_loop
+from shared.logs import log_context
 
 if TYPE_CHECKING:
     from agent.drivers.base import Driver, DriverEvent
@@ -29,11 +32,19 @@ EXIT_NO_PRINTER = 3
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "print",
-        help="stream a G-code file to a printer",
-        description="Stream FILE to a printer with a progress bar; Ctrl-C offers pause or "
-        "cancel. Exit status 0 only when the whole file was printed.",
+        summary="stream a G-code file to a printer",
+        description="Print FILE on one printer (over USB serial, or through OctoPrint, "
+        "Moonraker, PrusaLink or a Bambu Lab printer's LAN mode) with a progress bar, ETA and "
+        "temperatures; Ctrl-C offers pause or cancel. Exit status 0 only when the whole file "
+        "was printed, 1 when it failed or was cancelled, 3 when the printer cannot be used.",
+        examples=[
+            "apf print part.gcode --port /dev/ttyACM0",
+            "apf print part.gcode --moonraker http://voron.local:7125",
+            "apf print part.gcode --bambu 192.168.1.40 --serial SN --access-code CODE",
+        ],
     )
     parser.add_argument("file", help="G-code file")
     target = parser.add_mutually_exclusive_group(required=True)
@@ -49,6 +60,11 @@ def register(subparsers: Any) -> None:
         metavar="URL",
         help="print on a Prusa printer through PrusaLink at URL, e.g. http://prusa-mk4.local",
     )
+    target.add_argument(
+        "--bambu",
+        metavar="HOST",
+        help="print on a Bambu Lab printer in LAN mode at HOST (with --serial and --access-code)",
+    )
     parser.add_argument(
         "--api-key",
         help="OctoPrint API key (with --octoprint); Moonraker's or PrusaLink's, if it uses one",
@@ -57,6 +73,12 @@ def register(subparsers: Any) -> None:
         "--user", help="PrusaLink's username (HTTP Digest, on the printer's screen)"
     )
     parser.add_argument("--password", help="PrusaLink's password (with --user)")
+    bambu = parser.add_argument_group("Bambu Lab (with --bambu)")
+    bambu.add_argument("--serial", help="the printer's serial number")
+    bambu.add_argument("--access-code", help="the LAN access code from the printer's screen")
+    bambu.add_argument("--fingerprint", help="pin the printer's TLS certificate (SHA-256)")
+    bambu.add_argument("--mqtt-port", type=int, default=8883, help=argparse.SUPPRESS)
+    bambu.add_argument("--ftps-port", type=int, default=990, help=argparse.SUPPRESS)
     parser.add_argument("--baud", type=int, help="baud rate (default: the profile's)")
     parser.add_argument(
         "--profile",
@@ -82,6 +104,8 @@ def _run(args: argparse.Namespace) -> int:
         return _run_moonraker(args, monitor, path)
     if args.prusalink:
         return _run_prusalink(args, monitor, path)
+    if args.bambu:
+        return _run_bambu(args, monitor, path)
     try:
         driver = SerialDriver(args.port, monitor, baud=args.baud, profile=args.profile)
     except ProfileError as exc:
@@ -125,6 +149,27 @@ def _run_prusalink(args: argparse.Namespace, monitor: PrintMonitor, path: Path) 
     return event_loop.run(print_with_progress(PrusaLinkDriver(config, monitor), monitor, path))
 
 
+def _run_bambu(args: argparse.Namespace, monitor: PrintMonitor, path: Path) -> int:
+    from agent.drivers.bambu import BambuConfig, BambuDriver
+
+    if not args.serial or not args.access_code:
+        print("apf print: --bambu needs --serial and --access-code", file=sys.stderr)
+        return 2
+    try:
+        config = BambuConfig(
+            host=args.bambu,
+            serial=args.serial,
+            access_code=args.access_code,
+            mqtt_port=args.mqtt_port,
+            ftps_port=args.ftps_port,
+            fingerprint=args.fingerprint,
+        )
+    except ValueError as exc:
+        print(f"apf print: {exc}", file=sys.stderr)
+        return 2
+    return event_loop.run(print_with_progress(BambuDriver(config, monitor), monitor, path))
+
+
 class PrintMonitor:
     """The listener to give a driver: keeps its events for `print_with_progress`."""
 
@@ -164,14 +209,31 @@ async def print_with_progress(
     out: TextIO = sys.stderr,
 ) -> int:
     """Connect, print `path`, show progress; the exit status for `apf print`."""
+    job_id = f"cli-{uuid.uuid4().hex[:8]}"
+    # Before the driver's task starts, so what it logs names the job too.
+    with log_context(job_id=job_id):
+        return await _print_job(
+            driver, monitor, path, job_id=job_id, connect_timeout_s=connect_timeout_s, out=out
+        )
+
+
+async def _print_job(
+    driver: Driver,
+    monitor: PrintMonitor,
+    path: Path,
+    *,
+    job_id: str,
+    connect_timeout_s: float,
+    out: TextIO,
+) -> int:
     from agent.drivers.base import ConnectionLostError, DriverError
+    from apf.commands.print_view import PrintProgress
     from shared.enums import PrinterStatus
 
     runner = asyncio.create_task(driver.run(), name="apf-print-driver")
     interrupted = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, interrupted.set)
-    job_id = f"cli-{uuid.uuid4().hex[:8]}"
     try:
         deadline_s = time.monotonic() + connect_timeout_s
         while driver.snapshot.status is not PrinterStatus.IDLE:
@@ -180,21 +242,23 @@ async def print_with_progress(
                 print(f"apf print: cannot use the printer: {reason}", file=out)
                 return EXIT_NO_PRINTER
             await monitor.next_change(0.2)
-        print(f"printer: {driver.snapshot.firmware or 'unknown firmware'}", file=out)
+        view = PrintProgress(out)
+        view.say(f"printer: {driver.snapshot.firmware or 'unknown firmware'}")
         try:
             await driver.start_job(job_id, path)
         except DriverError as exc:
             print(f"apf print: {exc}", file=out)
             return EXIT_NOT_PRINTED
-        bar = ProgressBar(out)
-        while (end := monitor.job_end(job_id)) is None:
-            if interrupted.is_set():
-                interrupted.clear()
-                bar.clear()
-                await _ask_pause_or_cancel(driver, interrupted, out)
-            bar.draw(driver.snapshot)
-            await _wait_either(monitor.next_change(0.5), interrupted)
-        bar.clear()
+        try:
+            while (end := monitor.job_end(job_id)) is None:
+                if interrupted.is_set():
+                    interrupted.clear()
+                    view.hide()  # the prompt goes below the bar, not into it
+                    await _ask_pause_or_cancel(driver, interrupted, out)
+                view.show(driver.snapshot)
+                await _wait_either(monitor.next_change(0.5), interrupted)
+        finally:
+            view.hide()
         return _report_end(end, out)
     finally:
         loop.remove_signal_handler(signal.SIGINT)
@@ -241,7 +305,7 @@ async def _ask_pause_or_cancel(driver: Driver, interrupted: asyncio.Event, out: 
     with contextlib.suppress(DriverError):
         if driver.snapshot.status is PrinterStatus.PRINTING:
             await driver.pause()
-    print("\npaused. [r]esume or [c]ancel? ", end="", file=out, flush=True)
+    print("paused. [r]esume or [c]ancel? ", end="", file=out, flush=True)
     answer = await _read_answer(interrupted)
     interrupted.clear()
     try:
@@ -257,51 +321,13 @@ async def _ask_pause_or_cancel(driver: Driver, interrupted: asyncio.Event, out: 
 
 def _report_end(end: DriverEvent, out: TextIO) -> int:
     from agent.drivers.base import JobCancelled, JobCompleted, JobFailed
+    from apf.commands.print_view import clock
 
     if isinstance(end, JobCompleted):
-        print(f"printed in {_clock(end.duration_s)}", file=out)
+        print(f"printed in {clock(end.duration_s)}", file=out)
         return EXIT_PRINTED
     if isinstance(end, JobFailed):
         print(f"print failed at {end.progress_pct:.1f} %: {end.reason}", file=out)
     elif isinstance(end, JobCancelled):
         print(f"print cancelled at {end.progress_pct:.1f} %", file=out)
     return EXIT_NOT_PRINTED
-
-
-class ProgressBar:
-    """One redrawn line on a terminal; a line every 10 % otherwise (logs, CI)."""
-
-    WIDTH = 30
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self.tty = out.isatty()
-        self._last_decile = -1
-
-    def draw(self, snapshot: Any) -> None:
-        job = snapshot.job
-        if job is None:
-            return
-        filled = int(self.WIDTH * job.progress_pct / 100)
-        eta = "--:--" if job.remaining_s is None else _clock(job.remaining_s)
-        temps = snapshot.temperatures
-        heat = f" {temps.hotend_c:.0f}°C" if temps.hotend_c is not None else ""
-        text = (
-            f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {job.progress_pct:5.1f} %  "
-            f"elapsed {_clock(job.elapsed_s)}  ETA {eta}{heat}  {snapshot.status.value}"
-        )
-        if self.tty:
-            print(f"\r{text}\x1b[K", end="", file=self.out, flush=True)
-        elif int(job.progress_pct // 10) > self._last_decile:
-            self._last_decile = int(job.progress_pct // 10)
-            print(text, file=self.out, flush=True)
-
-    def clear(self) -> None:
-        if self.tty:
-            print("\r\x1b[K", end="", file=self.out, flush=True)
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -9,19 +9,38 @@ import sys
 import time
 from typing import Any
 
+from apf.help import add_command
 from shared import event_loop
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser("serial", help="serial printer tools")
+    parser = add_command(
+        subparsers,
+        "serial",
+        summary="serial printer tools: identify a printer, list the firmware profiles",
+        examples=["apf serial probe /dev/ttyACM0", "apf serial profiles"],
+    )
     sub = parser.add_subparsers(dest="serial_command", metavar="COMMAND", required=True)
-    probe = sub.add_parser("probe", help="print the detected firmware and its capabilities")
+    probe = add_command(
+        sub,
+        "probe",
+        summary="print the detected firmware and its capabilities",
+        description="Open PORT, ask the firmware who it is (M115) and print its name, the "
+        "profile that drives it, its temperatures and the capabilities it reports. Exit "
+        "status 1 when nothing answers.",
+        examples=["apf serial probe /dev/ttyACM0", "apf serial probe /dev/ttyUSB0 --baud 250000"],
+    )
     probe.add_argument("port", help="serial port, e.g. /dev/ttyUSB0")
     probe.add_argument("--baud", type=int, help="baud rate (default 115200)")
     probe.add_argument("--profile", default="auto", help="firmware profile (default: auto)")
     probe.add_argument("--timeout", type=float, default=10.0, help="seconds to wait (10)")
     probe.set_defaults(handler=_probe)
-    profiles = sub.add_parser("profiles", help="list the firmware profiles")
+    profiles = add_command(
+        sub,
+        "profiles",
+        summary="list the firmware profiles (firmware-profiles/*.toml)",
+        examples=["apf serial profiles"],
+    )
     profiles.set_defaults(handler=_profiles)
 
 
@@ -75,37 +94,53 @@ async def _probe_async(args: argparse.Namespace) -> int:
 
 
 def _print_probe(driver: Any, port: str) -> None:
+    from apf.console import key_value_table, show
+
     snapshot = driver.snapshot
     profile = driver.profile
-    print(f"port:      {port}")
-    print(f"firmware:  {snapshot.firmware or 'unknown (no FIRMWARE_NAME in the M115 reply)'}")
+    rows = [
+        ("port", port),
+        ("firmware", snapshot.firmware or "unknown (no FIRMWARE_NAME in the M115 reply)"),
+    ]
     if profile is not None:
-        print(f"profile:   {profile.name} ({profile.display_name})")
-        print(
-            f"window:    {profile.rx_budget_bytes} bytes, "
-            f"{profile.link.command_queue_depth} lines in flight"
+        rows.append(("profile", f"{profile.name} ({profile.display_name})"))
+        rows.append(
+            (
+                "window",
+                f"{profile.rx_budget_bytes} bytes, "
+                f"{profile.link.command_queue_depth} lines in flight",
+            )
         )
     temps = snapshot.temperatures
     if temps.hotend_c is not None:
-        print(f"hotend:    {temps.hotend_c:.1f} °C (target {temps.hotend_target_c or 0:.0f})")
+        rows.append(
+            ("hotend", f"{temps.hotend_c:.1f} °C (target {temps.hotend_target_c or 0:.0f})")
+        )
     if temps.bed_c is not None:
-        print(f"bed:       {temps.bed_c:.1f} °C (target {temps.bed_target_c or 0:.0f})")
+        rows.append(("bed", f"{temps.bed_c:.1f} °C (target {temps.bed_target_c or 0:.0f})"))
     capabilities = driver.capabilities
     if capabilities:
         enabled = sorted(name for name, on in capabilities.items() if on)
         disabled = sorted(name for name, on in capabilities.items() if not on)
-        print(f"capabilities on:  {', '.join(enabled) or '-'}")
-        print(f"capabilities off: {', '.join(disabled) or '-'}")
+        rows.append(("capabilities on", ", ".join(enabled) or "-"))
+        rows.append(("capabilities off", ", ".join(disabled) or "-"))
+    show(key_value_table(rows), sys.stdout)
 
 
 def _profiles(args: argparse.Namespace) -> int:
     from agent.serial.profiles import load_profiles
+    from apf.console import show, table
 
+    profiles = table(["profile", "firmware", "resend style", "rx buffer", "in flight", "baud"])
     for profile in load_profiles().values():
         link = profile.link
-        print(
-            f"{profile.name:15} {profile.display_name:30} resend: {profile.resend.style:12} "
-            f"rx {link.rx_buffer_bytes} B, {link.command_queue_depth} lines, "
-            f"{link.default_baud} baud"
+        profiles.add_row(
+            profile.name,
+            profile.display_name,
+            profile.resend.style,
+            f"{link.rx_buffer_bytes} B",
+            f"{link.command_queue_depth} lines",
+            str(link.default_baud),
         )
+    show(profiles, sys.stdout)
     return 0

@@ -2,6 +2,11 @@
 
 The pty path is printed alone on the first line of standard output (flushed), so a script
 or a benchmark in another process can read it and open the port.
+
+`apf sim --bambu` runs a Bambu Lab printer on loopback instead (TLS MQTT and implicit
+FTPS, agent/sim/bambu); its first line is one JSON object with the host, ports, serial,
+access code and certificate fingerprint. SIGUSR1 reboots it (connections dropped, the
+print lost), as a power cycle would.
 """
 
 from __future__ import annotations
@@ -9,15 +14,21 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from apf.help import add_command
 from shared import event_loop
 
 
 def register(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "sim",
-        help="run a simulated printer on a pseudo-terminal",
+        summary="run a simulated printer on a pseudo-terminal",
         description="Run a virtual printer on a pty; prints the pty path, then runs until "
-        "SIGINT/SIGTERM.",
+        "SIGINT/SIGTERM. With --bambu, a Bambu Lab printer on loopback instead.",
+        examples=[
+            "apf sim --dialect prusa      # prints /dev/pts/N: apf print FILE --port /dev/pts/N",
+            "apf sim --bambu",
+        ],
     )
     parser.add_argument(
         "--dialect",
@@ -47,6 +58,33 @@ def register(subparsers: Any) -> None:
         help="run N printers in this one process, one pty path per line (cheaper than N "
         "processes); printer i records to FILE.i and uses seed+i",
     )
+    bambu = parser.add_argument_group("Bambu Lab printer (with --bambu)")
+    bambu.add_argument(
+        "--bambu", action="store_true", help="simulate a Bambu Lab printer in LAN mode"
+    )
+    bambu.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    bambu.add_argument("--mqtt-port", type=int, default=8883, help="TLS MQTT port (8883)")
+    bambu.add_argument("--ftps-port", type=int, default=990, help="implicit FTPS port (990)")
+    bambu.add_argument("--serial", default="01P00A000000001", help="serial number")
+    bambu.add_argument("--access-code", default="12345678", help="LAN access code")
+    bambu.add_argument("--model", default="P1S", help="model name get_version reports")
+    bambu.add_argument(
+        "--full-reports", action="store_true", help="X1 style: full reports, not deltas"
+    )
+    bambu.add_argument(
+        "--no-developer-mode",
+        action="store_true",
+        help="drop control commands unanswered, as firmware without Developer Mode does",
+    )
+    bambu.add_argument(
+        "--speed", type=float, default=60.0, help="print this many times faster than estimated"
+    )
+    bambu.add_argument("--prepare-s", type=float, default=2.0, help="heat-up before printing")
+    bambu.add_argument("--report-s", type=float, default=1.0, help="seconds between reports")
+    bambu.add_argument("--card-mb", type=float, help="size of the simulated card")
+    bambu.add_argument("--card", metavar="DIR", help="keep the card's files in DIR")
+    bambu.add_argument("--fail-at", type=float, help="fail the print at this percent")
+    bambu.add_argument("--hms-at", type=float, help="raise an HMS fault and pause at this percent")
     faults = parser.add_argument_group("fault injection (seeded)")
     faults.add_argument("--seed", type=int, default=0)
     faults.add_argument("--corrupt-rx", type=float, default=0.0, help="share of lines")
@@ -63,6 +101,8 @@ def _run(args: argparse.Namespace) -> int:
 
     from agent.sim import SimConfig, SimConfigError
 
+    if args.bambu:
+        return _run_bambu(args)
     if args.count < 1:
         print("apf sim: --count must be at least 1", file=sys.stderr)
         return 2
@@ -127,3 +167,61 @@ async def _serve(config: Any, record: str | None, count: int) -> None:
                 f"{sim.firmware.rx.dropped_bytes} bytes lost to overrun",
                 file=sys.stderr,
             )
+
+
+def _run_bambu(args: argparse.Namespace) -> int:
+    import sys
+
+    from agent.sim.bambu.model import Faults
+    from agent.sim.bambu.printer import SimulatorSettings
+
+    if args.speed <= 0 or args.report_s <= 0 or args.prepare_s < 0:
+        print("apf sim: --speed and --report-s must be positive", file=sys.stderr)
+        return 2
+    settings = SimulatorSettings(
+        serial=args.serial,
+        access_code=args.access_code,
+        host=args.host,
+        mqtt_port=args.mqtt_port,
+        ftps_port=args.ftps_port,
+        model_name=args.model,
+        full_reports=args.full_reports,
+        developer_mode=not args.no_developer_mode,
+        report_interval_s=args.report_s,
+        speed=args.speed,
+        prepare_s=args.prepare_s,
+        card_bytes=None if args.card_mb is None else int(args.card_mb * 2**20),
+        faults=Faults(fail_at_pct=args.fail_at, hms_at_pct=args.hms_at),
+    )
+    try:
+        event_loop.run(_serve_bambu(settings, args.card))
+    except OSError as exc:
+        print(f"apf sim: cannot listen: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _serve_bambu(settings: Any, card: str | None) -> None:
+    import asyncio
+    import json
+    import signal
+    from pathlib import Path
+
+    from agent.sim.bambu.printer import running_simulator
+
+    stop = asyncio.Event()
+    reboot = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, reboot.set)
+    async with running_simulator(settings, Path(card) if card else None) as sim:
+        print(json.dumps(sim.describe()), flush=True)
+        while not stop.is_set():
+            waiters = {asyncio.create_task(stop.wait()), asyncio.create_task(reboot.wait())}
+            _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            if reboot.is_set() and not stop.is_set():
+                reboot.clear()
+                await sim.reboot()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import shutil
 import signal
 import socket
@@ -50,6 +51,8 @@ class DemoOptions:
     api_port: int | None
     mqtt_port: int
     headless: bool
+    # Also a simulated Bambu Lab printer, driven over its LAN protocol (docs/bambu.md).
+    bambu: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,8 @@ class ServedCloud:
     # The demo's own calls (its setup, the live view's polling) go out with this key, so
     # they spend its rate limit (counted per key) and not the one of the printed key.
     demo_key: str
+    # The bearer token of the cloud's Prometheus /metrics (docs/monitoring.md); "" when off.
+    metrics_token: str = ""
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -97,14 +102,13 @@ async def run_demo(options: DemoOptions) -> int:
         async with (
             embedded_broker(options.data_dir / "broker", "127.0.0.1", mqtt_port) as admin_url,
             serve_cloud(
-                options.data_dir, api_port, admin_url, mqtt_port, listener=listener
+                options.data_dir, api_port, admin_url, mqtt_port, listener=listener, metrics=True
             ) as cloud,
             demo_api(cloud) as api,
         ):
-            header = ["AutoPrintFarm demo", *_header(cloud, mqtt_port, port_note)]
-            for line in header[1:]:
+            for line in _header(cloud, mqtt_port, port_note):
                 say(line)
-            return await _farm(api, options, header, stop)
+            return await _farm(api, options, stop)
 
 
 def _header(cloud: ServedCloud, mqtt_port: int, port_note: str) -> list[str]:
@@ -115,6 +119,16 @@ def _header(cloud: ServedCloud, mqtt_port: int, port_note: str) -> list[str]:
         f"API URL: {cloud.base_url}/v1",
         f"API key: {cloud.api_key}",
         f"Docs URL: {cloud.base_url}/docs",
+        # The browser dashboard: signed in with the key above (docs/dashboard.md).
+        f"Dashboard URL: {cloud.base_url}/",
+        *(
+            [
+                f"Metrics: curl -H 'Authorization: Bearer {cloud.metrics_token}' "
+                f"{cloud.base_url}/metrics"
+            ]
+            if cloud.metrics_token
+            else []
+        ),
         f"MQTT URL: mqtt://127.0.0.1:{mqtt_port}",
     ]
 
@@ -143,15 +157,18 @@ async def serve_cloud(
     database_url: str = "",
     mqtt_ca_file: str = "",
     listener: socket.socket | None = None,
+    metrics: bool = False,
 ) -> AsyncIterator[ServedCloud]:
     """The cloud API with its bridge, on this event loop, and an organization with two keys.
 
     `listener`: a socket already bound to `port` to serve on (the demo binds first to
-    choose its port); without it uvicorn binds `port` itself.
+    choose its port); without it uvicorn binds `port` itself. `metrics`: serve Prometheus
+    /metrics behind a fresh token.
     """
     from cloud.app import build_context, create_app
     from cloud.auth.keys import ALL_SCOPES
     from cloud.db import migrate
+    from cloud.server import KEEP_ALIVE_S
     from cloud.services.admin import add_api_key, create_org
     from cloud.settings import Settings
 
@@ -169,6 +186,7 @@ async def serve_cloud(
         mqtt_ca_file=mqtt_ca_file,
         # The demo's printers and files are all on this machine.
         allow_private_urls=True,
+        metrics_token=secrets.token_urlsafe(24) if metrics else "",
     )
     ctx = build_context(settings)
     await migrate.upgrade(ctx.engine)
@@ -181,7 +199,11 @@ async def serve_cloud(
             host="127.0.0.1",
             port=port,
             log_level="warning",
+            # Through the root handler (shared/logs.py): it writes to the sys.stderr of the
+            # moment, which the live view redirects above its tables.
+            log_config=None,
             lifespan="on",
+            timeout_keep_alive=KEEP_ALIVE_S,  # as `apf cloud serve` (cloud/server.py says why)
         )
     )
     sockets = None if listener is None else [listener]
@@ -192,7 +214,12 @@ async def serve_cloud(
             raise RuntimeError("the API server stopped while starting")
         await asyncio.sleep(0.05)  # waiting for the server's started flag
     try:
-        yield ServedCloud(base_url=base_url, api_key=org.api_key, demo_key=demo_key)
+        yield ServedCloud(
+            base_url=base_url,
+            api_key=org.api_key,
+            demo_key=demo_key,
+            metrics_token=settings.metrics_token,
+        )
     finally:
         server.should_exit = True
         # Not wait_for: cancelling uvicorn mid-shutdown would orphan its lifespan task (the
@@ -274,20 +301,18 @@ async def _dashboard_lines(api: httpx.AsyncClient, org_id: str) -> list[str]:
 async def _farm(
     api: httpx.AsyncClient,
     options: DemoOptions,
-    header: list[str],
     stop_demo: asyncio.Event,
 ) -> int:
     from agent.config import AgentConfig
     from agent.runtime.agent import Agent
     from agent.sim import SimConfig, SimulatedPrinter
-    from apf.demo.samples import SAMPLE_JOBS, sample_gcode
+    from apf.demo.samples import BAMBU_JOBS, SAMPLE_JOBS, sample_gcode
 
     registered = await _post(api, "/v1/agents", json={"name": "demo-pi"})
     agent_id = registered["agent"]["id"]
     org_id = (await api.get("/v1/organization")).json()["id"]
     for line in await _dashboard_lines(api, org_id):
         say(line)
-        header.append(line)
     async with contextlib.AsyncExitStack() as stack:
         for name, dialect, profile, (kind, color) in PRINTERS:
             sim = await stack.enter_async_context(
@@ -328,6 +353,8 @@ async def _farm(
                 },
             )
             say(f"Printer: {name} ({dialect}) on {sim.pty_path} as {printer['id']}")
+        if options.bambu:
+            await _add_bambu(api, stack, agent_id)
         stop = asyncio.Event()
         agent = Agent(
             AgentConfig(
@@ -343,7 +370,7 @@ async def _farm(
         job_ids = []
         agent_task: asyncio.Task[None] | None = None
         try:
-            for job in SAMPLE_JOBS:
+            for job in SAMPLE_JOBS + (BAMBU_JOBS if options.bambu else ()):
                 created = await _post(
                     api,
                     "/v1/jobs",
@@ -352,6 +379,7 @@ async def _farm(
                         "name": job.name,
                         "priority": job.priority.value,
                         "material": job.material,
+                        **({"material_color": job.color} if job.color else {}),
                     },
                 )
                 job_ids.append(created["id"])
@@ -359,13 +387,49 @@ async def _farm(
             agent_task = asyncio.create_task(agent.run(stop), name="agent")
             if options.headless:
                 return await _wait_for_jobs(api, job_ids, stop_demo)
-            await _live_view(api, header, stop_demo)
+            await _live_view(api, stop_demo)
             say("\nDemo stopped.")
             return 0
         finally:
             stop.set()
             if agent_task is not None:
                 await _await_stopped(agent_task, "the agent", AGENT_SHUTDOWN_TIMEOUT_S)
+
+
+async def _add_bambu(
+    api: httpx.AsyncClient, stack: contextlib.AsyncExitStack, agent_id: str
+) -> None:
+    """A simulated Bambu Lab printer on loopback, registered as a farm would register a real
+    one: its address, serial, access code and certificate fingerprint. No spool is assigned:
+    the queue learns what it holds from its AMS report."""
+    from agent.sim.bambu.printer import SimulatorSettings, running_simulator
+
+    sim = await stack.enter_async_context(
+        running_simulator(
+            SimulatorSettings(
+                mqtt_port=0, ftps_port=0, speed=8.0, prepare_s=2.0, report_interval_s=0.5
+            )
+        )
+    )
+    where = sim.describe()
+    url = (
+        f"bambu://127.0.0.1:{where['mqtt_port']}?serial={where['serial']}"
+        f"&ftps_port={where['ftps_port']}&fingerprint={where['fingerprint']}"
+    )
+    printer = await _post(
+        api,
+        "/v1/printers",
+        json={
+            "name": "bambu-d",
+            "model": "simulated Bambu Lab P1S",
+            "agent_id": agent_id,
+            "connection_url": url,
+            "api_key": where["access_code"],
+            "group": "demo",
+            "tags": ["bambu"],
+        },
+    )
+    say(f"Printer: bambu-d (Bambu Lab, LAN) at 127.0.0.1:{where['mqtt_port']} as {printer['id']}")
 
 
 async def _wait_for_jobs(api: httpx.AsyncClient, job_ids: list[str], stop: asyncio.Event) -> int:
@@ -380,6 +444,7 @@ async def _wait_for_jobs(api: httpx.AsyncClient, job_ids: list[str], stop: async
             say(f"Result: job(s) did not complete: {', '.join(failed)}")
             return 1
         if all(s == "completed" for s in statuses.values()):
+            await _say_where_jobs_printed(api, job_ids)
             say(f"Result: all {len(job_ids)} sample jobs completed")
             return 0
         await asyncio.sleep(0.5)  # polling the API with a deadline
@@ -390,13 +455,23 @@ async def _wait_for_jobs(api: httpx.AsyncClient, job_ids: list[str], stop: async
     return 1
 
 
-async def _live_view(api: httpx.AsyncClient, header: list[str], stop: asyncio.Event) -> None:
-    from apf.demo.view import render
+async def _say_where_jobs_printed(api: httpx.AsyncClient, job_ids: list[str]) -> None:
+    printers = (await api.get("/v1/printers", params={"per_page": 100})).json()["data"]
+    names = {p["id"]: p["name"] for p in printers}
+    for job_id in job_ids:
+        job = (await api.get(f"/v1/jobs/{job_id}")).json()
+        say(f"Job: {job['name']} printed on {names.get(job['printer_id'], '?')}")
 
-    while not stop.is_set():
-        printers = (await api.get("/v1/printers", params={"per_page": 100})).json()["data"]
-        jobs = (await api.get("/v1/jobs", params={"per_page": 20, "sort": "-created_at"})).json()
-        sys.stdout.write(render(header, printers, jobs["data"]))
-        sys.stdout.flush()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), VIEW_REFRESH_S)
+
+async def _live_view(api: httpx.AsyncClient, stop: asyncio.Event) -> None:
+    """The farm, polled every VIEW_REFRESH_S until stopped, below the header already printed
+    (its long lines, the API key and the MQTT command, stay whole and copyable up there)."""
+    from apf.demo.view import FarmView
+
+    with FarmView(sys.stdout) as view:
+        while not stop.is_set():
+            printers = (await api.get("/v1/printers", params={"per_page": 100})).json()["data"]
+            jobs = await api.get("/v1/jobs", params={"per_page": 20, "sort": "-created_at"})
+            view.update(printers, jobs.json()["data"])
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), VIEW_REFRESH_S)

@@ -14,6 +14,7 @@ class SampleJob:
     material: str
     priority: Priority
     layers: int
+    color: str | None = None
 
 
 # Mixed priorities and materials; the queue prints them urgent first, then by age, each on a
@@ -26,6 +27,10 @@ SAMPLE_JOBS = (
     SampleJob("knob-petg", "PETG", Priority.NORMAL, 4),
     SampleJob("spacer-pla", "PLA", Priority.HIGH, 3),
 )
+
+# With `apf demo --bambu`: red PETG is loaded nowhere but in the simulated Bambu printer's
+# AMS (tray 3), which the queue learns from the printer's own report.
+BAMBU_JOBS = (SampleJob("vase-petg-red", "PETG", Priority.NORMAL, 5, color="#DE4343"),)
 
 _FILAMENT_AREA_MM2 = 3.14159 * (1.75 / 2) ** 2
 

@@ -82,6 +82,17 @@ def printer_action(printer_id: str, action: str, idempotency_key: str | None = N
     return _action("printers", printer_id, action, PRINTER_ACTIONS, idempotency_key)
 
 
+def printer_gcode(printer_id: str, lines: Sequence[str], idempotency_key: str | None) -> Call:
+    if isinstance(lines, str):
+        raise TypeError("pass the G-code as a list of lines, e.g. ['M105']")
+    return Call(
+        "POST",
+        path("v1", "printers", printer_id, "gcode"),
+        json={"lines": list(lines)},
+        headers=idempotency(idempotency_key),
+    )
+
+
 def _action(
     kind: str, resource_id: str, action: str, allowed: Sequence[str], key: str | None
 ) -> Call:
@@ -144,6 +155,14 @@ def job_create(
     )
     upload = MultipartBody(form, file, filename=filename)
     return Call("POST", JOBS, upload=upload, progress=on_progress, headers=headers)
+
+
+def job_analyze(
+    file: FileInput, filename: str | None, on_progress: ProgressCallback | None
+) -> Call:
+    """The file alone, as a multipart upload: the analysis takes no other field."""
+    upload = MultipartBody({}, file, filename=filename)
+    return Call("POST", JOBS + "/analyze", upload=upload, progress=on_progress)
 
 
 JOB_ACTIONS = ("pause", "resume", "cancel")

@@ -118,6 +118,15 @@ class Printers(_Resource):
     def cooldown(self, printer_id: str) -> m.PrinterCommand:
         return self.action(printer_id, "cooldown")
 
+    def gcode(
+        self, printer_id: str, lines: Sequence[str], *, idempotency_key: str | None = None
+    ) -> m.GcodeCommand:
+        """Send raw G-code lines (1-50, printable ASCII, at most 96 characters each) to an
+        idle printer; needs an ``admin`` key. Waits up to 10 s for the printer: ``status``
+        ``ok`` and its answer in ``replies``, or ``sent`` when it has not answered yet."""
+        call = c.printer_gcode(printer_id, lines, idempotency_key)
+        return self._client._request(call, m.GcodeCommand)
+
 
 class Jobs(_Resource):
     def list(
@@ -184,6 +193,18 @@ class Jobs(_Resource):
             idempotency_key=idempotency_key,
         )
         return self._client._request(call, m.Job)
+
+    def analyze(
+        self,
+        file: FileInput,
+        *,
+        filename: str | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> m.JobFileAnalysis:
+        """Validate and analyse ``file`` (a path or a binary file) as ``create`` would, and
+        keep nothing: what a job from it would carry, or FileInvalidError with the reason."""
+        call = c.job_analyze(file, filename, on_progress)
+        return self._client._request(call, m.JobFileAnalysis)
 
     def update(
         self,

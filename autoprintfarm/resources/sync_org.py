@@ -1,5 +1,5 @@
-"""The organization's resources for the blocking `Client`: webhooks, organization, users
-and agents (``client.webhooks`` …). The printing side is in `resources.sync`.
+"""The organization's resources for the blocking `Client`: webhooks, organization, users,
+agents and API keys (``client.webhooks`` …). The printing side is in `resources.sync`.
 """
 
 from __future__ import annotations
@@ -217,3 +217,37 @@ class MqttCredentials(_Resource):
     def delete(self, credential_id: str) -> None:
         """Revoke: the login is removed from the broker and its connections closed."""
         self._client._request_empty(Call("DELETE", path("v1", "mqtt-credentials", credential_id)))
+
+
+class ApiKeys(_Resource):
+    """The organization's API keys (the API key calling needs the admin scope)."""
+
+    def list(
+        self,
+        *,
+        revoked: bool | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort: str | None = None,
+        fields: Fields | None = None,
+    ) -> SyncPage[m.ApiKey]:
+        params = c.list_query(page, per_page, sort, fields, revoked=revoked)
+        return self._client._page("/v1/api-keys", params, m.ApiKey)
+
+    def create(
+        self, *, scopes: Sequence[str], name: str | None = None, idempotency_key: str | None = None
+    ) -> m.ApiKey:
+        """A new key with these scopes, acting for your key's user. ``key`` is in this answer
+        only: store it now."""
+        call = Call(
+            "POST",
+            "/v1/api-keys",
+            json=body(scopes=list(scopes), name=name),
+            headers=c.idempotency(idempotency_key),
+        )
+        return self._client._request(call, m.ApiKey)
+
+    def delete(self, key_id: str) -> None:
+        """Revoke a key: it is refused from the next request on. Idempotent. The
+        organization's last admin key cannot be revoked."""
+        self._client._request_empty(Call("DELETE", path("v1", "api-keys", key_id)))

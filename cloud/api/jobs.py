@@ -11,7 +11,13 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from cloud.analytics.period import parse_bound
 from cloud.api.deps import Svc, app_context
-from cloud.api.jobs_body import JobCreateOperation, fields_from_form, read_json
+from cloud.api.jobs_body import (
+    JobAnalyzeOperation,
+    JobCreateOperation,
+    fields_from_form,
+    read_json,
+    refuse_not_multipart,
+)
 from cloud.api.listing import (
     DEFAULT_PER_PAGE,
     page_of,
@@ -33,9 +39,19 @@ from cloud.api.params import (
     sort_query,
 )
 from cloud.errors import invalid
-from cloud.schemas.jobs import JOB_FIELDS, JobActionIn, JobOut, JobPage, JobPatch
+from cloud.files import clean_filename
+from cloud.schemas.jobs import (
+    JOB_FIELDS,
+    JobActionIn,
+    JobFileAnalysis,
+    JobOut,
+    JobPage,
+    JobPatch,
+)
 from cloud.services.context import ServiceContext
+from cloud.services.files import FileService
 from cloud.services.jobs import SORTABLE, JobService
+from cloud.views.analysis import analysis_out
 from shared.enums import JobStatus, Priority
 
 _LIST_QUERY = (
@@ -155,6 +171,33 @@ class JobController(Controller):
         if content_type and not content_type.startswith("application/json"):
             raise invalid("Send application/json or multipart/form-data.")
         return await service.create_from_url(await read_json(request))
+
+    @post(
+        "/analyze",
+        opt={"scope": "jobs:write"},
+        status_code=200,
+        operation_class=JobAnalyzeOperation,
+        responses=errors(
+            (413, "file_invalid: the file is larger than the upload limit"),
+            (422, "file_invalid: the G-code did not validate (see message)"),
+        ),
+    )
+    async def analyze_job_file(self, request: Request[Any, Any, Any], svc: Svc) -> JobFileAnalysis:
+        """Validate and analyse a G-code upload (multipart `file`) exactly as creating a job
+        does, and keep nothing: 200 with what a job from it would carry, or the same 422
+        `file_invalid` (413 past the upload limit). Nothing is stored, no job is made."""
+        content_type = request.headers.get("content-type", "")
+        if not content_type.startswith("multipart/"):
+            await refuse_not_multipart(request)
+        upload = MultipartUpload(content_type, request.stream())
+        if not await upload.start():
+            raise invalid("The form has no 'file' part.", param="file")
+        files = FileService(svc, app_context(request))
+        analysis = await files.analyze_stream(upload.file_chunks())
+        extra = next(iter(upload.fields), None)
+        if extra is not None:
+            raise invalid(f"Unknown form field '{extra}': send the 'file' only.", param=extra)
+        return analysis_out(analysis, clean_filename(upload.filename or ""))
 
     @patch(
         "/{job_id:str}",

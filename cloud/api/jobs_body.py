@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 from litestar import Request
@@ -51,10 +51,27 @@ def fields_from_form(form: dict[str, list[str]]) -> JobFields:
         raise from_msgspec(exc) from exc
 
 
+async def refuse_not_multipart(request: Request[Any, Any, Any]) -> NoReturn:
+    """`POST /v1/jobs/analyze` takes a multipart upload only: any other body is refused,
+    read no further than the JSON limit (413 past it, as every route caps its body)."""
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_JSON_BYTES:
+            raise TooLarge(ErrorCode.INVALID_REQUEST, f"The body exceeds {MAX_JSON_BYTES} bytes.")
+    raise invalid("Send multipart/form-data with the G-code in a 'file' part.", param="file")
+
+
 def _string(description: str, **kw: Any) -> Schema:
     return Schema(type=OpenAPIType.STRING, description=description, **kw)
 
 
+_FILE = Schema(
+    type=OpenAPIType.STRING,
+    format=None,
+    content_media_type="application/octet-stream",
+    description="The G-code file",
+)
 _PRIORITY = _string("low, normal, high, urgent", enum=["low", "normal", "high", "urgent"])
 _COMMON: dict[str, Schema] = {
     "name": _string("Job name (default: the file name)", max_length=255),
@@ -71,6 +88,26 @@ class JobCreateOperation(Operation):
 
     def __post_init__(self) -> None:
         self.request_body = _request_body()
+
+
+@dataclass
+class JobAnalyzeOperation(Operation):
+    """`POST /v1/jobs/analyze`: a multipart upload of one `file`."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            content={
+                "multipart/form-data": OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.OBJECT,
+                        properties={"file": _FILE},
+                        required=["file"],
+                        additional_properties=False,
+                    )
+                )
+            },
+        )
 
 
 def _request_body() -> RequestBody:
@@ -97,12 +134,7 @@ def _request_body() -> RequestBody:
     form_schema = Schema(
         type=OpenAPIType.OBJECT,
         properties={
-            "file": Schema(
-                type=OpenAPIType.STRING,
-                format=None,
-                content_media_type="application/octet-stream",
-                description="The G-code file",
-            ),
+            "file": _FILE,
             **_COMMON,
             "material": _string("Material type, e.g. PLA"),
             "tags": _string("Comma-separated tags"),

@@ -1,7 +1,13 @@
 """Per request: a request id, the caller's key, its scope, and its rate limit.
 
+The caller is an API key (`Authorization: Bearer`) or, without that header, a dashboard
+session cookie acting as the key that signed in (docs/dashboard.md); either way the limit is
+counted per key.
+
 Handlers declare the scope they need in `opt={"scope": "printers:read"}`; a handler without
-one (docs, signed file downloads) is public. Rate-limit headers follow
+one (docs, signed file downloads) is public. One with `"rate_limited": False` in `opt` spends
+none of the rate limit (the dashboard's live stream: one request however long it stays open,
+cloud/live/stream.py). Rate-limit headers follow
 draft-ietf-httpapi-ratelimit-headers-11 (`RateLimit-Policy` + `RateLimit`), with
 `Retry-After` on 429 (field-notes §5.3: Litestar's built-in limiter sends no Retry-After).
 """
@@ -27,9 +33,12 @@ from litestar.types import (
 
 from cloud.api.state import AppContext
 from cloud.api.text import NUL, refuse_nul, refuse_nul_in_pairs
+from cloud.auth.keys import Principal
+from cloud.dashboard.cookies import session_token, signed_in
 from cloud.errors import ApiError
 from cloud.ratelimit import RateLimiterUnavailableError, rate_limit_headers
 from shared.enums import ErrorCode
+from shared.logs import bind_log_ids, log_context
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +61,11 @@ class ApiMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        # What the request's handlers and services log carries its id and organization.
+        with log_context():  # the ids bound in `_handle` end with the request
+            await self._handle(scope, receive, send, next_app)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if scope.get("method") == "OPTIONS":
             await _answer_options(scope, send)
             return
@@ -59,12 +73,15 @@ class ApiMiddleware(ASGIMiddleware):
         client_id = _header(scope, b"x-request-id")
         request_id = client_id if client_id and _CLIENT_REQUEST_ID.match(client_id) else None
         state["request_id"] = request_id or new_request_id()
+        bind_log_ids(request_id=state["request_id"])
         extra: dict[str, str] = {"X-Request-Id": state["request_id"]}
         needed = scope["route_handler"].opt.get("scope")
         if needed is not None:
             ctx: AppContext = scope["litestar_app"].state["ctx"]
-            principal = await ctx.keys.resolve(_header(scope, b"authorization"))
-            if ctx.limiter is not None and ctx.settings.rate_limit_per_minute > 0:
+            principal = await _principal(ctx, scope)
+            bind_log_ids(org_id=principal.org_id)
+            counted = scope["route_handler"].opt.get("rate_limited", True)
+            if counted and ctx.limiter is not None and ctx.settings.rate_limit_per_minute > 0:
                 extra.update(await _rate_limit(ctx, principal.key_id))
             state["rate_headers"] = extra
             if not principal.allows(needed):
@@ -87,6 +104,17 @@ class ApiMiddleware(ASGIMiddleware):
             await send(message)
 
         await next_app(scope, receive, send_with_headers)
+
+
+async def _principal(ctx: AppContext, scope: Scope) -> Principal:
+    """The caller: by its `Authorization` header, or else by a dashboard session cookie,
+    whose writes must also carry the session's CSRF token (cloud/dashboard/cookies.py). A
+    request with the header is judged by the header alone, whatever cookie comes along."""
+    authorization = _header(scope, b"authorization")
+    token = session_token(scope) if authorization is None else None
+    if token is None:
+        return await ctx.keys.resolve(authorization)
+    return (await signed_in(scope, token)).principal
 
 
 async def _answer_options(scope: Scope, send: Send) -> None:

@@ -74,9 +74,10 @@ class MqttCredentialController(Controller):
         data: JSONBody[MqttCredentialCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> MqttCredentialCreated:
-        """Create a read-only MQTT login for a dashboard: it may subscribe to this
-        organization's agent status, printer state, telemetry and events, and publish
-        nothing. The password is in this response only."""
+        """Create an MQTT login for a dashboard: it may subscribe to this organization's
+        agent status, printer state, telemetry and events, and publish nothing an agent
+        reads (only Home Assistant's birth message and this organization's Home Assistant
+        button presses, docs/home-assistant.md). The password is in this response only."""
         return await MqttCredentialService(svc).create(data, app_context(request))
 
     @delete("/{credential_id:str}", opt={"scope": "admin"}, responses=errors())

@@ -54,9 +54,13 @@ class OrganizationController(Controller):
 
     @patch("/", opt={"scope": "organization:write"}, responses=errors())
     async def update_organization(
-        self, svc: Svc, data: JSONBody[OrganizationPatch]
+        self, request: Request[Any, Any, Any], svc: Svc, data: JSONBody[OrganizationPatch]
     ) -> OrganizationOut:
-        return await OrganizationService(svc).patch(data)
+        """Change the name, or turn Home Assistant discovery on or off
+        (`home_assistant_enabled`: the cloud publishes, or removes, the printers' entities)."""
+        out = await OrganizationService(svc).patch(data)
+        app_context(request).kick("organization changed")  # Home Assistant follows at once
+        return out
 
 
 class UserController(Controller):

@@ -27,9 +27,11 @@ from cloud.api.params import (
     fields_query,
     sort_query,
 )
-from cloud.orchestration.commands import wait_for_command
+from cloud.orchestration.commands import wait_for_command, wait_for_gcode
 from cloud.schemas.printers import (
     PRINTER_FIELDS,
+    GcodeIn,
+    GcodeOut,
     PrinterActionIn,
     PrinterActionOut,
     PrinterCreate,
@@ -42,6 +44,9 @@ from shared.enums import PrinterStatus
 
 _LIST_QUERY = ("status", "group", "tag", "page", "per_page", "sort", "fields")
 ACTION_WAIT_S = 10.0
+# Console G-code waits as long as an action; the agent allows a command 120 s (a G28 or an
+# M109 takes long), after which the answer is 202 and the printer's reply is not shown.
+GCODE_WAIT_S = 10.0
 
 
 class PrinterController(Controller):
@@ -153,3 +158,39 @@ class PrinterController(Controller):
         status = await wait_for_command(app, out.id, ACTION_WAIT_S)
         out.status = status
         return Response(out, status_code=200 if status == "ok" else 202)
+
+    @post(
+        "/{printer_id:str}/gcode",
+        opt={"scope": "admin"},
+        status_code=202,
+        responses={
+            **errors((409, "printer_busy or printer_offline"), *IDEMPOTENCY_ERRORS),
+            # 202 is the declared status; 200 when the printer answered in time.
+            200: ResponseSpec(
+                data_container=GcodeOut,
+                description="The printer answered (`status: ok`, its lines in `replies`)",
+                generate_examples=False,
+            ),
+        },
+    )
+    async def send_gcode(
+        self,
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        printer_id: FromPath[str],
+        data: JSONBody[GcodeIn],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[GcodeOut]:
+        """Send raw G-code (1–50 lines) to an idle printer and wait (up to 10 s) for what it
+        answers: 200 with `status: ok` and the printer's lines in `replies`; 202 with
+        `status: sent` when no answer came in time (delivery goes on until `expires_at`,
+        60 s); 409 `printer_busy` while the printer prints, is paused or busy, or
+        `printer_offline`; the agent's refusal (a command it will not send) is answered with
+        its code and message. Admin keys only."""
+        out = await PrinterService(svc).send_gcode(printer_id, data)
+        app = app_context(request)
+        app.kick("printer gcode")
+        if not app.bridge_running:
+            return Response(out, status_code=202)
+        out.status, out.replies = await wait_for_gcode(app, out.id, GCODE_WAIT_S)
+        return Response(out, status_code=200 if out.status == "ok" else 202)

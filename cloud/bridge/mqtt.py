@@ -66,12 +66,15 @@ class MqttLink:
         subscriptions: Sequence[tuple[str, int]],
         handler: MessageHandler,
         on_connected: ConnectedHook | None = None,
+        ignore_retained: Callable[[str], bool] | None = None,
     ) -> None:
         self._settings = settings
         self._address = parse_broker_url(settings.url)
         self._subscriptions = list(subscriptions)
         self._handler = handler
         self._on_connected = on_connected
+        # Topics whose retained copies (replayed at subscription) must not reach the handler.
+        self._ignore_retained = ignore_retained
         self._client: aiomqtt.Client | None = None
         self._connected = asyncio.Event()
 
@@ -156,9 +159,13 @@ class MqttLink:
                     await self._handle(client._queue.get_nowait())
 
     async def _handle(self, message: aiomqtt.Message) -> None:
+        topic = message.topic.value
+        if message.retain and self._ignore_retained is not None and self._ignore_retained(topic):
+            log.warning("skipped a retained message on %s: only live ones count there", topic)
+            return
         payload = message.payload
         data = payload if isinstance(payload, bytes) else str(payload).encode()
-        await self._call_safely(self._handler(message.topic.value, data), message.topic.value)
+        await self._call_safely(self._handler(topic, data), topic)
 
     @staticmethod
     async def _call_safely(awaitable: Awaitable[None], what: str) -> None:

@@ -42,6 +42,8 @@ from cloud.bridge.inbound import (
 from cloud.bridge.mqtt import LinkSettings, MqttLink, NotConnectedError
 from cloud.bridge.ordering import EventOrder
 from cloud.context import CloudContext
+from cloud.homeassistant.link import HomeAssistant
+from cloud.metrics.series import BridgeKind, bridge_applied, bridge_received
 from cloud.mqttauth.control import RESPONSE_TOPIC, DynsecControl
 from cloud.mqttauth.provisioner import Provisioner
 from cloud.orchestration import acks
@@ -84,6 +86,16 @@ ACK_WINDOW_S = 0.2
 # message is given up (and logged): a brief outage or lock must not lose an event.
 APPLY_ATTEMPTS = 5
 
+# The `kind` label of apf_bridge_messages_total (cloud/metrics/series.py).
+_METRIC_KIND: dict[type, BridgeKind] = {
+    Refused: BridgeKind.REFUSED,
+    StateIn: BridgeKind.STATE,
+    StatusIn: BridgeKind.STATUS,
+    EventIn: BridgeKind.EVENT,
+    ReplyIn: BridgeKind.REPLY,
+    TelemetryIn: BridgeKind.TELEMETRY,
+}
+
 
 @dataclass(frozen=True, slots=True)
 class BridgeSettings:
@@ -113,6 +125,7 @@ class Bridge:
         subscriptions = [(subscription(k, shared_group=settings.shared_group), 1) for k in kinds]
         if settings.provisioning:
             subscriptions.append((RESPONSE_TOPIC, 1))
+        subscriptions.extend(HomeAssistant.subscriptions(settings.shared_group))
         self.link = MqttLink(
             LinkSettings(
                 url=settings.mqtt_url,
@@ -124,6 +137,7 @@ class Bridge:
             subscriptions=subscriptions,
             handler=self._on_message,
             on_connected=self._on_connected,
+            ignore_retained=HomeAssistant.ignores_retained,
         )
         self.control = DynsecControl(self._publish_control)
         address = parse_broker_url(settings.mqtt_url)
@@ -137,6 +151,10 @@ class Bridge:
                 cloud_username=address.username,
                 broker=address.redacted(),
             )
+        # Home Assistant discovery and buttons, for the organizations that turn them on.
+        self.home_assistant = HomeAssistant(
+            app, self._publish_retained, link_up=lambda: self.link.connected
+        )
         self.applier = Applier(app, on_change=self.kick)
         self.dispatcher = Dispatcher(app, self._publish)
         self.runner = QueueRunner(app)
@@ -153,6 +171,8 @@ class Bridge:
         """Ask the worker for a pass soon (cheap; safe to call from any coroutine)."""
         log.debug("bridge kicked: %s", reason)
         self._kicked.set()
+        if reason != "safety":  # Home Assistant keeps its own, slower interval
+            self.home_assistant.poke()
 
     async def run(self) -> None:
         scheduler = AsyncIOScheduler()
@@ -173,6 +193,7 @@ class Bridge:
                 group.create_task(self._worker(), name="bridge-worker")
                 group.create_task(self._held_events(), name="bridge-held-events")
                 group.create_task(self.acks.run(), name="bridge-acks")
+                group.create_task(self.home_assistant.publisher.run(), name="bridge-ha")
                 if self.provisioner is not None:
                     group.create_task(self.provisioner.run(), name="bridge-provisioner")
         finally:
@@ -184,7 +205,11 @@ class Bridge:
         if topic == RESPONSE_TOPIC:
             self.control.on_response(payload)
             return
+        if HomeAssistant.handles(topic):
+            await self.home_assistant.on_message(topic, payload)
+            return
         item = classify(topic, payload)
+        bridge_received(_METRIC_KIND[type(item)])
         match item:
             case Refused():
                 log.warning("skipped MQTT message on %s: %s", item.topic, item.reason)
@@ -197,6 +222,7 @@ class Bridge:
                 await self._flush_states_safely()
                 async with self._apply_lock:
                     await _with_retries(self.applier.apply_status, item)
+                bridge_applied([item.status.ts])
                 if item.status.state is AgentState.ONLINE:
                     self.acks.owe(item.agent_id)
             case EventIn():
@@ -209,6 +235,7 @@ class Bridge:
                 await self._flush_states_safely()
                 async with self._apply_lock:
                     await _with_retries(self.applier.apply_reply, item)
+                bridge_applied([item.reply.ts])
             case TelemetryIn():
                 self._telemetry.append(item)
                 self._states_ready.set()
@@ -216,7 +243,9 @@ class Bridge:
     async def _apply_events(self, items: list[EventIn]) -> None:
         for event in items:
             async with self._apply_lock:
-                await _with_retries(self.applier.apply_event, event)
+                applied = await _with_retries(self.applier.apply_event, event)
+            if applied:  # a duplicate's lag would be its first copy's, counted then
+                bridge_applied([event.event.ts])
             self._order.applied(event)
             # A duplicate too: the agent re-sent it because it has not heard of it yet.
             self.acks.owe(event.agent_id)
@@ -237,8 +266,10 @@ class Bridge:
             # Telemetry first: a snapshot in the same batch is the more authoritative word.
             if samples:
                 await self.applier.apply_telemetry(samples)
+                bridge_applied(sample.telemetry.ts for sample in samples)
             if batch:
                 await self.applier.apply_states(batch)
+                bridge_applied(state.state.ts for state in batch)
 
     async def _state_flusher(self) -> None:
         while True:
@@ -299,6 +330,7 @@ class Bridge:
         if self.provisioner is not None:
             self.provisioner.connected()
         self.dispatcher.forget_published()
+        self.home_assistant.connected()
         self.kick("connected")
         for agent_id in await acks.known_agents(self._app):
             self.acks.owe(agent_id, resend=True)

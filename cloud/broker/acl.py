@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from cloud.broker.topics import covers, matches
+from shared.mqtt.topics import covers, matches
 
 
 class AclType(StrEnum):

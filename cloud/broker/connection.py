@@ -14,7 +14,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from cloud.broker.acl import Action
-from cloud.broker.packets import (
+from cloud.broker.session import Message, Outbound, Session
+from shared.mqtt.packets import (
     SUBACK_FAILURE,
     Bare,
     Connect,
@@ -31,8 +32,7 @@ from cloud.broker.packets import (
     encode_publish,
     encode_suback,
 )
-from cloud.broker.session import Message, Outbound, Session
-from cloud.broker.topics import TopicError, check_topic_name, parse_subscription
+from shared.mqtt.topics import TopicError, check_topic_name, parse_subscription
 
 if TYPE_CHECKING:
     from cloud.broker.server import Broker

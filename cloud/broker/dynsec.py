@@ -42,7 +42,7 @@ from cloud.broker.acl import (
     AclType,
     Role,
 )
-from cloud.broker.topics import TopicError, check_filter
+from shared.mqtt.topics import TopicError, check_filter
 
 log = logging.getLogger(__name__)
 

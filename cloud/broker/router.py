@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from cloud.broker.acl import Action
 from cloud.broker.session import Message, Outbound, Session
-from cloud.broker.topics import FilterSpec, SubscriptionTree, has_wildcards, matches
+from shared.mqtt.topics import FilterSpec, SubscriptionTree, has_wildcards, matches
 
 log = logging.getLogger(__name__)
 

@@ -35,10 +35,10 @@ import msgspec
 from cloud.broker.acl import Action
 from cloud.broker.connection import Connection
 from cloud.broker.dynsec import CONTROL_TOPIC, RESPONSE_TOPIC, DynamicSecurity
-from cloud.broker.packets import PROTOCOLS, Connect, ConnectCode, Will, encode_connack
 from cloud.broker.router import Router, RouterLimits
 from cloud.broker.session import Message, Session
 from cloud.broker.throttle import LoginThrottle, ThrottleSettings
+from shared.mqtt.packets import PROTOCOLS, Connect, ConnectCode, Will, encode_connack
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cloud.broker.acl import AccessPolicy
-from cloud.broker.topics import FilterSpec
+from shared.mqtt.topics import FilterSpec
 
 
 @dataclass(frozen=True, slots=True)

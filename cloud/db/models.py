@@ -25,6 +25,9 @@ class Organization(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     name: str = Field(max_length=200)
     plan: str = Field(default="free", max_length=32)
+    # Publish Home Assistant MQTT discovery for this organization's printers (migration
+    # 0013; cloud/homeassistant).
+    home_assistant_enabled: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -53,6 +56,26 @@ class ApiKey(SQLModel, table=True):
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DashboardSession(SQLModel, table=True):
+    """A browser signed in to the dashboard with an API key (cloud/dashboard, migration 0014).
+
+    It acts as that key, no more: the key's scopes, and void once the key is revoked. The
+    cookie's secret is stored as its SHA-256, like a key's; the CSRF token is not a secret
+    on its own (the page reads it), only together with the cookie.
+    """
+
+    __tablename__ = "dashboard_sessions"
+
+    id: str = Field(primary_key=True, max_length=32)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    key_id: str = Field(foreign_key="api_keys.id", index=True, max_length=32)
+    org_id: str = Field(foreign_key="organizations.id", max_length=32)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -100,6 +123,12 @@ class Printer(SQLModel, table=True):
     # When the agent stamped the snapshot written last: an older one arriving later (QoS 1
     # redelivery, or another replica's batch committing after this one) is not written.
     reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The filament the printer itself reports loaded (AMS trays, an external spool), as its
+    # agent's newest snapshot says: [{slot, type, color, remaining_pct}]. Written by the
+    # snapshot apply alone (cloud/lifecycle/printers.py); the assigned spool is `materials`.
+    reported_materials: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -216,6 +245,10 @@ class PrinterCommand(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+    # A `gcode` command's lines, and what the printer answered them (the agent's reply
+    # message: its reply lines, newline-separated; migration 0015).
+    gcode: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    reply: str | None = Field(default=None, sa_type=Text)
 
 
 class Event(SQLModel, table=True):

@@ -80,20 +80,23 @@ class GcodeStore:
         partial = self._new_partial()
         analyzer = GcodeAnalyzer()
         try:
-            try:
-                async with HashingFileSink(
-                    partial, max_bytes=max_bytes, observer=analyzer.feed
-                ) as sink:
-                    async for chunk in chunks:
-                        await sink.write(chunk)
-                    size_bytes, sha256 = await sink.finish()
-            except SizeLimitExceededError as exc:
-                raise FileTooLargeError(max_bytes) from exc
-            except GcodeInvalidError as exc:
-                raise FileInvalidError(exc.reason) from exc
+            size_bytes, sha256 = await _receive(partial, chunks, max_bytes, analyzer)
             return await self._admit(
                 partial, clean_filename(filename), size_bytes, sha256, analyzer
             )
+        finally:
+            await asyncio.to_thread(partial.unlink, missing_ok=True)
+
+    async def analyze_stream(
+        self, chunks: AsyncIterator[bytes], *, max_bytes: int
+    ) -> GcodeAnalysis:
+        """What `save_stream` would find in `chunks`, by the same steps, keeping nothing:
+        the same limit, the same FileInvalidError, the analysis; the partial goes at once."""
+        partial = self._new_partial()
+        analyzer = GcodeAnalyzer()
+        try:
+            size_bytes, _ = await _receive(partial, chunks, max_bytes, analyzer)
+            return await _finish_analysis(size_bytes, analyzer)
         finally:
             await asyncio.to_thread(partial.unlink, missing_ok=True)
 
@@ -158,13 +161,7 @@ class GcodeStore:
         sha256: str,
         analyzer: GcodeAnalyzer,
     ) -> StoredFile:
-        if size_bytes == 0:
-            raise FileInvalidError("the file is empty")
-        try:
-            # The last block, the footer and the summary: CPU work, kept off the loop.
-            analysis = await asyncio.to_thread(analyzer.finish)
-        except GcodeInvalidError as exc:
-            raise FileInvalidError(exc.reason) from exc
+        analysis = await _finish_analysis(size_bytes, analyzer)
         file_id = new_id(IdPrefix.FILE)
         final = self._final_path(file_id)
         await asyncio.to_thread(_move_into_place, partial, final)
@@ -193,6 +190,31 @@ class GcodeStore:
         if removed:
             logger.warning("removed %d abandoned partial uploads", removed)
         return removed
+
+
+async def _receive(
+    partial: Path, chunks: AsyncIterator[bytes], max_bytes: int, analyzer: GcodeAnalyzer
+) -> tuple[int, str]:
+    """Write `chunks` to `partial`, each block analysed as it lands; (size, sha256)."""
+    try:
+        async with HashingFileSink(partial, max_bytes=max_bytes, observer=analyzer.feed) as sink:
+            async for chunk in chunks:
+                await sink.write(chunk)
+            return await sink.finish()
+    except SizeLimitExceededError as exc:
+        raise FileTooLargeError(max_bytes) from exc
+    except GcodeInvalidError as exc:
+        raise FileInvalidError(exc.reason) from exc
+
+
+async def _finish_analysis(size_bytes: int, analyzer: GcodeAnalyzer) -> GcodeAnalysis:
+    if size_bytes == 0:
+        raise FileInvalidError("the file is empty")
+    try:
+        # The last block, the footer and the summary: CPU work, kept off the loop.
+        return await asyncio.to_thread(analyzer.finish)
+    except GcodeInvalidError as exc:
+        raise FileInvalidError(exc.reason) from exc
 
 
 def _move_into_place(partial: Path, final: Path) -> None:

@@ -36,6 +36,7 @@ from cloud.lifecycle.presence import presence_events
 from cloud.services.events import record_event
 from cloud.views.printers import printer_out
 from shared.enums import EventType, PrinterStatus
+from shared.wire import LoadedMaterial
 
 _PRINTERS = table_of(Printer)
 # The authorisation of what an agent reports (snapshots, telemetry): an UPDATE with this
@@ -55,6 +56,7 @@ _UPDATE_SNAPSHOT = (
         bed_c=bindparam("b_bed"),
         progress=bindparam("b_progress"),
         firmware=func.coalesce(bindparam("b_firmware"), _PRINTERS.c.firmware),
+        reported_materials=bindparam("b_materials", type_=_PRINTERS.c.reported_materials.type),
         reported_at=bindparam("b_reported"),
         updated_at=bindparam("b_at"),
     )
@@ -75,6 +77,9 @@ class Snapshot:
     firmware: str | None
     message: str | None  # the reason of an offline, the message of an error
     reported_at: datetime  # the agent's stamp (its clock)
+    # What the printer says is loaded; none (an older agent, a printer that cannot tell)
+    # clears what an earlier snapshot said.
+    materials: Sequence[LoadedMaterial] = ()
 
 
 async def set_status(
@@ -156,6 +161,7 @@ def _row(s: Snapshot, now: datetime) -> dict[str, Any]:
         "b_bed": s.bed_c,
         "b_progress": s.progress,
         "b_firmware": s.firmware,
+        "b_materials": [msgspec.structs.asdict(m) for m in s.materials],
         "b_reported": s.reported_at,
         "b_at": now,
     }

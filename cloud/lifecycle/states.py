@@ -70,3 +70,5 @@ class CommandAction(StrEnum):
     CANCEL = PrinterAction.CANCEL.value
     HOME = PrinterAction.HOME.value
     COOLDOWN = PrinterAction.COOLDOWN.value
+    # Raw G-code lines from the API's console (`POST /v1/printers/{id}/gcode`, admin only).
+    GCODE = "gcode"

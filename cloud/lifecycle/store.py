@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 START_TTL = timedelta(seconds=60)
 # How long a printer action is delivered before it expires unanswered.
 ACTION_TTL = timedelta(minutes=5)
+# Console G-code is typed by someone waiting for its answer: run minutes later (an agent
+# back from an outage), it would surprise whoever typed it.
+GCODE_TTL = timedelta(seconds=60)
+_TTL = {CommandAction.START_JOB: START_TTL, CommandAction.GCODE: GCODE_TTL}
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,10 +207,12 @@ class JobLife:
         agent_id: str | None,
         action: CommandAction,
         job_id: str | None = None,
+        gcode: list[str] | None = None,
     ) -> PrinterCommand:
-        """A command for the printer's agent, delivered by the dispatcher until answered."""
+        """A command for the printer's agent, delivered by the dispatcher until answered;
+        `gcode`: the lines of a `gcode` command."""
         now = utcnow()
-        ttl = START_TTL if action is CommandAction.START_JOB else ACTION_TTL
+        ttl = _TTL.get(action, ACTION_TTL)
         command = PrinterCommand(
             id=new_id(IdPrefix.COMMAND),
             org_id=org_id,
@@ -218,6 +224,7 @@ class JobLife:
             created_at=now,
             updated_at=now,
             expires_at=now + ttl,
+            gcode=gcode,
         )
         session.add(command)
         return command

@@ -10,9 +10,15 @@ broker's default would allow it (receiving is allowed by default in dynsec).
   printers' ``state`` and ``telemetry``; subscribes to and receives exactly its ``config``,
   ``commands`` and ``acks``. Nothing of another agent or organization.
 - **dashboard** (one role per organization): subscribes to and receives that
-  organization's ``status``, ``state``, ``telemetry`` and ``events``; publishes nothing. No
-  ``config`` (printer secrets), ``commands`` (signed download links), ``replies``, ``acks``.
-- **cloud**: everything under ``apf/``, and the shared-subscription form of it.
+  organization's ``status``, ``state``, ``telemetry`` and ``events``. No ``config`` (printer
+  secrets), ``commands`` (signed download links), ``replies``, ``acks``. For Home Assistant
+  (docs/home-assistant.md) it also subscribes to the two discovery filters Home Assistant
+  uses but receives only its organization's configs (their node id names the organization),
+  and publishes exactly two things: Home Assistant's birth message and Will, and button
+  presses on its organization's ``apf/{org}/ha/printers/+/command`` (which the cloud turns
+  into pause, resume or cancel, and only while the organization has Home Assistant on).
+- **cloud**: everything under ``apf/``, and the shared-subscription form of it; and the
+  Home Assistant discovery configs it writes and the birth message it reads.
 """
 
 from __future__ import annotations
@@ -20,6 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cloud.broker.dynsec import StoredAcl, StoredRole
+from cloud.homeassistant.discovery import (
+    BIRTH_TOPIC,
+    CONFIG_SUBSCRIPTION,
+    DISCOVERY_PREFIX,
+    node_id,
+)
 from shared.wire import (
     acks_topic,
     agent_root,
@@ -77,9 +89,15 @@ def cloud_role() -> RoleSpec:
     return RoleSpec(
         CLOUD_ROLE,
         (
-            *_grant("publishClientSend", everything),
-            *_grant("publishClientReceive", everything),
-            *_grant("subscribePattern", everything, f"$share/+/{everything}"),
+            *_grant("publishClientSend", everything, CONFIG_SUBSCRIPTION),
+            *_grant("publishClientReceive", everything, CONFIG_SUBSCRIPTION, BIRTH_TOPIC),
+            *_grant(
+                "subscribePattern",
+                everything,
+                f"$share/+/{everything}",
+                CONFIG_SUBSCRIPTION,
+                BIRTH_TOPIC,
+            ),
         ),
     )
 
@@ -139,13 +157,28 @@ def dashboard_topics(org_id: str) -> tuple[str, ...]:
     )
 
 
+def home_assistant_filters() -> tuple[str, ...]:
+    """The filters Home Assistant subscribes to for discovery (with its default prefix)."""
+    return (f"{DISCOVERY_PREFIX}/+/+/config", CONFIG_SUBSCRIPTION)
+
+
+def home_assistant_publishes(org_id: str) -> tuple[str, ...]:
+    """What a dashboard login used by Home Assistant may publish: its birth message and
+    Will, and its organization's button presses."""
+    return (BIRTH_TOPIC, f"{ROOT}/{check_id(org_id, 'org_id')}/ha/printers/+/command")
+
+
 def dashboard_role(org_id: str) -> RoleSpec:
     topics = dashboard_topics(org_id)
+    own_configs = f"{DISCOVERY_PREFIX}/+/{node_id(org_id)}/+/config"
     return RoleSpec(
         dashboard_role_name(org_id),
         (
-            *_grant("subscribePattern", *topics),
-            *_grant("publishClientReceive", *topics),
+            *_grant("subscribePattern", *topics, *home_assistant_filters()),
+            # Home Assistant's filters match every organization's configs; delivery is
+            # narrowed to this organization's here.
+            *_grant("publishClientReceive", *topics, own_configs),
+            *_grant("publishClientSend", *home_assistant_publishes(org_id)),
             *_DENY_REST,
         ),
     )

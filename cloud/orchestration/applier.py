@@ -29,6 +29,7 @@ from cloud.lifecycle.machine import IllegalTransition, Trigger
 from cloud.lifecycle.occupancy import active_run_on, run_is_active
 from cloud.lifecycle.states import CommandAction, CommandStatus, RunStatus
 from cloud.lifecycle.store import CopyReport, JobLife, command_to, end_orphan_run, finished_seconds
+from cloud.metrics.series import EVENTS_APPLIED, EVENTS_DUPLICATES
 from cloud.orchestration.db import writing
 from cloud.orchestration.tables import (
     AgentLink,
@@ -40,6 +41,10 @@ from shared import wire
 from shared.enums import AgentState, ErrorCode, JobStatus, PrinterStatus
 
 log = logging.getLogger(__name__)
+
+# The agent sends at most the last 4,000 characters of a G-code reply; the cloud keeps no
+# more than that whatever it is sent.
+MAX_GCODE_REPLY_CHARS = 4000
 
 _PRINTERS = table_of(Printer)
 _JOBS = table_of(Job)
@@ -183,6 +188,7 @@ class Applier:
                         firmware=state.firmware,
                         message=state.message,
                         reported_at=state.ts,
+                        materials=state.materials,
                     )
                 )
                 if job is not None:
@@ -258,6 +264,7 @@ class Applier:
                 # Not agent.id: the rollback expired the instance, and reloading it here would
                 # be I/O outside the async driver (MissingGreenlet), failing the duplicate.
                 log.debug("event %s from %s already applied", event.event_id, item.agent_id)
+                EVENTS_DUPLICATES.inc()
                 return False
             link = await ensure_agent_link(session, agent.id, agent.org_id)
             if event.seq > link.last_seq + 1 and link.last_seq > 0:
@@ -272,6 +279,7 @@ class Applier:
             link.last_seq = max(link.last_seq, event.seq)
             freed = await self._apply_event(session, item)
             await session.commit()
+        EVENTS_APPLIED.inc()
         if freed:
             self._on_change("printer freed")
         return True
@@ -393,6 +401,9 @@ class Applier:
             new = CommandStatus.OK if reply.ok else CommandStatus.FAILED
             if not command_to(command, new, error=error):
                 return None  # a repeated reply to a settled command
+            if command.action == CommandAction.GCODE.value and reply.message:
+                # What the printer answered (or why not), for the request that waits on it.
+                command.reply = reply.message[-MAX_GCODE_REPLY_CHARS:]
             if not reply.ok and command.action == CommandAction.START_JOB.value:
                 freed = await self._start_refused(session, command, reply)
             elif not reply.ok and command.action == CommandAction.PAUSE.value:

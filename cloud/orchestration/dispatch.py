@@ -31,7 +31,12 @@ from cloud.lifecycle.store import CopyReport, JobLife, command_to
 from cloud.orchestration.db import writing
 from cloud.orchestration.tables import AgentLink, PrintRun, ensure_agent_link
 from cloud.sealing import SecretBox
-from cloud.services.connections import http_url, moonraker_http_url, prusalink_credentials
+from cloud.services.connections import (
+    bambu_address,
+    http_url,
+    moonraker_http_url,
+    prusalink_credentials,
+)
 from cloud.services.printer_secrets import printer_secret_purpose
 from shared import wire
 from shared.enums import AgentState, JobStatus
@@ -66,6 +71,16 @@ def connection_for(printer: Printer, box: SecretBox) -> wire.Connection:
     if printer.connection_kind == "moonraker":
         url = moonraker_http_url(printer.connection_url)
         return wire.MoonrakerConnection(url=url, api_key=secret)
+    if printer.connection_kind == "bambu":
+        at = bambu_address(printer.connection_url)
+        return wire.BambuConnection(
+            host=at.host,
+            serial=at.serial,
+            access_code=secret or "",
+            mqtt_port=at.mqtt_port,
+            ftps_port=at.ftps_port,
+            fingerprint=at.fingerprint,
+        )
     parts = urlsplit(printer.connection_url)
     params = parse_qs(parts.query)
     baud = params.get("baud", [None])[-1]
@@ -218,6 +233,14 @@ class Dispatcher:
         if command.action in _PRINTER_COMMANDS:
             return _PRINTER_COMMANDS[command.action](
                 command_id=cid, printer_id=pid, issued_at=issued, expires_at=expires
+            )
+        if command.action == CommandAction.GCODE.value and command.gcode:
+            return wire.RawGcode(
+                command_id=cid,
+                printer_id=pid,
+                issued_at=issued,
+                expires_at=expires,
+                lines=list(command.gcode),
             )
         if command.action != CommandAction.START_JOB.value:
             log.error("command %s has unknown action %r; expiring it", command.id, command.action)

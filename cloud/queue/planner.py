@@ -4,13 +4,18 @@ No database, no clock, no I/O: the runner (`cloud.queue.runner`) loads the input
 `plan`, and applies each pair with a conditional update, so the rules live here alone and
 are tested without a server.
 
-The rules (docs/queue.md):
+The rules (docs/orchestration.md, "The queue"):
 1. Jobs are taken in priority order (urgent > high > normal > low), then oldest first, then
    by id so the order is total and the same on every replica.
 2. A job naming a printer waits for that printer; it is never placed elsewhere.
-3. Any other job goes to a free printer whose loaded material matches: same type
-   (case-insensitive), and the same colour when the job names one. A job that names no
-   material can go to any free printer; a printer with nothing loaded takes only such jobs.
+3. Any other job goes to a free printer with a matching material: one of the (type, colour)
+   pairs the printer can print (its assigned spool, and every filament it reports loaded
+   with a type, e.g. each tray of a Bambu AMS) has the job's type and, when the job names
+   a colour, that colour. Both are compared as text, blanks around and case ignored
+   (`"#ff0000"` matches a tray's `"#FF0000"`; a colour name matches only that name). A job
+   that names no material can go to any free printer; a printer with nothing of a known
+   type loaded takes only such jobs. A printer listed under several materials is still
+   taken once.
 4. Among the printers a job fits, it takes one that no waiting pinned job is asking for, so
    an unpinned job does not take the one printer a pinned job can use; then the printer that
    has been free longest (the order the caller lists them in), then by id.
@@ -35,13 +40,17 @@ class QueuedJob:
     material_color: str | None = None
 
 
+# What a printer can print with: (type, colour). A pair without a type (an empty AMS tray,
+# one the printer cannot identify) is no candidate.
+Filament = tuple[str | None, str | None]
+
+
 @dataclass(frozen=True, slots=True)
 class FreePrinter:
-    """A printer that is online and idle, with what is loaded on it."""
+    """A printer that is online and idle, with the materials it has loaded."""
 
     printer_id: str
-    material_type: str | None = None
-    material_color: str | None = None
+    materials: tuple[Filament, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +64,7 @@ def queue_order(job: QueuedJob) -> tuple[int, datetime, str]:
 
 
 def _norm(value: str | None) -> str | None:
-    return value.strip().casefold() if value else None
+    return (value.strip().casefold() or None) if value else None
 
 
 class _FreePool:
@@ -64,8 +73,8 @@ class _FreePool:
     def __init__(self, printers: Sequence[FreePrinter], wanted_by_pinned: set[str]) -> None:
         self._free: dict[str, FreePrinter] = {}
         # Candidate lists in preference order: printers no pinned job waits for come first.
-        self._by_type: dict[str | None, list[str]] = {}
-        self._by_type_color: dict[tuple[str | None, str | None], list[str]] = {}
+        self._by_type: dict[str, list[str]] = {}
+        self._by_type_color: dict[tuple[str, str], list[str]] = {}
         self._all: list[str] = []
         ordered = sorted(
             enumerate(printers), key=lambda ip: (ip[1].printer_id in wanted_by_pinned, ip[0])
@@ -74,9 +83,13 @@ class _FreePool:
             if printer.printer_id in self._free:
                 continue  # listed twice: keep the first
             self._free[printer.printer_id] = printer
-            kind, color = _norm(printer.material_type), _norm(printer.material_color)
-            self._by_type.setdefault(kind, []).append(printer.printer_id)
-            self._by_type_color.setdefault((kind, color), []).append(printer.printer_id)
+            loaded = [(_norm(kind), _norm(color)) for kind, color in printer.materials]
+            # Under each of its types and (type, colour) pairs once; `take` pops it from
+            # `_free`, so whichever list it is found through first gets it.
+            for kind in dict.fromkeys(kind for kind, _ in loaded if kind):
+                self._by_type.setdefault(kind, []).append(printer.printer_id)
+            for pair in dict.fromkeys((kind, color) for kind, color in loaded if kind and color):
+                self._by_type_color.setdefault(pair, []).append(printer.printer_id)
             self._all.append(printer.printer_id)
         # Each list is consumed from the front through a cursor; taken ids are skipped lazily.
         self._cursor: dict[tuple[str | None, ...], int] = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
@@ -27,7 +28,7 @@ from cloud.lifecycle.occupancy import run_is_active
 from cloud.lifecycle.store import JobLife, Placement
 from cloud.orchestration.db import writing
 from cloud.orchestration.tables import AgentLink, PrintRun
-from cloud.queue.planner import Assignment, FreePrinter, QueuedJob, plan
+from cloud.queue.planner import Assignment, Filament, FreePrinter, QueuedJob, plan
 from shared.enums import AgentState, JobStatus, MaterialStatus, PrinterStatus, Priority
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,12 @@ class QueueRunner:
             )
             printer_rows = (
                 await session.execute(
-                    select(col(Printer.id), col(Printer.org_id), col(Printer.agent_id))
+                    select(
+                        col(Printer.id),
+                        col(Printer.org_id),
+                        col(Printer.agent_id),
+                        col(Printer.reported_materials),
+                    )
                     .join(AgentLink, col(AgentLink.agent_id) == col(Printer.agent_id))
                     .where(
                         col(AgentLink.state) == AgentState.ONLINE.value,
@@ -84,7 +90,7 @@ class QueueRunner:
             ).all()
             if not printer_rows:
                 return {}, {}
-            loaded: dict[str | None, tuple[str | None, str | None]] = {}
+            spool_of: dict[str | None, Filament] = {}
             spools = await session.execute(
                 select(col(Material.printer_id), col(Material.type), col(Material.color))
                 .where(
@@ -94,11 +100,10 @@ class QueueRunner:
                 .order_by(col(Material.created_at))
             )
             for printer_id, spool_type, spool_color in spools:
-                loaded.setdefault(printer_id, (spool_type, spool_color))
+                spool_of.setdefault(printer_id, (spool_type, spool_color))
             free: dict[str, list[tuple[FreePrinter, str]]] = defaultdict(list)
             for row in printer_rows:
-                loaded_type, loaded_color = loaded.get(row.id, (None, None))
-                printer = FreePrinter(row.id, loaded_type, loaded_color)
+                printer = FreePrinter(row.id, _loaded(spool_of.get(row.id), row.reported_materials))
                 free[row.org_id].append((printer, str(row.agent_id)))
             job_rows = await session.execute(
                 select(
@@ -160,3 +165,11 @@ class QueueRunner:
             job.copies_done + 1,
         )
         return True
+
+
+def _loaded(spool: Filament | None, reported: list[dict[str, Any]]) -> tuple[Filament, ...]:
+    """What a printer can print with: its assigned spool (the oldest loadable one, the one
+    a print's usage is deducted from), then what the printer reports loaded; the planner
+    leaves out those without a type."""
+    found = [(m.get("type"), m.get("color")) for m in reported]
+    return (spool, *found) if spool is not None else tuple(found)

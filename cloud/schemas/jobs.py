@@ -100,6 +100,33 @@ class JobCreate(JobFields, kw_only=True, forbid_unknown_fields=True):
     file_url: Url
 
 
+class JobFileSlicer(msgspec.Struct, kw_only=True):
+    name: str
+    version: str | None
+
+
+class JobFileAnalysis(msgspec.Struct, kw_only=True):
+    """`POST /v1/jobs/analyze`: what a job made from the file would carry
+    (`estimated_duration`, `material`), more of the analysis, and what to check before
+    queueing it (`warnings`, sentences)."""
+
+    filename: str
+    size_bytes: int
+    estimated_duration: int  # seconds
+    # "slicer": the slicer's own figure from the file; "computed": ours from the moves
+    estimated_duration_source: str
+    # type as the slicer wrote it; color null (the analysis reads no colour); usage in g
+    material: JobMaterial
+    filament_used_mm: float
+    layer_count: int | None
+    layer_height_mm: float | None
+    nozzle_diameter_mm: float | None
+    first_layer_hotend_c: float | None
+    first_layer_bed_c: float | None
+    slicer: JobFileSlicer | None
+    warnings: list[str]
+
+
 class JobPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: JobName | msgspec.UnsetType = msgspec.UNSET
     priority: Priority | msgspec.UnsetType = msgspec.UNSET

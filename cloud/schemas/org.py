@@ -61,12 +61,15 @@ class OrganizationOut(msgspec.Struct, kw_only=True):
     plan: str
     limits: PlanLimits
     usage: Usage
+    # The cloud publishes Home Assistant MQTT discovery for the printers (docs/home-assistant.md).
+    home_assistant_enabled: bool
     created_at: datetime
     updated_at: datetime
 
 
 class OrganizationPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
+    home_assistant_enabled: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class UserOut(msgspec.Struct, kw_only=True):

@@ -15,7 +15,8 @@ ApiKeyText = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 # The forms cloud/services/connections.py accepts, documented (it checks them, with messages
 # of its own): OctoPrint's http(s) URL, Moonraker's moonraker(s):// URL, PrusaLink's
-# prusalink:// URL, or a USB serial device with optional baud and profile.
+# prusalink:// URL, a Bambu Lab printer's bambu:// URL with its serial number (and optional
+# FTPS port and certificate fingerprint), or a USB serial device with optional baud and profile.
 ConnectionUrl = Annotated[
     str,
     msgspec.Meta(
@@ -24,6 +25,8 @@ ConnectionUrl = Annotated[
         extra_json_schema={
             "pattern": r"^((https?|moonrakers?|prusalink)://[A-Za-z0-9.-]+(:[1-9][0-9]{0,4})?"
             r"(/[A-Za-z0-9._~/-]*)?"
+            r"|bambu://[A-Za-z0-9.-]+(:[1-9][0-9]{0,4})?\?serial=[A-Za-z0-9]{4,32}"
+            r"(&ftps_port=[1-9][0-9]{0,4})?(&fingerprint=[0-9A-Fa-f]{64})?"
             r"|serial:///dev/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)$"
         },
     ),
@@ -33,6 +36,16 @@ ConnectionUrl = Annotated[
 class Temperatures(msgspec.Struct, kw_only=True):
     hotend: float | None
     bed: float | None
+
+
+class ReportedMaterial(msgspec.Struct, kw_only=True):
+    """Filament the printer itself reports loaded (a Bambu AMS tray, its external spool), as
+    its agent said last; null where the printer cannot tell. `color` is `#RRGGBB`."""
+
+    slot: str
+    type: str | None = None
+    color: str | None = None
+    remaining_pct: float | None = None
 
 
 class PrinterOut(msgspec.Struct, kw_only=True):
@@ -52,6 +65,8 @@ class PrinterOut(msgspec.Struct, kw_only=True):
     connection_type: str
     connection_url: str
     has_api_key: bool
+    # What the printer reports loaded; the spools assigned to it are /v1/materials?printer_id=.
+    reported_materials: list[ReportedMaterial]
     created_at: datetime
     updated_at: datetime
 
@@ -86,6 +101,39 @@ class PrinterPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class PrinterActionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     action: PrinterAction
+
+
+# One line of console G-code: printable ASCII (a serial line carries nothing else safely)
+# but `*` (the firmware reads it as a checksum), at least one character that is not a
+# space, at most 96 (Marlin's default MAX_CMD_SIZE). A `;` comment is allowed; the agent
+# strips it before sending.
+GcodeLine = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=96,
+        pattern=r"^[ -)+-~]*[!-)+-~][ -)+-~]*$",
+        description="Printable ASCII but `*`, not blank, at most 96 characters",
+    ),
+]
+
+
+class GcodeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    lines: Annotated[list[GcodeLine], msgspec.Meta(min_length=1, max_length=50)]
+
+
+class GcodeOut(msgspec.Struct, kw_only=True):
+    """Console G-code as recorded. `status`: `ok` once the printer answered (`replies`: the
+    lines it said meanwhile, e.g. `T:210.0 /210.0 B:60.0 /60.0`); `sent` or `pending`
+    while on its way (`replies` empty)."""
+
+    id: str
+    printer_id: str
+    lines: list[str]
+    status: str
+    replies: list[str]
+    created_at: datetime
+    expires_at: datetime
 
 
 class PrinterActionOut(msgspec.Struct, kw_only=True):

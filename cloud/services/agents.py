@@ -114,12 +114,16 @@ class AgentService:
         unassigned to a live agent, until moved to another one with PATCH /v1/printers/:id."""
         agent = await self._row(agent_id)
         if agent.revoked_at is None:
+            # The write lock before the first change: the `get` below would otherwise flush
+            # it to SQLite unlocked, and a writer holding the lock would wait on SQLite while
+            # this one waits on the lock, until SQLite's busy timeout (10 s) broke the tie.
+            await self.ctx.begin_write()
             agent.revoked_at = utcnow()
             agent.state = AgentState.OFFLINE.value
             login = await self.ctx.session.get(BrokerLogin, agent.mqtt_username)
             if login is not None:
                 broker_logins.revoke(login)
-            await self.ctx.flush()  # the write lock, before the lifecycle writes
+            await self.ctx.flush()  # before the lifecycle writes
             # Nobody drives its printers any more: offline (and said so) until moved.
             await printers.agent_gone(self.ctx.session, agent.id, "agent revoked")
             await self.ctx.commit()

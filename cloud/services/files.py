@@ -20,7 +20,7 @@ from cloud.services import quotas
 from cloud.services.context import ServiceContext
 from cloud.services.org import storage_used
 from shared.enums import ErrorCode
-from shared.gcode import GcodeInvalidError
+from shared.gcode import GcodeAnalysis, GcodeInvalidError
 
 
 class FileService:
@@ -57,6 +57,16 @@ class FileService:
         except (FileInvalidError, GcodeInvalidError) as exc:
             raise _file_invalid(exc, "file") from exc
         return await self._record(stored, source_url=None)
+
+    async def analyze_stream(self, chunks: AsyncIterator[bytes]) -> GcodeAnalysis:
+        """What `from_stream` would find in the upload (the same limit, the same
+        `file_invalid`), with nothing stored."""
+        try:
+            return await self.app.store.analyze_stream(
+                chunks, max_bytes=self.app.settings.max_upload_bytes
+            )
+        except (FileInvalidError, GcodeInvalidError) as exc:
+            raise _file_invalid(exc, "file") from exc
 
     async def _record(self, stored: StoredFile, *, source_url: str | None) -> StoredFileRow:
         org = await self.ctx.organization()

@@ -80,14 +80,21 @@ class OrganizationService:
                 active_jobs=plan.active_jobs,
             ),
             usage=usage,
+            home_assistant_enabled=org.home_assistant_enabled,
             created_at=org.created_at,
             updated_at=org.updated_at,
         )
 
     async def patch(self, data: OrganizationPatch) -> OrganizationOut:
         org = await self.ctx.organization()
+        changed = False
         if isinstance(data.name, str):
             org.name = data.name
+            changed = True
+        if isinstance(data.home_assistant_enabled, bool):
+            org.home_assistant_enabled = data.home_assistant_enabled
+            changed = True
+        if changed:
             org.updated_at = utcnow()
             await self.ctx.commit()
         return await self.get()

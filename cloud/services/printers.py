@@ -34,6 +34,8 @@ from cloud.orchestration.tables import PrintRun
 from cloud.problems import Problem, invalid, not_found
 from cloud.repositories.base import OrgRepository
 from cloud.schemas.printers import (
+    GcodeIn,
+    GcodeOut,
     PrinterActionIn,
     PrinterActionOut,
     PrinterCreate,
@@ -244,6 +246,45 @@ class PrinterService:
         status = CommandStatus.PENDING if waiting else CommandStatus.OK
         return _action_out(printer, action, sent, job.id, status)
 
+    async def send_gcode(self, printer_id: str, data: GcodeIn) -> GcodeOut:
+        """Record console G-code for the printer's agent: refused while the printer prints
+        (or is paused, or busy): lines slipped into a print would spoil it."""
+        printer = await self.get_row(printer_id)
+        status = PrinterStatus(printer.status)
+        if status is PrinterStatus.OFFLINE or printer.agent_id is None:
+            raise Problem(ErrorCode.PRINTER_OFFLINE, f"Printer '{printer.id}' is not connected.")
+        if status in (PrinterStatus.PRINTING, PrinterStatus.PAUSED, PrinterStatus.BUSY):
+            raise Problem(
+                ErrorCode.PRINTER_BUSY,
+                f"Printer '{printer.id}' is {status.value}: G-code is sent only while it is "
+                "idle (or in error).",
+            )
+        current = await current_job_of(self.ctx.session, printer.id)
+        if current is not None:  # a copy starting on it: its status says idle still
+            raise Problem(
+                ErrorCode.PRINTER_BUSY,
+                f"Printer '{printer.id}' is busy with job '{current}': G-code is sent only "
+                "while it has no job.",
+            )
+        command = self.life.command(
+            self.ctx.session,
+            org_id=printer.org_id,
+            printer_id=printer.id,
+            agent_id=printer.agent_id,
+            action=CommandAction.GCODE,
+            gcode=list(data.lines),
+        )
+        await self.ctx.commit()
+        return GcodeOut(
+            id=command.id,
+            printer_id=printer.id,
+            lines=list(data.lines),
+            status=command.status,
+            replies=[],
+            created_at=command.created_at,
+            expires_at=command.expires_at,
+        )
+
     async def _job_on(self, printer: Printer) -> tuple[Job | None, PrintRun | None]:
         """The printer's job: that of its active run, else, between copies, the job it
         printed last while that job still has copies to print (queued or held)."""
@@ -287,6 +328,12 @@ def _check_credentials(kind: str, has_secret: bool, agent_id: str | None) -> Non
         raise invalid(
             "A PrusaLink printer needs its 'api_key': 'username:password' from the printer's "
             "screen, or its API key.",
+            param="api_key",
+        )
+    if kind == "bambu" and not has_secret:
+        raise invalid(
+            "A Bambu Lab printer needs its 'api_key': the LAN access code from the printer's "
+            "screen (Settings → Network / LAN Only).",
             param="api_key",
         )
     if kind == "serial" and agent_id is None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
+
 from cloud.db.models import Printer
 from cloud.db.rows import json_list, utc
-from cloud.schemas.printers import PrinterOut, Temperatures
+from cloud.schemas.printers import PrinterOut, ReportedMaterial, Temperatures
 from cloud.services.connections import display_url
 from cloud.views.numbers import tenth
 
@@ -29,6 +31,7 @@ PRINTER_COLUMNS = (
     "connection_kind",
     "connection_url",
     "connection_secret_sealed",
+    "reported_materials",
     "created_at",
     "updated_at",
 )
@@ -49,7 +52,7 @@ def printer_from_values(values: Sequence[Any]) -> PrinterOut:
     runs 100 times per list page. msgspec encodes a str where PrinterStatus is typed.
     """
     (id_, name, status, model, firmware, hotend, bed, job, progress, group, tags, agent_id,
-     kind, url, sealed_secret, created_at, updated_at) = values  # fmt: skip
+     kind, url, sealed_secret, materials, created_at, updated_at) = values  # fmt: skip
     return PrinterOut(
         id=id_,
         name=name,
@@ -65,6 +68,23 @@ def printer_from_values(values: Sequence[Any]) -> PrinterOut:
         connection_type=kind,
         connection_url=display_url(url) if "@" in url else url,
         has_api_key=sealed_secret is not None,
+        reported_materials=_reported(materials),
         created_at=utc(created_at),
         updated_at=utc(updated_at),
     )
+
+
+_decode_materials = msgspec.json.Decoder(list[ReportedMaterial]).decode
+
+
+def _reported(value: str | list[Any] | None) -> list[ReportedMaterial]:
+    """The JSON column as stored (text from a list query, a list on an ORM object)."""
+    if not value:
+        return []
+    if type(value) is str:
+        materials = _decode_materials(value)
+    else:
+        materials = msgspec.convert(value, list[ReportedMaterial])
+    for material in materials:
+        material.remaining_pct = tenth(material.remaining_pct)
+    return materials

@@ -2,7 +2,7 @@
 
 Headers are Standard Webhooks v1 (field-notes §4.1): `webhook-id` (stable across retries),
 `webhook-timestamp` (this attempt's Unix seconds) and `webhook-signature` (`v1,<base64
-HMAC-SHA256 of "id.timestamp.body">`), signed by `shared.webhook_signature`. Success is a 2xx
+HMAC-SHA256 of "id.timestamp.body">`), signed by `autoprintfarm.signature`. Success is a 2xx
 answer only; a 3xx is a failure and is not followed.
 
 The URL is checked and resolved again at every attempt (DNS may have changed since the
@@ -21,13 +21,13 @@ from datetime import datetime
 from types import TracebackType
 from typing import Final, Self
 
+from autoprintfarm.signature import sign
 from cloud.db.types import utcnow
 from cloud.net import OutboundURLError, ResolvedURL, resolve_public_url
 from cloud.webhooks.config import WebhookConfig
 from cloud.webhooks.http import HTTPExchangeError, LeanHTTPClient
 from cloud.webhooks.schedule import parse_retry_after
 from shared.version import __version__
-from shared.webhook_signature import sign
 
 logger = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from typing import Any, Final
 import msgspec
 from sqlalchemy import ColumnElement
 
+from autoprintfarm.signature import SECRET_PREFIX, generate_secret
 from cloud.api.listing import PageRequest
 from cloud.db.core import table_of
 from cloud.db.types import utcnow
@@ -36,7 +37,6 @@ from cloud.webhooks.secrets import open_secret, webhook_secret_purpose
 from cloud.webhooks.sender import Sender
 from cloud.webhooks.tables import WebhookAttempt, WebhookEndpoint
 from shared.enums import ErrorCode
-from shared.webhook_signature import SECRET_PREFIX, generate_secret
 
 MAX_WEBHOOKS_PER_ORG: Final = 100
 SORTABLE = ("created_at", "updated_at", "url")

@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db.core import table_of
+from cloud.metrics.series import webhook_outcomes
 from cloud.webhooks.messages import record_disabled, row_id
 from cloud.webhooks.schedule import RetryPolicy
 from cloud.webhooks.sender import AttemptResult
@@ -186,6 +187,7 @@ async def record(
     for c in plan.exhausted:
         await _disable(session, c.webhook_id, DISABLED_FAILING, now, failing_before=c.created_at)
     await session.commit()
+    webhook_outcomes(a["outcome"] for a in attempts)  # counted once committed, not per try
     return len(updates)
 
 

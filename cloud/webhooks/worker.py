@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.db.types import utcnow
 from cloud.db.writer import WriteLock
+from cloud.metrics.series import webhook_attempt_took
 from cloud.sealing import SealError, SecretBox
 from cloud.webhooks import fanout, store
 from cloud.webhooks.config import WebhookConfig
@@ -260,6 +261,7 @@ class WebhookWorker:
             return
         try:
             result = await self._sender.send(item.url, secret, item.event_id, item.body)
+            webhook_attempt_took(result.latency_ms)
         except Exception as exc:  # a bug must cost one attempt, not the worker
             logger.exception("webhook delivery %s: unexpected error", item.id)
             result = AttemptResult(utcnow(), None, 0.0, f"internal error: {type(exc).__name__}")

@@ -17,6 +17,7 @@ from shared.wire.codec import (
 from shared.wire.messages import (
     SCHEMA_VERSION,
     AgentStatus,
+    BambuConnection,
     CancelJob,
     Command,
     CommandReply,
@@ -33,6 +34,7 @@ from shared.wire.messages import (
     JobResumedEvent,
     JobStartedEvent,
     JobState,
+    LoadedMaterial,
     MoonrakerConnection,
     OctoPrintConnection,
     PauseJob,
@@ -69,6 +71,7 @@ from shared.wire.topics import (
 __all__ = [
     "SCHEMA_VERSION",
     "AgentStatus",
+    "BambuConnection",
     "CancelJob",
     "Command",
     "CommandReply",
@@ -85,6 +88,7 @@ __all__ = [
     "JobResumedEvent",
     "JobStartedEvent",
     "JobState",
+    "LoadedMaterial",
     "MoonrakerConnection",
     "OctoPrintConnection",
     "ParsedTopic",

@@ -69,6 +69,19 @@ class JobState(Struct, frozen=True, kw_only=True):
     progress: Percent
     elapsed_s: NonNegative
     remaining_s: NonNegative | None = None
+    # The layer being printed and how many there are, from printers that report them
+    # (Bambu Lab); null otherwise. Older clouds skip them (unknown fields).
+    layer: Annotated[int, Meta(ge=0)] | None = None
+    layer_count: Annotated[int, Meta(ge=0)] | None = None
+
+
+class LoadedMaterial(Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Filament the printer itself reports as loaded (e.g. a Bambu AMS tray)."""
+
+    slot: Annotated[str, Meta(min_length=1, max_length=64)]  # "AMS1 tray 2", "external"
+    type: Annotated[str, Meta(max_length=64)] | None = None  # "PLA"
+    color: Annotated[str, Meta(pattern=r"^#[0-9A-F]{6}$")] | None = None
+    remaining_pct: Percent | None = None
 
 
 class PrinterState(_Wire, frozen=True, kw_only=True):
@@ -85,6 +98,9 @@ class PrinterState(_Wire, frozen=True, kw_only=True):
     # A job started outside AutoPrintFarm (e.g. in OctoPrint's own UI): the printer is busy.
     foreign_job: str | None = None
     message: str | None = None
+    # What the printer reports as loaded, for printers that can tell (Bambu AMS trays).
+    # Older clouds ignore the field (unknown fields are skipped).
+    materials: list[LoadedMaterial] = []
 
 
 class Telemetry(_Wire, frozen=True, kw_only=True):
@@ -218,7 +234,32 @@ class PrusaLinkConnection(Struct, frozen=True, kw_only=True, tag_field="kind", t
         return f"PrusaLinkConnection(url={self.url!r}, username={self.username!r}, secrets='***')"
 
 
-Connection = SerialConnection | OctoPrintConnection | MoonrakerConnection | PrusaLinkConnection
+class BambuConnection(Struct, frozen=True, kw_only=True, tag_field="kind", tag="bambu"):
+    """A Bambu Lab printer in LAN mode: MQTT over TLS and implicit FTPS."""
+
+    host: str
+    serial: str  # names the printer's MQTT topics (device/{serial}/report)
+    access_code: str  # the LAN access code from the printer's screen
+    mqtt_port: int = 8883
+    ftps_port: int = 990
+    # SHA-256 of the printer's self-signed certificate, 64 lowercase hex digits: pinned when
+    # given, instead of trusting the certificate seen first.
+    fingerprint: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"BambuConnection(host={self.host!r}, serial={self.serial!r}, "
+            f"mqtt_port={self.mqtt_port}, ftps_port={self.ftps_port}, access_code='***')"
+        )
+
+
+Connection = (
+    SerialConnection
+    | OctoPrintConnection
+    | MoonrakerConnection
+    | PrusaLinkConnection
+    | BambuConnection
+)
 
 
 class PrinterConfig(Struct, frozen=True, kw_only=True):

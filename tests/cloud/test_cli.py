@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import time
 from pathlib import Path
 
 import httpx
@@ -54,3 +56,29 @@ def test_serve_answers_with_the_printed_key(tmp_path: Path) -> None:
         assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
         schema = httpx.get(f"{server.base_url}/docs/openapi.json", timeout=10).json()
         assert "/v1/jobs" in schema["paths"]
+
+
+def test_an_idle_connection_outlives_the_clients_pool_expiry(tmp_path: Path) -> None:
+    # httpx drops an idle pooled connection after 5 s; a server closing it at that same
+    # moment makes the client's next request fail with a read error. The server waits longer.
+    with running_server(tmp_path) as server:
+        conn = http.client.HTTPConnection(server.base_url.removeprefix("http://"), timeout=10)
+        try:
+            assert healthz(conn) == 200
+            # Idle, as a pooled connection between requests. Had the server closed it, the
+            # next request would raise RemoteDisconnected: http.client does not reconnect
+            # a connection it believes open.
+            time.sleep(HTTPX_POOL_EXPIRY_S + 1)
+            assert healthz(conn) == 200
+        finally:
+            conn.close()
+
+
+HTTPX_POOL_EXPIRY_S = 5.0
+
+
+def healthz(conn: http.client.HTTPConnection) -> int:
+    conn.request("GET", "/healthz")
+    answer = conn.getresponse()
+    answer.read()
+    return answer.status

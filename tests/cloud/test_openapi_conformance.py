@@ -100,11 +100,12 @@ def _refused_by_a_rule_no_schema_states(case: Any) -> bool:
     if path.startswith("/v1/analytics/") and ({"from", "to"} & set(query)):
         return True  # a period spans at most 10 years (docs/analytics.md), `to` defaults to now
     if (path, method) == ("/v1/printers", "POST"):
-        return True  # OctoPrint needs `api_key`, USB serial needs `agent_id` (docs/api.md)
+        return True  # OctoPrint, PrusaLink, Bambu need `api_key`, serial `agent_id` (docs/api.md)
     if (path, method) == ("/v1/materials", "POST"):
         return True  # `remaining_weight` may not exceed `spool_weight`
-    # An upload's bytes must be G-code (docs/api.md, "Jobs").
-    return (path, method) == ("/v1/jobs", "POST") and case.media_type == "multipart/form-data"
+    # An upload's bytes must be G-code (docs/api.md, "Jobs"), for a job or its analysis.
+    uploads = ("/v1/jobs", "/v1/jobs/analyze")
+    return path in uploads and method == "POST" and case.media_type == "multipart/form-data"
 
 
 @schema.parametrize()

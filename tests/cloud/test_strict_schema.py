@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cloud.services.connections import parse_connection
 from tests.cloud.test_openapi_conformance import _openapi_document
 
 DOCUMENT = _openapi_document()
@@ -46,3 +47,19 @@ def test_sort_and_fields_name_what_each_list_accepts() -> None:
     assert re.fullmatch(sort, "-created_at,name") and not re.fullmatch(sort, "password")
     fields = parameters["fields"]["schema"]["pattern"]
     assert re.fullmatch(fields, "id,name") and not re.fullmatch(fields, "id,secret")
+
+
+def test_the_connection_url_pattern_states_forms_the_service_accepts() -> None:
+    pattern = component("PrinterCreate")["properties"]["connection_url"]["pattern"]
+    for url in (
+        "http://192.168.1.105",
+        "moonraker://voron.local:7125",
+        "prusalink://192.168.1.30",
+        "bambu://192.168.1.40?serial=01S00A123456789",
+        "bambu://x1c.local:18883?serial=01S00A123456789&ftps_port=10990&fingerprint=" + "ab" * 32,
+        "serial:///dev/ttyACM0",
+    ):
+        assert re.fullmatch(pattern, url), url
+        parse_connection(url)
+    assert not re.fullmatch(pattern, "bambu://192.168.1.40")
+    assert not re.fullmatch(pattern, "bambu://192.168.1.40?serial=01S00A123456789&pin=1")

@@ -45,6 +45,28 @@ def test_headless_demo_completes_every_sample_job(tmp_path: Path) -> None:
     assert "Result: all 6 sample jobs completed" in out
 
 
+def test_the_mixed_demo_prints_on_the_simulated_bambu_printer_by_its_ams(tmp_path: Path) -> None:
+    """`apf demo --bambu`: serial printers and a Bambu printer over its LAN protocol; the
+    red PETG job can go only where the printer's own AMS report says red PETG is loaded."""
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "apf", "demo", "--headless", "--bambu", "--port", "0"),
+            *("--data-dir", str(tmp_path / "demo")),
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr[-3000:]
+    assert sum(line.startswith("Printer: ") for line in out.splitlines()) == 4
+    assert "Job: vase-petg-red printed on bambu-d" in out
+    assert "Result: all 7 sample jobs completed" in out
+
+
 def test_the_demo_runs_on_a_closed_broker_and_its_dashboard_line_works(tmp_path: Path) -> None:
     """What a new user does: run the demo, paste its `Dashboard MQTT:` line, watch states."""
     if shutil.which("mosquitto_sub") is None:

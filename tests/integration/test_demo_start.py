@@ -98,16 +98,16 @@ class RunningDemo:
     def stderr_tail(self) -> str:
         return self.stderr_path.read_text(errors="replace")[-3000:]
 
-    def wait_for_frames(self, count: int) -> None:
-        """Read the live view until it has drawn `count` frames (each ends with the line
-        saying how to stop the demo)."""
+    def wait_for_view_lines(self, count: int) -> None:
+        """Read the live view until it has written `count` lines. Off a terminal it writes
+        a line per printer or job that changed since its last poll of the API."""
         assert self.proc.stdout is not None
         seen = 0
         for line in self.proc.stdout:
-            seen += "Ctrl-C stops the demo." in line
+            seen += line.startswith(("printer ", "job "))
             if seen >= count:
                 return
-        raise AssertionError(f"the demo ended after {seen} frames: {self.stderr_tail()}")
+        raise AssertionError(f"the demo ended after {seen} view lines: {self.stderr_tail()}")
 
 
 @contextlib.contextmanager
@@ -166,7 +166,9 @@ def test_the_demo_on_a_taken_8000_serves_on_the_port_it_prints(tmp_path: Path) -
 @pytest.mark.slow
 def test_the_printed_key_keeps_its_rate_limit_while_the_view_refreshes(tmp_path: Path) -> None:
     with running_demo(tmp_path, "--port", "0") as demo:
-        demo.wait_for_frames(3)  # the demo's own setup and three refreshes, two calls each
+        # The first poll writes a line per printer (3) and per job (6); more lines mean
+        # more polls, two calls each, all on the demo's own key.
+        demo.wait_for_view_lines(3 + 6 + 6)
         answer = httpx.get(
             f"{demo.value('API URL')}/organization",
             headers={"Authorization": f"Bearer {demo.value('API key')}"},
@@ -175,3 +177,36 @@ def test_the_printed_key_keeps_its_rate_limit_while_the_view_refreshes(tmp_path:
     # This request is the key's first: the demo spent none of its budget.
     assert int(answer.headers["RateLimit-Limit"]) == 600
     assert int(answer.headers["RateLimit-Remaining"]) == 600 - 1
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total
+
+
+@pytest.mark.slow
+def test_the_demo_prints_a_metrics_line_whose_series_move(tmp_path: Path) -> None:
+    with running_demo(tmp_path, "--port", "0") as demo:
+        command = demo.value("Metrics")
+        found = re.fullmatch(r"curl -H 'Authorization: Bearer (\S+)' (\S+/metrics)", command)
+        assert found is not None, command
+        token, url = found[1], found[2]
+        assert httpx.get(url).status_code == 401
+        headers = {"Authorization": f"Bearer {token}"}
+        demo.wait_for_view_lines(3 + 6)  # the printers are registered and shown
+        first = httpx.get(url, headers=headers)
+        assert first.status_code == 200, first.text
+        assert _sample(first.text, "apf_printers") == 3  # the demo's printers, by status
+        # The live view polls the printers once a second: their counter moves.
+        demo.wait_for_view_lines(6)
+        second = httpx.get(url, headers=headers).text
+        route = {"method": "GET", "route": "/v1/printers"}
+        assert _sample(second, "apf_http_requests_total", **route) > _sample(
+            first.text, "apf_http_requests_total", **route
+        )

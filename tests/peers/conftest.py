@@ -10,23 +10,27 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.klipper_stack import KlipperStack, prepare
+from tests.support.bambu import CLIENTS_VENV
+from tests.support.klipper_stack import KlipperStack, isolated, prepare
 from tests.support.klipper_stack import unavailable_reason as klipper_unavailable
 from tests.support.ports import free_port
-from tests.support.prusalink_peer import PrusaLinkPeer
+from tests.support.prusalink_peer import START_WITHIN_S, PrusaLinkPeer
 from tests.support.prusalink_peer import unavailable_reason as prusalink_unavailable
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each test here skips, saying why, where its peer cannot run."""
+    """Each test here skips, saying why, where its peer cannot run. A PrusaLink test may
+    wait up to `START_WITHIN_S` for a fresh PrusaLink before it starts: its time limit
+    covers that wait and the test."""
     reasons = {
         "test_moonraker": klipper_unavailable(),
         "test_prusalink": prusalink_unavailable(),
+        "test_bambu": bambu_clients_unavailable(),
     }
     here = Path(__file__).parent
     for item in items:
@@ -35,6 +39,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for prefix, reason in reasons.items():
             if Path(item.path).name.startswith(prefix) and reason is not None:
                 item.add_marker(pytest.mark.skip(reason=reason))
+        if Path(item.path).name.startswith("test_prusalink"):
+            item.add_marker(pytest.mark.timeout(START_WITHIN_S + 120))
+            # PrusaLink 0.8.1 now and then stalls on this loaded two-core machine (a start
+            # unanswered for 60 s; BUSY for 180 s after a restart): twice in some 80 of its
+            # tests in full runs, not in 35 fresh starts beside the other lanes alone (so
+            # not diagnosed). One more try, on a fresh
+            # PrusaLink; the stalled try's logs are written out (`prusalink` below) so the
+            # stall can be explained. A regression fails both tries.
+            item.add_marker(pytest.mark.flaky(reruns=1))
+
+
+def bambu_clients_unavailable() -> str | None:
+    if not (CLIENTS_VENV / "bin" / "python").exists():
+        return "the Bambu client libraries are not installed: scripts/install-bambu-clients"
+    if not isolated():
+        return "the Bambu clients use the printer's fixed ports: run in scripts/test-peers"
+    return None
 
 
 @pytest.fixture(scope="session")
@@ -64,15 +85,42 @@ def klipper(klipper_prepared: None, short_dir: Path) -> Iterator[KlipperStack]:
         stack.stop()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed PrusaLink test writes the end of PrusaLink's and the simulator's logs while
+    they are still there (its data dir goes with the test)."""
+    report = yield
+    peer = getattr(item, "funcargs", {}).get("prusalink")
+    if report.when == "call" and report.failed and isinstance(peer, PrusaLinkPeer):
+        show_logs(item.config, item.nodeid, peer, "failed")
+    return report
+
+
 @pytest.fixture
-def prusalink() -> Iterator[PrusaLinkPeer]:
+def prusalink(request: pytest.FixtureRequest) -> Iterator[PrusaLinkPeer]:
     """PrusaLink on a fresh simulated MK3S, IDLE, for one test. Its data dir is not under
-    /tmp: PrusaLink refuses storage there."""
+    /tmp: PrusaLink refuses storage there. When it does not start, the end of its and the
+    simulator's logs are written out (a failed test's: pytest_runtest_makereport above)."""
     path = Path(tempfile.mkdtemp(prefix="apf-prusalink-", dir="/var/tmp"))
     peer = PrusaLinkPeer(path, free_port())
     try:
-        peer.start()
+        try:
+            peer.start()
+        except Exception:
+            show_logs(request.config, request.node.nodeid, peer, "could not start PrusaLink")
+            raise
         yield peer
     finally:
         peer.stop()
         shutil.rmtree(path, ignore_errors=True)
+
+
+def show_logs(config: pytest.Config, nodeid: str, peer: PrusaLinkPeer, what: str) -> None:
+    # Past the capture: a failed try that is tried again shows no captured output.
+    terminal = config.get_terminal_writer()
+    terminal.line(f"\n--- {nodeid} {what}; the end of PrusaLink's log:")
+    terminal.line(peer.log_tail(80))
+    terminal.line("--- the end of the simulator's log:")
+    terminal.line(peer.log_tail(40, "sim.log"))

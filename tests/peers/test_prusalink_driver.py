@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
 
 from agent.drivers.base import (
@@ -34,9 +35,15 @@ def make_driver(
     memory: InMemoryJobMemory[PrusaLinkJob] | None = None,
     *,
     password: str = PASSWORD,
+    start_timeout_s: float = 30.0,
 ) -> PrusaLinkDriver:
     config = PrusaLinkConfig(
-        url=peer.url, username=USER, password=password, poll_interval_s=0.5, end_grace_s=3.0
+        url=peer.url,
+        username=USER,
+        password=password,
+        poll_interval_s=0.5,
+        end_grace_s=3.0,
+        start_timeout_s=start_timeout_s,
     )
     return PrusaLinkDriver(config, recorder, memory)
 
@@ -92,6 +99,69 @@ async def test_prints_to_finished_and_a_reprint_reuses_the_upload(
     assert progress == sorted(progress) and progress[-1] > 0
     assert uploads[0].stat().st_mtime_ns == first_upload  # not uploaded again
     assert not recorder.of(JobFailed) and not recorder.of(ForeignJobSeen)
+
+
+async def test_a_start_whose_answer_is_lost_stands_once_prusalink_shows_it(
+    prusalink: PrusaLinkPeer, tmp_path: Path
+) -> None:
+    # PrusaLink answers a start only once the printer took it over serial; a read timeout
+    # far below that loses the answer of a start PrusaLink still carries out (as a busy Pi
+    # Zero does past the timeout). The job stands and completes; nothing is started twice.
+    recorder = Recorder()
+    driver = make_driver(prusalink, recorder, start_timeout_s=0.001)
+    gcode = write(tmp_path / "unanswered.gcode", dwell_gcode(2))
+    async with supervised(driver):
+        await idle(driver, recorder)
+        await driver.start_job("job_u", gcode)
+        done = await recorder.wait_event(JobCompleted, 60)
+    assert done.job_id == "job_u"
+    assert recorder.of(JobStarted) == [JobStarted("job_u")]
+    assert not recorder.of(JobFailed)
+
+
+class AnswerHeldUntilIdleAgain(httpx.AsyncBaseTransport):
+    """The wire to PrusaLink, where the answer to a start is held back until the print has
+    run, ended and PrusaLink no longer shows its result, then lost (a read timeout): as
+    when PrusaLink on a loaded host answers far too late. Everything else passes."""
+
+    def __init__(self, peer: PrusaLinkPeer) -> None:
+        self._peer = peer
+        self._wire = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._wire.handle_async_request(request)
+        if request.method != "POST" or response.status_code == 401:  # 401: digest challenge
+            return response
+        await response.aclose()
+        await asyncio.to_thread(self._peer.wait_state, "FINISHED", 60)
+        await asyncio.to_thread(self._peer.wait_state, "IDLE", 60)
+        raise httpx.ReadTimeout("the answer was held back", request=request)
+
+    async def aclose(self) -> None:
+        await self._wire.aclose()
+
+
+async def test_a_print_that_ends_before_its_start_is_answered_completes(
+    prusalink: PrusaLinkPeer, tmp_path: Path
+) -> None:
+    # The status polls go on while the start is unanswered: they see the print run and
+    # end, which is reported once the answer is given up on.
+    recorder = Recorder()
+    config = PrusaLinkConfig(
+        url=prusalink.url, username=USER, password=PASSWORD, poll_interval_s=0.5
+    )
+    driver = PrusaLinkDriver(config, recorder, transport=AnswerHeldUntilIdleAgain(prusalink))
+    gcode = write(tmp_path / "late.gcode", dwell_gcode(2))
+    async with supervised(driver):
+        await idle(driver, recorder)
+        await driver.start_job("job_l", gcode)
+        done = await recorder.wait_event(JobCompleted, 30)
+    assert done.job_id == "job_l"
+    job_events = (JobStarted, JobCompleted, JobFailed)
+    assert [type(e) for e in recorder.events if isinstance(e, job_events)] == [
+        JobStarted,
+        JobCompleted,
+    ]
 
 
 async def test_pause_resume_and_stop(prusalink: PrusaLinkPeer, tmp_path: Path) -> None:

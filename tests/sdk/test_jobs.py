@@ -15,6 +15,7 @@ from autoprintfarm import (
     FileInvalidError,
     InvalidRequestError,
     Job,
+    JobFileAnalysis,
     NotFoundError,
 )
 from tests.sdk.cloud import CloudProcess, Org
@@ -87,6 +88,34 @@ def test_a_file_that_is_not_gcode_is_file_invalid(client: Client, tmp_path: Path
         client.jobs.create(file=junk)
     assert info.value.code == "file_invalid"
     assert info.value.request_id
+
+
+def test_analyze_a_file_before_queueing_it(client: Client, gcode_file: Path) -> None:
+    seen: list[int] = []
+    found = client.jobs.analyze(gcode_file, on_progress=lambda sent, _total: seen.append(sent))
+    assert isinstance(found, JobFileAnalysis)
+    assert (found.filename, found.estimated_duration) == (gcode_file.name, 3723)
+    assert found.material is not None
+    assert (found.material.type, found.material.estimated_usage) == ("PLA", 12.3)
+    assert found.slicer is not None and found.slicer.name == "PrusaSlicer"
+    assert seen[-1] == gcode_file.stat().st_size
+    assert client.jobs.list().pagination.total == 0  # nothing queued, nothing stored
+    with gcode_file.open("rb") as fh:
+        assert client.jobs.analyze(fh, filename="named.gcode").filename == "named.gcode"
+
+
+def test_analyze_names_why_a_file_is_invalid(client: Client, tmp_path: Path) -> None:
+    junk = tmp_path / "notes.gcode"
+    junk.write_bytes(b"milk\neggs\n")
+    with pytest.raises(FileInvalidError) as info:
+        client.jobs.analyze(junk)
+    assert info.value.code == "file_invalid" and "motion" in info.value.message
+
+
+async def test_async_analyze(cloud: CloudProcess, org: Org, gcode_file: Path) -> None:
+    async with AsyncClient(api_key=org.api_key, base_url=cloud.base_url) as client:
+        found = await client.jobs.analyze(gcode_file)
+    assert found.estimated_duration == 3723 and found.warnings == []
 
 
 def test_exactly_one_source_is_required(client: Client, gcode_file: Path) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from autoprintfarm import Client
-from shared import webhook_signature
+from autoprintfarm import signature as webhook_signature
 from tests.sdk.cloud import CloudProcess
 from tests.sdk.conftest import route_exists
 from tests.sdk.fileserver import FileServer
@@ -89,7 +89,7 @@ def _fixtures(
 ) -> dict[str, Any]:
     keys = {
         name: cloud.create_org(f"js-{name}").api_key
-        for name in ("printers", "jobs", "jobsList", "resources", "webhooks", "baseUrl")
+        for name in ("printers", "jobs", "jobsList", "resources", "webhooks", "baseUrl", "apiKeys")
     }
     busy = cloud.create_org("js-busy")
     keys["busy"] = busy.api_key
@@ -106,8 +106,12 @@ def _fixtures(
         offline_printer = client.printers.create(
             name="offline", connection_url="http://10.1.1.3", api_key="k"
         ).id
+        idle_printer = client.printers.create(
+            name="idle", connection_url="http://10.1.1.5", api_key="k"
+        ).id
     agent_id = cloud.create_agent(busy.org_id)
     cloud.set_printer_state(busy_printer, status="printing", agent_id=agent_id)
+    cloud.set_printer_state(idle_printer, status="idle", agent_id=agent_id)
     printing_job = None
     if route_exists(cloud, busy, "/v1/jobs"):
         with Client(api_key=busy.api_key, base_url=cloud.base_url) as client:
@@ -123,6 +127,7 @@ def _fixtures(
         "keys": keys,
         "busyPrinter": busy_printer,
         "offlinePrinter": offline_printer,
+        "idlePrinter": idle_printer,
         "printingJob": printing_job,
         "gcodePath": str(gcode_file),
         "fileUrl": file_server.url("model.gcode"),

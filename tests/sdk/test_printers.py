@@ -6,8 +6,10 @@ import pytest
 
 from autoprintfarm import (
     Client,
+    GcodeCommand,
     InvalidRequestError,
     NotFoundError,
+    PermissionDeniedError,
     Printer,
     PrinterBusyError,
     PrinterOfflineError,
@@ -42,6 +44,7 @@ def test_create_get_update_delete(client: Client) -> None:
     )
     assert created.tags == ["enclosed"]
     assert created.status == "offline"
+    assert created.reported_materials == []  # an OctoPrint printer reports none
     assert created.created_at is not None
 
     fetched = client.printers.get(created.id)
@@ -152,6 +155,43 @@ def test_actions_reach_the_printer_or_say_why_not(
 
     with pytest.raises(ValueError, match="unknown action"):
         client.printers.action(printer.id, "explode")
+
+
+def test_gcode_needs_an_admin_key_and_an_idle_printer(
+    client: Client, cloud: CloudProcess, org: Org
+) -> None:
+    printer = _octoprint(client, "console")
+    with pytest.raises(PrinterOfflineError):
+        client.printers.gcode(printer.id, ["M105"])
+    cloud.set_printer_state(printer.id, status="idle", agent_id=cloud.create_agent(org.org_id))
+    sent = client.printers.gcode(printer.id, ["M105", "G28 X"])
+    assert isinstance(sent, GcodeCommand)
+    # This cloud runs no bridge: recorded for the agent, no reply yet.
+    assert (sent.printer_id, sent.lines, sent.status, sent.replies) == (
+        printer.id,
+        ["M105", "G28 X"],
+        "pending",
+        [],
+    )
+    assert sent.id.startswith("cmd_") and sent.expires_at is not None
+    again = client.printers.gcode(printer.id, ["M105"], idempotency_key="sdk-gcode-1")
+    assert client.printers.gcode(printer.id, ["M105"], idempotency_key="sdk-gcode-1") == again
+
+    with pytest.raises(InvalidRequestError) as blank:
+        client.printers.gcode(printer.id, ["   "])
+    assert blank.value.status_code == 400
+    with pytest.raises(TypeError, match="list of lines"):
+        client.printers.gcode(printer.id, "M105")
+    cloud.set_printer_state(printer.id, status="printing")
+    with pytest.raises(PrinterBusyError):
+        client.printers.gcode(printer.id, ["M105"])
+    operator = cloud.create_org("console-operator", scopes=["printers:read", "printers:write"])
+    with (
+        Client(api_key=operator.api_key, base_url=cloud.base_url) as limited,
+        pytest.raises(PermissionDeniedError) as denied,
+    ):
+        limited.printers.gcode(printer.id, ["M105"])
+    assert denied.value.code == "insufficient_permissions"
 
 
 def test_delete_of_a_printing_printer_is_printer_busy(client: Client, cloud: CloudProcess) -> None:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from autoprintfarm import AutoPrintFarmError, WebhookVerificationError, webhooks
-from shared import webhook_signature
+from autoprintfarm import signature as webhook_signature
 
 BODY = json.dumps(
     {

@@ -11,6 +11,7 @@ from shared import wire
 from shared.enums import AgentState, ErrorCode, PrinterStatus
 from shared.wire import (
     AgentStatus,
+    BambuConnection,
     CommandReply,
     DesiredConfig,
     JobCompletedEvent,
@@ -79,6 +80,13 @@ SAMPLES = [
                     name="B",
                     connection=OctoPrintConnection(url="http://op", api_key="k"),
                 ),
+                PrinterConfig(
+                    printer_id="prt_3",
+                    name="C",
+                    connection=BambuConnection(
+                        host="192.168.1.40", serial="01S00A123456789", access_code="12345678"
+                    ),
+                ),
             ],
         ),
     ),
@@ -120,6 +128,36 @@ def test_tagged_unions_carry_their_tag_on_the_wire() -> None:
     assert msgspec.json.decode(wire.encode(event))["type"] == "job.failed"
     cmd = SAMPLES[-1][1]
     assert msgspec.json.decode(wire.encode(cmd))["command"] == "gcode"
+
+
+def test_a_bambu_connection_round_trips_with_its_defaults_and_hides_its_access_code() -> None:
+    pinned = BambuConnection(
+        host="x1c.local",
+        serial="00M09A350100123",
+        access_code="ab12CD34",
+        mqtt_port=18883,
+        ftps_port=10990,
+        fingerprint="ab" * 32,
+    )
+    bare = BambuConnection(host="192.168.1.40", serial="01S00A123456789", access_code="1234")
+    for conn in (pinned, bare):
+        config = DesiredConfig(
+            agent_id="agt_1",
+            revision=1,
+            printers=[PrinterConfig(printer_id="prt_1", name="X1C", connection=conn)],
+        )
+        assert wire.decode_config(wire.encode(config)).printers[0].connection == conn
+    raw = msgspec.json.decode(wire.encode(bare))
+    assert raw == {
+        "kind": "bambu",
+        "host": "192.168.1.40",
+        "serial": "01S00A123456789",
+        "access_code": "1234",
+        "mqtt_port": 8883,
+        "ftps_port": 990,
+        "fingerprint": None,
+    }
+    assert "ab12CD34" not in repr(pinned) and "00M09A350100123" in repr(pinned)
 
 
 def test_unknown_fields_are_ignored_so_newer_peers_still_talk() -> None:

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from cloud.broker.packets import Connack, Connect, PacketReader, encode_connect
+from shared.mqtt.packets import Connack, Connect, PacketReader, encode_connect
 from tests.support.broker import DYNSEC_PLUGIN, dynsec_file
 from tests.support.ports import wait_for_listener
 

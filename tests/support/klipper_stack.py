@@ -39,6 +39,15 @@ def isolated() -> bool:
     return all(line.split(":", 1)[0].strip() == "lo" for line in lines)
 
 
+def require_isolated(what: str) -> None:
+    """The second lock behind tests/peers/conftest.py's skip: a peer that announces itself
+    or looks up names is never started where it could reach a network."""
+    if not isolated():
+        raise RuntimeError(
+            f"{what} starts only in a loopback-only network namespace (scripts/test-peers)"
+        )
+
+
 def unavailable_reason() -> str | None:
     """Why the stack cannot run here, or None."""
     if not (KLIPPER_PEER / "start-stack.sh").is_file():
@@ -140,6 +149,7 @@ class KlipperStack:
         self._moonraker = self._klippy = self._mcu = None
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        require_isolated(name)
         log = (self.data / "logs" / f"{name}.out").open("ab")
         try:
             return subprocess.Popen(

@@ -7,7 +7,7 @@ import asyncio
 import ssl
 from dataclasses import dataclass
 
-from cloud.broker.packets import (
+from shared.mqtt.packets import (
     Connack,
     Connect,
     Packet,

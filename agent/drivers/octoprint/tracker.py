@@ -10,7 +10,6 @@ missed), a print somebody else started (`ForeignJobSeen`, busy). Its record live
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -24,7 +23,7 @@ from agent.drivers.base import (
 )
 from agent.drivers.job_events import Outcome, end_event, pause_event
 from agent.drivers.memory import JobMemory
-from agent.drivers.octoprint.client import OctoPrintClient, OctoPrintError
+from agent.drivers.octoprint.client import OctoPrintClient, OctoPrintConflict, OctoPrintError
 from agent.drivers.octoprint.jobs import JobRecord, logged_outcome
 from agent.drivers.octoprint.models import JobInfo, PrinterState, ProgressInfo, PushEvent
 from agent.drivers.octoprint.state import job_progress, message_for, status_from_state
@@ -65,6 +64,9 @@ class JobTracker:
         # Our last job's file and when it ended: a report made just before the end can
         # arrive just after it (a push message or a poll in flight), still "Printing" it.
         self._ended: tuple[str, float] | None = None
+        # Finished uploads OctoPrint would not delete yet: it answers 409 while the file is
+        # still the one it prints, which it may be for a moment after `PrintDone`.
+        self._leftover_uploads: list[str] = []
 
     async def load(self) -> None:
         """Read the record once per driver instance (after an agent restart: re-attach)."""
@@ -133,6 +135,8 @@ class JobTracker:
                 return
             self.foreign_path = None
             self._publish(status, message_for(status, state.text, state.error), None)
+            if self._leftover_uploads and not active:
+                await self._remove_leftover_uploads(client)
 
     async def on_event(self, client: OctoPrintClient, event: PushEvent) -> None:
         """Live print events give the exact outcome (printer/standard.py fires them)."""
@@ -242,5 +246,19 @@ class JobTracker:
             end_event(rec.job_id, outcome, duration_s=duration_s, progress_pct=pct, reason=reason)
         )
         if self._delete_uploads:
-            with contextlib.suppress(OctoPrintError):
-                await client.delete_file(rec.path)
+            self._leftover_uploads.append(rec.path)
+            await self._remove_leftover_uploads(client)
+
+    async def _remove_leftover_uploads(self, client: OctoPrintClient) -> None:
+        """Delete our finished uploads; one OctoPrint still calls in use is tried again at
+        the next report of an idle printer. Any other failure leaves the file (a person may
+        have deleted it, or OctoPrint went away): nothing depends on its removal."""
+        for path in list(self._leftover_uploads):
+            try:
+                await client.delete_file(path)
+            except OctoPrintConflict:
+                logger.debug("OctoPrint still uses %s; its removal waits", path)
+                continue
+            except OctoPrintError as exc:
+                logger.info("finished upload %s not removed from OctoPrint: %s", path, exc)
+            self._leftover_uploads.remove(path)

@@ -5,7 +5,8 @@ and has an explicit timeout. Errors are mapped once, here (prusa/link/conditions
 web/lib/auth.py of PrusaLink 0.8.1):
 - `PrusaLinkAuthError`: 401 (digest refused) or 403 ("Bad X-Api-Key.");
 - `PrusaLinkUnavailable`: connection refused/reset, timeout, an unreadable answer, a 5xx;
-  503 also while PrusaLink has no printer yet;
+  503 also while PrusaLink has no printer yet; `PrusaLinkNoAnswer` when the request was
+  sent and its answer did not come in time (it may have been carried out);
 - `PrusaLinkConflict`: 409 — "Printer is not in state to print", "not printing", …;
 - `PrusaLinkRequestError`: any other 4xx, with PrusaLink's own text.
 """
@@ -42,6 +43,10 @@ class PrusaLinkUnavailable(PrusaLinkError):
     pass
 
 
+class PrusaLinkNoAnswer(PrusaLinkUnavailable):
+    """Sent, but no answer within the read timeout: whether it happened is unknown."""
+
+
 class PrusaLinkConflict(PrusaLinkError):
     pass
 
@@ -65,6 +70,7 @@ class PrusaLinkClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._timeout_s = timeout_s
         self._upload_timeout_s = upload_timeout_s
         auth: httpx.Auth | None = None
         headers: dict[str, str] = {}
@@ -95,12 +101,24 @@ class PrusaLinkClient:
         await self._http.aclose()
 
     async def _request(
-        self, method: str, path: str, *, timeout_s: float | None = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        timeout_s: float | None = None,
+        read_timeout_s: float | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
         if timeout_s is not None:
             kwargs["timeout"] = httpx.Timeout(timeout_s)
+        elif read_timeout_s is not None:
+            kwargs["timeout"] = httpx.Timeout(self._timeout_s, read=read_timeout_s)
         try:
             resp = await self._http.request(method, path, **kwargs)
+        except httpx.ReadTimeout as exc:
+            raise PrusaLinkNoAnswer(
+                f"PrusaLink at {redact_url(self.base_url)} did not answer {method} {path} in time"
+            ) from exc
         except httpx.TransportError as exc:
             raise PrusaLinkUnavailable(
                 f"PrusaLink unreachable at {redact_url(self.base_url)}: {exc!r}"
@@ -190,8 +208,13 @@ class PrusaLinkClient:
             timeout_s=self._upload_timeout_s,
         )
 
-    async def start_print(self, storage: str, name: str) -> None:
-        await self._request("POST", f"/api/v1/files/{storage}/{quote(name)}")
+    async def start_print(self, storage: str, name: str, *, answer_within_s: float) -> None:
+        """`POST /api/v1/files/{storage}/{name}`. PrusaLink answers once the printer took
+        the start over serial (web/files.py `file_start_print` waits on its command queue),
+        which on a Pi Zero or a busy machine takes seconds: its own, longer read timeout."""
+        await self._request(
+            "POST", f"/api/v1/files/{storage}/{quote(name)}", read_timeout_s=answer_within_s
+        )
 
     async def delete_file(self, storage: str, name: str) -> None:
         await self._request("DELETE", f"/api/v1/files/{storage}/{quote(name)}")

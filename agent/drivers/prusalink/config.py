@@ -17,6 +17,10 @@ class PrusaLinkConfig:
     api_key: str | None = field(default=None, repr=False)
     request_timeout_s: float = 10.0
     upload_timeout_s: float = 600.0
+    # PrusaLink answers a start once the printer has taken it; past this, the start is
+    # unanswered, not refused: the status then shows whether it began (`start_confirm_s`).
+    start_timeout_s: float = 30.0
+    start_confirm_s: float = 30.0
     # PrusaLink pushes nothing to API clients: its status is polled.
     poll_interval_s: float = 1.0
     # A new upload is listed by PrusaLink's file system watcher after a moment; the start

@@ -36,6 +36,7 @@ from agent.drivers.prusalink.client import (
     PrusaLinkAuthError,
     PrusaLinkClient,
     PrusaLinkConflict,
+    PrusaLinkNoAnswer,
     PrusaLinkRequestError,
     PrusaLinkUnavailable,
 )
@@ -167,17 +168,41 @@ class PrusaLinkDriver:
                 logger.info("uploading %s (%d bytes) to PrusaLink", name, size)
                 await client.upload(storage, name, gcode_path, size)
                 await self._wait_listed(client, storage, name)
-        async with _mapped_errors("start"), self._jobs.lock:
-            self._require_idle()
-            before = self._jobs.last_link_job
-            await self._jobs.begin(PrusaLinkJob(job_id, name, time.time(), None, before))
+        async with _mapped_errors("start"):
+            async with self._jobs.lock:
+                self._require_idle()
+                before = self._jobs.last_link_job
+                await self._jobs.begin(PrusaLinkJob(job_id, name, time.time(), None, before))
+            # Not under the lock: the status polls go on while PrusaLink takes its time to
+            # answer, and the tracker learns from them whether our print began.
             try:
-                await client.start_print(storage, name)
+                await client.start_print(
+                    storage, name, answer_within_s=self._config.start_timeout_s
+                )
+            except PrusaLinkNoAnswer:
+                # Sent and maybe carried out: the job stands while the status may still show
+                # it; the tracker fails it if PrusaLink never does.
+                logger.warning(
+                    "PrusaLink did not answer the start of %s; waiting %.0f s for its status "
+                    "to show the print",
+                    name,
+                    self._config.start_confirm_s,
+                )
+                self._jobs.start_answered(self._config.start_confirm_s)
+            except Exception:
+                if not self._jobs.shown:
+                    await self._jobs.abandon()
+                    raise
+                # The answer failed, yet the status shows our print: it began.
+                self._jobs.start_answered(self._config.end_grace_s)
             except BaseException:
                 await self._jobs.abandon()
                 raise
+            else:
+                # The grace for the status to show the job runs from PrusaLink's answer.
+                self._jobs.start_answered(self._config.end_grace_s)
             self._out.emit(JobStarted(job_id))
-            self._publish(PrinterStatus.PRINTING, None, JobProgress(job_id, 0.0, 0.0, None))
+            self._publish(PrinterStatus.PRINTING, None, self._jobs.progress_so_far(job_id))
 
     async def _wait_listed(self, client: PrusaLinkClient, storage: str, name: str) -> None:
         """PrusaLink lists a new file once its watcher has indexed it; a start before that

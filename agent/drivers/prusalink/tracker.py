@@ -75,6 +75,11 @@ class JobTracker:
         self._last_progress: JobProgress | None = None
         # PrusaLink's last job id seen, for the next start's `link_job_before`.
         self.last_link_job: int | None = None
+        # Between `begin` and PrusaLink's answer to the start (which can take many seconds
+        # on a busy host) the polls go on: they may show our print, even its end, before
+        # the answer. Nothing is reported until then; an end seen meanwhile is kept here.
+        self._start_unanswered = False
+        self._end_before_answer: Observation | None = None
 
     async def load(self) -> None:
         if not self._loaded:
@@ -84,14 +89,39 @@ class JobTracker:
                 self._pending_until = time.monotonic() + self._end_grace_s
 
     async def begin(self, rec: PrusaLinkJob) -> None:
+        """Our job, about to be started: call `start_answered` once PrusaLink answered."""
         await self._memory.set(rec)
         self.job, self._job_status = rec, PrinterStatus.PRINTING
         self._pending_until = time.monotonic() + self._end_grace_s
         self._last_progress = JobProgress(rec.job_id, 0.0, 0.0, None)
+        self._start_unanswered, self._end_before_answer = True, None
+
+    def start_answered(self, show_within_s: float) -> None:
+        """PrusaLink took the start (or its answer is given up on): from now on the status
+        decides, and our job may be missing from it for `show_within_s` more."""
+        self._start_unanswered = False
+        self.expect_within(show_within_s)
+
+    def progress_so_far(self, job_id: str) -> JobProgress:
+        last = self._last_progress
+        if last is not None and last.job_id == job_id:
+            return last
+        return JobProgress(job_id, 0.0, 0.0, None)
+
+    @property
+    def shown(self) -> bool:
+        """PrusaLink's status has shown our job."""
+        return self.job is not None and self.job.link_job_id is not None
+
+    def expect_within(self, seconds: float) -> None:
+        """Our job may stay missing from the status this long from now (a start whose
+        answer was lost shows up late, or never)."""
+        self._pending_until = max(self._pending_until, time.monotonic() + seconds)
 
     async def abandon(self) -> None:
         await self._memory.clear()
         self.job = self._job_status = None
+        self._start_unanswered, self._end_before_answer = False, None
 
     async def note_cancel_requested(self) -> None:
         rec = self.job
@@ -128,6 +158,9 @@ class JobTracker:
     async def _follow(self, rec: PrusaLinkJob, obs: Observation) -> bool:
         """Track our job; True once it has ended (the printer is then reported as usual)."""
         now = time.monotonic()
+        if self._start_unanswered:
+            await self._note_before_answer(rec, obs)
+            return False
         if obs.state in ENDED_STATES and obs.link_job_id is None:
             # PrusaLink drops the job from its status once it has ended (web/main.py
             # `api_status`: a job only while not idle). It refused any start while the
@@ -146,17 +179,39 @@ class JobTracker:
             self._pending_until = -math.inf
             self._track(rec, obs)
             return False
+        if self._end_before_answer is not None:
+            # Our print ran and ended while its start was still unanswered.
+            await self._finish_as(rec, self._end_before_answer)
+            return True
         if now < self._pending_until:
             self._publish(PrinterStatus.PRINTING, None, self._last_progress)
             return False
-        # Our job is not PrusaLink's current one and showed no end: PrusaLink lost it
-        # (restarted; a PrusaLink on a Pi stops feeding the printer then).
-        await self._finish(
-            rec,
-            Outcome.FAILED,
-            reason="the print ended without a result PrusaLink kept (restarted?)",
-        )
+        # Our job is not PrusaLink's current one and showed no end: PrusaLink never began
+        # it, or lost it (restarted; a PrusaLink on a Pi stops feeding the printer then).
+        if rec.link_job_id is None:
+            reason = "PrusaLink never showed the print it was asked to start"
+        else:
+            reason = "the print ended without a result PrusaLink kept (restarted?)"
+        await self._finish(rec, Outcome.FAILED, reason=reason)
         return True
+
+    async def _note_before_answer(self, rec: PrusaLinkJob, obs: Observation) -> None:
+        """A status polled while the start is unanswered: learn our job's id and keep its
+        end, if shown; report nothing (the start reports itself once answered)."""
+        if obs.state in ENDED_STATES and obs.link_job_id is None:
+            # PrusaLink drops an ended job from its status: once ours was shown, this end
+            # is ours; before, it is the last print's result still on display.
+            if rec.link_job_id is not None:
+                self._end_before_answer = obs
+            return
+        if not self._is_ours(rec, obs.link_job_id):
+            return
+        if rec.link_job_id is None:
+            await self._set(replace(rec, link_job_id=obs.link_job_id))
+        if obs.state in ENDED_STATES:
+            self._end_before_answer = obs
+        elif obs.state in JOB_STATES:
+            self._last_progress = job_progress(rec.job_id, obs, time.time() - rec.started_at)
 
     def _track(self, rec: PrusaLinkJob, obs: Observation) -> None:
         if obs.state == "ATTENTION":
@@ -215,6 +270,7 @@ class JobTracker:
         pct = last.progress_pct if last is not None and last.job_id == rec.job_id else 0.0
         await self._memory.clear()
         self.job, self._job_status, self._last_progress = None, None, None
+        self._end_before_answer = None
         self._emit(
             end_event(rec.job_id, outcome, duration_s=duration_s, progress_pct=pct, reason=reason)
         )

@@ -3,6 +3,7 @@ import type { RateLimit } from './ratelimit.js';
 import {
   Agents,
   Analytics,
+  ApiKeys,
   Jobs,
   Materials,
   MqttCredentials,
@@ -32,6 +33,7 @@ export class AutoPrintFarm {
   readonly users: Users;
   readonly agents: Agents;
   readonly mqttCredentials: MqttCredentials;
+  readonly apiKeys: ApiKeys;
 
   constructor(options: ClientOptions = {}) {
     this.core = new Core(options);
@@ -44,6 +46,7 @@ export class AutoPrintFarm {
     this.users = new Users(this.core);
     this.agents = new Agents(this.core);
     this.mqttCredentials = new MqttCredentials(this.core);
+    this.apiKeys = new ApiKeys(this.core);
   }
 
   /** The API's root, as normalised: no trailing slash, no trailing `/v1`. */

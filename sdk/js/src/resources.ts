@@ -72,6 +72,21 @@ export class Printers extends Resource {
   cooldown(id: string, options?: Opts): Promise<T.PrinterCommand> {
     return this.action(id, 'cooldown', options);
   }
+
+  /**
+   * Send raw G-code lines (1-50, printable ASCII, at most 96 characters each) to an idle
+   * printer; needs an `admin` key. Waits up to 10 s for the printer: `status` `ok` and its
+   * answer in `replies`, or `sent` when it has not answered yet.
+   */
+  gcode(id: string, lines: string[], options?: Opts): Promise<T.GcodeCommand> {
+    if (!Array.isArray(lines)) throw new TypeError("pass the G-code as an array of lines, e.g. ['M105']");
+    return this.core.request({
+      method: 'POST',
+      path: pathOf('v1', 'printers', id, 'gcode'),
+      json: { lines },
+      ...withOptions(options),
+    });
+  }
 }
 
 export class Jobs extends Resource {
@@ -106,6 +121,22 @@ export class Jobs extends Resource {
     return this.core.request({
       method: 'POST',
       path: '/v1/jobs',
+      upload,
+      ...(onProgress ? { onProgress } : {}),
+      ...withOptions(options),
+    });
+  }
+
+  /**
+   * Validate and analyse `file` (a path, Blob or bytes) as `create` would, keeping nothing:
+   * what a job from it would carry, or FileInvalidError with the reason.
+   */
+  async analyze(params: T.JobAnalyzeParams, options?: Opts): Promise<T.JobFileAnalysis> {
+    const { file, filename, onProgress } = params;
+    const upload = await Multipart.create({}, file, filename);
+    return this.core.request({
+      method: 'POST',
+      path: '/v1/jobs/analyze',
       upload,
       ...(onProgress ? { onProgress } : {}),
       ...withOptions(options),
@@ -332,5 +363,22 @@ export class MqttCredentials extends Resource {
   /** Revoke: the login is removed from the broker and its connections closed. */
   async delete(id: string, options?: Opts): Promise<void> {
     await this.core.request({ method: 'DELETE', path: pathOf('v1', 'mqtt-credentials', id), ...withOptions(options) });
+  }
+}
+
+/** The organization's API keys (the calling key needs the admin scope). */
+export class ApiKeys extends Resource {
+  list(params: T.ListParams & { revoked?: boolean } = {}, options?: Opts): PagePromise<T.ApiKey> {
+    return this.core.page('/v1/api-keys', listQuery(params), options);
+  }
+
+  /** A new key with these scopes, acting for your key's user. `key` is in this answer only: store it now. */
+  create(params: { scopes: string[]; name?: string }, options?: Opts): Promise<T.ApiKey> {
+    return this.core.request({ method: 'POST', path: '/v1/api-keys', json: params, ...withOptions(options) });
+  }
+
+  /** Revoke a key: it is refused from the next request on. Idempotent; the last admin key stays. */
+  async delete(id: string, options?: Opts): Promise<void> {
+    await this.core.request({ method: 'DELETE', path: pathOf('v1', 'api-keys', id), ...withOptions(options) });
   }
 }

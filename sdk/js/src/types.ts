@@ -20,6 +20,17 @@ export interface ListParams {
   fields?: string | string[];
 }
 
+/** Filament a printer itself reports loaded (a Bambu Lab AMS tray, its external spool). */
+export interface ReportedMaterial {
+  /** The printer's name for where it sits: `'AMS1 tray 2'`, `'external'`. */
+  slot: string;
+  /** `'PLA'`; null for an empty tray or one the printer cannot identify. */
+  type: string | null;
+  /** `'#RRGGBB'`. */
+  color: string | null;
+  remaining_pct: number | null;
+}
+
 export interface Printer {
   id: string;
   name: string;
@@ -35,6 +46,8 @@ export interface Printer {
   connection_type?: string;
   connection_url?: string;
   has_api_key?: boolean;
+  /** What the printer reports loaded, as its agent said last; `[]` if it cannot tell. */
+  reported_materials?: ReportedMaterial[];
   created_at: string;
   updated_at: string;
 }
@@ -75,6 +88,17 @@ export interface PrinterCommand {
   error_code?: string | null;
   created_at: string;
   expires_at: string | null;
+}
+
+/** Console G-code (admin keys): `status` `ok` once the printer answered, with `replies`. */
+export interface GcodeCommand {
+  id: string;
+  printer_id: string;
+  lines: string[];
+  status: string;
+  replies: string[];
+  created_at: string;
+  expires_at: string;
 }
 
 export type JobAction = 'pause' | 'resume' | 'cancel';
@@ -131,6 +155,34 @@ export interface JobCreateParams {
   copies?: number;
   tags?: string[];
   onProgress?: ProgressCallback;
+}
+
+export interface JobAnalyzeParams {
+  /** The G-code: a path, a Blob/File, or bytes (sent as multipart, nothing else with it). */
+  file: string | Blob | Uint8Array | ArrayBuffer;
+  filename?: string;
+  onProgress?: ProgressCallback;
+}
+
+/** What `jobs.analyze` found: what a job from the file would carry, and more. */
+export interface JobFileAnalysis {
+  filename: string;
+  size_bytes: number;
+  /** Seconds. */
+  estimated_duration: number;
+  /** `slicer` (the file's own figure) or `computed` (from the moves). */
+  estimated_duration_source: string;
+  /** The slicer's type; `color` is null (files are not read for one); usage in grams. */
+  material: { type: string | null; color: string | null; estimated_usage: number | null };
+  filament_used_mm: number;
+  layer_count: number | null;
+  layer_height_mm: number | null;
+  nozzle_diameter_mm: number | null;
+  first_layer_hotend_c: number | null;
+  first_layer_bed_c: number | null;
+  slicer: { name: string; version: string | null } | null;
+  /** Sentences to read before queueing it. */
+  warnings: string[];
 }
 
 /** Only a queued job can change. */
@@ -347,6 +399,24 @@ export interface MqttCredential {
   url?: string;
   /** Only in the answer to create: the broker had the login when the answer was sent. */
   provisioned?: boolean;
+}
+
+/** An API key of the organization, listed by its prefix. */
+export interface ApiKey {
+  id: string;
+  name: string;
+  /** The first 12 characters of the key, all that is kept readable. */
+  prefix: string;
+  scopes: string[];
+  /** The user the key acts for. */
+  user_id: string | null;
+  created_at: string;
+  /** Recorded at most once a minute. */
+  last_used_at: string | null;
+  revoked_at: string | null;
+  revoked: boolean;
+  /** Only in the answer to create: never shown again. */
+  key?: string;
 }
 
 /** A verified webhook delivery: `id` from the webhook-id header, the rest from the body. */

@@ -54,6 +54,28 @@ describe('jobs', { skip: NO_CLOUD }, () => {
     assert.equal(fromBytes.copies, 2);
   });
 
+  test('analyze a file before queueing it: nothing is stored', async (t) => {
+    if (!requireRoute(t, '/v1/jobs')) return;
+    const c = new AutoPrintFarm(options('jobs'));
+    const before = (await c.jobs.list()).pagination.total;
+    const found = await c.jobs.analyze({ file: fx.gcodePath });
+    assert.equal(found.filename, fx.gcodePath.split('/').at(-1));
+    assert.ok(found.estimated_duration > 0);
+    assert.equal(found.material.type, 'PLA');
+    assert.ok(found.material.estimated_usage > 0);
+    assert.ok(Array.isArray(found.warnings));
+    const bytes = await readFile(fx.gcodePath);
+    const named = await c.jobs.analyze({ file: new Blob([bytes]), filename: 'blob.gcode' });
+    assert.equal(named.filename, 'blob.gcode');
+    assert.equal((await c.jobs.list()).pagination.total, before);
+    const text = new TextEncoder().encode('milk\neggs\n');
+    await assert.rejects(c.jobs.analyze({ file: text, filename: 'notes.gcode' }), (err) => {
+      assert.ok(err instanceof FileInvalidError);
+      assert.match(err.message, /motion/);
+      return true;
+    });
+  });
+
   test('a file that is not G-code is FileInvalidError', async (t) => {
     if (!requireRoute(t, '/v1/jobs')) return;
     const junk = new Uint8Array(16384).map((_, i) => i % 256);

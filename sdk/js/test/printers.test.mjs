@@ -6,6 +6,7 @@ import {
   InvalidRequestError,
   NotFoundError,
   Page,
+  PermissionDeniedError,
   PrinterBusyError,
   PrinterOfflineError,
 } from '@autoprintfarm/sdk';
@@ -125,6 +126,27 @@ describe('printers', { skip: NO_CLOUD }, () => {
       return true;
     });
     await assert.rejects(c.printers.cooldown(fx.offlinePrinter), PrinterOfflineError);
+  });
+
+  test('gcode: admin keys, idle printers, lines validated', async () => {
+    const c = new AutoPrintFarm(options('busy'));
+    const sent = await c.printers.gcode(fx.idlePrinter, ['M105', 'G28 X']);
+    // This cloud runs no bridge: recorded for the agent, no reply yet.
+    assert.equal(sent.printer_id, fx.idlePrinter);
+    assert.deepEqual(sent.lines, ['M105', 'G28 X']);
+    assert.equal(sent.status, 'pending');
+    assert.deepEqual(sent.replies, []);
+    assert.match(sent.id, /^cmd_/);
+    await assert.rejects(c.printers.gcode(fx.busyPrinter, ['M105']), PrinterBusyError);
+    await assert.rejects(c.printers.gcode(fx.offlinePrinter, ['M105']), PrinterOfflineError);
+    await assert.rejects(c.printers.gcode(fx.idlePrinter, ['   ']), (err) => err instanceof InvalidRequestError && err.status === 400);
+    assert.throws(() => c.printers.gcode(fx.idlePrinter, 'M105'), TypeError);
+    const viewer = new AutoPrintFarm(options('readonly'));
+    await assert.rejects(viewer.printers.gcode(fx.idlePrinter, ['M105']), (err) => {
+      assert.ok(err instanceof PermissionDeniedError);
+      assert.equal(err.code, 'insufficient_permissions');
+      return true;
+    });
   });
 
   test('the client reads the rate-limit headers', async () => {

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any, cast
 
+import httpx
+
 from agent.drivers.base import DriverEvent, ForeignJobSeen, JobCompleted
 from agent.drivers.memory import InMemoryJobMemory
 from agent.drivers.octoprint.client import OctoPrintClient
@@ -59,3 +61,44 @@ async def test_the_same_file_printing_again_later_is_a_foreign_print() -> None:
     await tracker.on_event(NO_CLIENT, PushEvent(type="PrintDone", payload={"path": PATH}))
     await tracker.observe(NO_CLIENT, PRINTING, OURS, ProgressInfo(completion=3.0))
     assert [type(e) for e in events] == [JobCompleted, ForeignJobSeen]
+
+
+async def test_an_upload_octoprint_still_uses_is_removed_once_the_printer_is_idle() -> None:
+    # OctoPrint answers 409 to a DELETE while the file is still the one it prints, which it
+    # can be for a moment after PrintDone; the removal is tried again on an idle report.
+    in_use = True
+    deletes: list[str] = []
+
+    def octoprint(request: httpx.Request) -> httpx.Response:
+        assert request.method == "DELETE"
+        deletes.append(request.url.path)
+        if in_use:
+            return httpx.Response(409, json={"error": "Trying to delete a file that is in use"})
+        return httpx.Response(204)
+
+    events: list[DriverEvent] = []
+    tracker = JobTracker(
+        InMemoryJobMemory[JobRecord](),
+        events.append,
+        lambda *_args: None,
+        end_grace_s=5.0,
+        delete_finished_uploads=True,
+    )
+    async with OctoPrintClient(
+        "http://octoprint.test", "key", transport=httpx.MockTransport(octoprint)
+    ) as client:
+        await tracker.begin(JobRecord("job-1", PATH, 0, time.time()))
+        await tracker.on_event(client, PushEvent(type="PrintDone", payload={"path": PATH}))
+        assert [type(e) for e in events] == [JobCompleted]
+        assert deletes == [f"/api/files/local/{PATH}"]
+        # Still printing our file (a report from before the end): no second try yet.
+        await tracker.observe(client, PRINTING, OURS, ProgressInfo(completion=100.0))
+        assert len(deletes) == 1
+        in_use = False
+        await tracker.observe(client, OPERATIONAL, JobInfo(), ProgressInfo())
+        await tracker.observe(client, OPERATIONAL, JobInfo(), ProgressInfo())
+    assert deletes == [f"/api/files/local/{PATH}"] * 2  # removed once, then left alone
+    assert [type(e) for e in events] == [JobCompleted]
+
+
+OPERATIONAL = PrinterState(text="Operational", flags=StateFlags(operational=True))

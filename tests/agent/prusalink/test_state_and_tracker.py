@@ -88,9 +88,15 @@ class Harness:
         self.events: list[DriverEvent] = []
         self.published: list[tuple[PrinterStatus, str | None, JobProgress | None]] = []
         self.memory = InMemoryJobMemory[PrusaLinkJob]()
+        self.grace_s = grace_s
         self.tracker = JobTracker(
             self.memory, self.events.append, self.publish, end_grace_s=grace_s
         )
+
+    async def started(self, rec: PrusaLinkJob) -> None:
+        """Our job begun and its start answered by PrusaLink, as the driver does."""
+        await self.tracker.begin(rec)
+        self.tracker.start_answered(self.grace_s)
 
     def publish(self, status: PrinterStatus, message: str | None, job: JobProgress | None) -> None:
         self.published.append((status, message, job))
@@ -102,7 +108,7 @@ class Harness:
 async def test_our_job_from_start_to_finished_with_a_pause() -> None:
     h = Harness()
     await h.prusalink("FINISHED", 6)  # the last print's result, still shown
-    await h.tracker.begin(PrusaLinkJob("job_1", "apf-x.gcode", time.time(), None, 6))
+    await h.started(PrusaLinkJob("job_1", "apf-x.gcode", time.time(), None, 6))
     await h.prusalink("FINISHED", 6)  # not ours: an older job id
     assert h.events == []
     await h.prusalink("PRINTING", 7, progress=40.0, time_remaining=300)
@@ -123,7 +129,7 @@ async def test_our_job_from_start_to_finished_with_a_pause() -> None:
 async def test_a_stop_we_asked_for_is_a_cancel_and_one_we_did_not_a_failure() -> None:
     for asked, expected in ((True, JobCancelled), (False, JobFailed)):
         h = Harness()
-        await h.tracker.begin(PrusaLinkJob("job_1", "apf-x.gcode", time.time(), None, None))
+        await h.started(PrusaLinkJob("job_1", "apf-x.gcode", time.time(), None, None))
         await h.prusalink("PRINTING", 3, progress=20.0)
         if asked:
             await h.tracker.note_cancel_requested()
@@ -133,7 +139,7 @@ async def test_a_stop_we_asked_for_is_a_cancel_and_one_we_did_not_a_failure() ->
 
 async def test_attention_keeps_the_job_and_an_error_fails_it_with_the_reason() -> None:
     h = Harness()
-    await h.tracker.begin(PrusaLinkJob("job_1", "apf-x.gcode", time.time(), None, None))
+    await h.started(PrusaLinkJob("job_1", "apf-x.gcode", time.time(), None, None))
     await h.prusalink("PRINTING", 3)
     runout = {"ok": False, "message": "Filament runout"}
     await h.prusalink("ATTENTION", 3, condition=runout)
@@ -149,7 +155,7 @@ async def test_attention_keeps_the_job_and_an_error_fails_it_with_the_reason() -
 
 async def test_a_job_prusalink_lost_fails_after_the_grace_and_a_foreign_one_is_busy() -> None:
     h = Harness(grace_s=0.0)
-    await h.tracker.begin(PrusaLinkJob("job_1", "apf-x.gcode", time.time(), 3, None))
+    await h.started(PrusaLinkJob("job_1", "apf-x.gcode", time.time(), 3, None))
     await h.prusalink("IDLE")
     failed = h.events[0]
     assert isinstance(failed, JobFailed) and "PrusaLink" in failed.reason
@@ -167,9 +173,44 @@ def test_the_firmwares_unknown_time_left_is_none() -> None:
 
 async def test_our_job_busy_homing_or_heating_goes_on_past_the_grace() -> None:
     h = Harness(grace_s=0.0)
-    await h.tracker.begin(PrusaLinkJob("job_1", "apf-x.gcode", time.time(), None, 4))
+    await h.started(PrusaLinkJob("job_1", "apf-x.gcode", time.time(), None, 4))
     # PrusaLink says BUSY while the start G-code homes; the job is already shown.
     await h.prusalink("BUSY", 5)
     await h.prusalink("BUSY", 5)
     assert h.events == [] and h.tracker.job is not None
     assert h.published[-1][0] is PrinterStatus.PRINTING
+
+
+async def test_a_print_that_ran_and_ended_before_its_start_was_answered_completes() -> None:
+    # PrusaLink on a busy host answered the start late; the polls meanwhile showed the
+    # print run and end. Nothing is reported before the answer, then the end is.
+    h = Harness(grace_s=0.0)
+    await h.prusalink("IDLE")
+    before = len(h.published)
+    await h.tracker.begin(PrusaLinkJob("job_1", "apf-x.gcode", time.time(), None, 6))
+    await h.prusalink("IDLE")  # from before the start took effect: says nothing
+    await h.prusalink("FINISHED")  # the last print's result, still shown: not ours
+    await h.prusalink("PRINTING", 7, progress=50.0)
+    await h.prusalink("FINISHED")  # PrusaLink drops an ended job from its status
+    await h.prusalink("IDLE")  # the result is no longer shown by the time of the answer
+    assert h.events == [] and len(h.published) == before
+    assert h.tracker.shown and h.tracker.progress_so_far("job_1").progress_pct == 50.0
+    h.tracker.start_answered(30.0)
+    await h.prusalink("IDLE")
+    assert [type(e) for e in h.events] == [JobCompleted]
+    assert h.tracker.job is None and await h.memory.get() is None
+
+
+async def test_statuses_before_an_unanswered_start_fail_nothing() -> None:
+    # Without the answer, a status lacking our job is one from before the start: the job
+    # is failed only once the answer is given up on and the status still lacks it.
+    h = Harness(grace_s=0.0)
+    await h.tracker.begin(PrusaLinkJob("job_1", "apf-x.gcode", time.time(), None, 6))
+    for state in ("IDLE", "FINISHED", "IDLE"):
+        await h.prusalink(state)
+    assert h.events == [] and h.tracker.job is not None
+    h.tracker.start_answered(0.0)
+    await h.prusalink("IDLE")
+    failed = h.events[0]
+    assert isinstance(failed, JobFailed)
+    assert failed.reason == "PrusaLink never showed the print it was asked to start"

@@ -4,8 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import ConfigError, broker_endpoint, load_config, parse_config, redact_url
-from shared.wire import OctoPrintConnection, SerialConnection
+from agent.config import (
+    ConfigError,
+    broker_endpoint,
+    listen_address,
+    load_config,
+    parse_config,
+    redact_url,
+)
+from shared.wire import BambuConnection, OctoPrintConnection, SerialConnection
 
 GOOD = """
 agent_id = "agt_shop1"
@@ -54,9 +61,57 @@ def test_a_wrong_type_names_the_key() -> None:
 
 
 def test_an_unknown_connection_kind_is_refused() -> None:
-    text = GOOD.replace('kind = "serial"', 'kind = "bambu"')
+    text = GOOD.replace('kind = "serial"', 'kind = "duet"')
     with pytest.raises(ConfigError, match="kind"):
         parse_config(text)
+
+
+BAMBU = """
+[[printers]]
+printer_id = "prt_c"
+name = "X1C"
+[printers.connection]
+kind = "bambu"
+host = "192.168.1.40"
+serial = "01S00A123456789"
+access_code = "ab12CD34"
+"""
+
+
+def test_a_bambu_printer_becomes_a_bambu_connection_with_the_printers_own_ports() -> None:
+    config = parse_config(GOOD + BAMBU)
+    assert config.printers[2].to_wire().connection == BambuConnection(
+        host="192.168.1.40", serial="01S00A123456789", access_code="ab12CD34"
+    )
+    assert "ab12CD34" not in repr(config.printers[2])
+    colons = ":".join(["AB"] * 32)
+    pinned = BAMBU + f'mqtt_port = 18883\nftps_port = 10990\nfingerprint = "{colons}"\n'
+    conn = parse_config(GOOD + pinned).printers[2].to_wire().connection
+    assert conn == BambuConnection(
+        host="192.168.1.40",
+        serial="01S00A123456789",
+        access_code="ab12CD34",
+        mqtt_port=18883,
+        ftps_port=10990,
+        fingerprint="ab" * 32,
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (('serial = "01S00A123456789"', 'serial = "01S-00A"'), "serial"),
+        (("kind", "ftps_port = 0\nkind"), "ftps_port"),
+        (("kind", 'fingerprint = "abc"\nkind'), "fingerprint"),
+        (("kind", 'url = "http://x"\nkind'), "url"),
+        (('access_code = "ab12CD34"\n', ""), "access_code"),
+    ],
+)
+def test_a_bad_bambu_printer_stops_start_up_naming_the_key(
+    change: tuple[str, str], named: str
+) -> None:
+    with pytest.raises(ConfigError, match=named):
+        parse_config(GOOD + BAMBU.replace(*change))
 
 
 def test_a_bad_broker_scheme_is_refused() -> None:
@@ -136,3 +191,39 @@ def test_apf_agent_run_explains_an_unusable_data_dir_or_ca_file(
     config.write_text(base + f'[mqtt]\nurl = "mqtts://127.0.0.1:9"\nca_file = "{bad_ca}"\n')
     assert main(["agent", "run", "--config", str(config)]) == 1
     assert "TLS certificates" in capsys.readouterr().err
+
+
+def test_metrics_are_off_unless_a_listen_address_is_set() -> None:
+    config = parse_config(GOOD)
+    assert config.metrics.listen is None
+    assert listen_address(config.metrics) is None
+
+
+@pytest.mark.parametrize(
+    ("listen", "address"),
+    [
+        ("127.0.0.1:9464", ("127.0.0.1", 9464)),
+        ("localhost:9464", ("localhost", 9464)),
+        ("0.0.0.0:9464", ("0.0.0.0", 9464)),
+        ("[::1]:9464", ("::1", 9464)),
+        ("127.0.0.1:0", ("127.0.0.1", 0)),
+    ],
+)
+def test_a_metrics_listen_address_is_host_and_port(listen: str, address: tuple[str, int]) -> None:
+    config = parse_config(GOOD + f'\n[metrics]\nlisten = "{listen}"\n')
+    assert listen_address(config.metrics) == address
+
+
+@pytest.mark.parametrize(
+    "listen", ["9464", "127.0.0.1", "127.0.0.1:", ":9464", "127.0.0.1:99999", "::1:9464", "a b:1"]
+)
+def test_a_bad_metrics_listen_address_is_a_clear_error(listen: str) -> None:
+    text = GOOD + f'\n[metrics]\nlisten = "{listen}"\n'
+    with pytest.raises(ConfigError, match=r"agent\.toml: metrics\.listen: expected host:port"):
+        parse_config(text, "agent.toml")
+
+
+def test_an_unknown_metrics_key_is_refused() -> None:
+    text = GOOD + "\n[metrics]\nport = 9464\n"
+    with pytest.raises(ConfigError, match=r"unknown field `port`.*\$\.metrics"):
+        parse_config(text, "agent.toml")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import parse_config
+from shared.version import __version__
 
 
 def dry_run(repo_root: Path) -> str:
@@ -46,3 +47,16 @@ def test_the_unit_runs_the_agent_and_restarts_on_failure(repo_root: Path) -> Non
     assert "ExecStart=/opt/autoprintfarm/bin/apf agent run --config " in unit
     assert "Restart=on-failure" in unit
     assert "SupplementaryGroups=dialout" in unit or "SupplementaryGroups=uucp" in unit
+
+
+def test_the_pi_gets_the_agents_distribution_of_this_version(repo_root: Path) -> None:
+    output = dry_run(repo_root)
+    assert "scripts/build-dists --out " in output
+    assert f"--find-links {_wheel_dir(output)} autoprintfarm-agent=={__version__}" in output
+    assert "autoprintfarm-cloud" not in output and "[agent]" not in output
+
+
+def _wheel_dir(output: str) -> str:
+    match = re.search(r"build-dists --out (\S+)", output)
+    assert match, output
+    return match.group(1)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.drivers.bambu import BambuDriver
 from agent.drivers.base import DriverEvent
 from agent.drivers.moonraker import MoonrakerDriver
 from agent.drivers.octoprint import OctoPrintDriver
@@ -19,6 +20,7 @@ from agent.drivers.registry import (
 from agent.drivers.serial import SerialDriver
 from agent.sync.store import Store
 from shared.wire import (
+    BambuConnection,
     Connection,
     MoonrakerConnection,
     OctoPrintConnection,
@@ -43,6 +45,11 @@ def ignore(_event: DriverEvent) -> None:
             "prusalink",
             PrusaLinkDriver,
         ),
+        (
+            BambuConnection(host="192.168.1.40", serial="01P00A000000001", access_code="1234"),
+            "bambu",
+            BambuDriver,
+        ),
     ],
 )
 async def test_each_kind_reaches_its_driver(
@@ -56,4 +63,3 @@ async def test_each_kind_reaches_its_driver(
     assert isinstance(driver, driver_type)
     # Serial prints stop with their host; the others print on without the agent.
     assert (kind in PRINTS_WITHOUT_AGENT) is (kind != "serial")
-

@@ -6,8 +6,10 @@ import asyncio
 
 import pytest
 
-from agent.runtime.scan import config_snippet, format_table, scan_ports
+from agent.runtime.scan import config_snippet, scan_ports
 from agent.sim import SimConfig, SimulatedPrinter
+from apf.commands.scan_view import serial_table
+from tests.support.render import rendered
 
 
 async def test_scan_finds_the_simulated_printer_and_prints_a_snippet() -> None:
@@ -21,7 +23,7 @@ async def test_scan_finds_the_simulated_printer_and_prints_a_snippet() -> None:
     assert result.baud == 115200
     assert result.firmware is not None and "prusa" in result.firmware.lower()
     assert result.profile == "prusa"
-    assert sim.pty_path in format_table(results)
+    assert sim.pty_path in rendered(serial_table(results), width=200)
     snippet = config_snippet(found)
     assert f'port = "{sim.pty_path}"' in snippet and 'profile = "prusa"' in snippet
 

@@ -179,6 +179,7 @@ def test_lost_ok_is_repaired_by_a_probe() -> None:
     protocol.data_to_send(0.1)  # line 5
     assert protocol.next_deadline_s() == pytest.approx(0.6)
     protocol.on_timeout(0.7)
+    assert protocol.timeouts == 1
     probe = protocol.data_to_send(0.7)
     assert probe == numbered_line(6, b"M105")
     # Marlin answers M105 with temperatures on the ok line; every earlier line was accepted.
@@ -202,8 +203,10 @@ def test_silent_drop_firmware_resends_after_the_timeout() -> None:
     assert numbers(protocol.data_to_send(0.0)) == [1]
     protocol.on_timeout(0.5)
     assert protocol.data_to_send(0.5) == b""
+    assert protocol.timeouts == 0  # called before the deadline: not a timeout
     protocol.on_timeout(1.1)
     assert numbers(protocol.data_to_send(1.1)) == [1]
+    assert (protocol.timeouts, protocol.resends) == (1, 1)
 
 
 def test_a_printer_that_stops_answering_fails_after_the_probes() -> None:

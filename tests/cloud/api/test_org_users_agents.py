@@ -21,8 +21,18 @@ async def test_organization_get_patch_and_usage(owner: OrgClient) -> None:
     assert org["usage"]["printers"] == 1
     assert org["usage"]["users"] == 1
     assert org["limits"]["printers"] == 200
+    assert org["home_assistant_enabled"] is False  # opt-in (docs/home-assistant.md)
     r = await owner.patch("/v1/organization", json={"name": "Acme Farms"})
     assert r.json()["name"] == "Acme Farms"
+    r = await owner.patch("/v1/organization", json={"home_assistant_enabled": True})
+    assert (r.json()["name"], r.json()["home_assistant_enabled"]) == ("Acme Farms", True)
+    assert (await owner.get("/v1/organization")).json()["home_assistant_enabled"] is True
+    assert_error(
+        await owner.patch("/v1/organization", json={"home_assistant_enabled": "yes"}),
+        400,
+        "invalid_request",
+        "home_assistant_enabled",
+    )
     assert_error(
         await owner.patch("/v1/organization", json={"plan": "enterprise"}),
         400,

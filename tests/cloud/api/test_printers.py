@@ -53,6 +53,7 @@ async def test_create_get_and_secret_is_write_only(owner: OrgClient) -> None:
     assert created["temperatures"] == {"hotend": None, "bed": None}
     assert created["connection_type"] == "octoprint"
     assert created["has_api_key"] is True
+    assert created["reported_materials"] == []  # until its agent reports some
     assert created["created_at"].endswith("Z")
     r = await owner.get(f"/v1/printers/{created['id']}")
     assert r.status_code == 200
@@ -327,4 +328,86 @@ async def test_bad_moonraker_urls_are_refused(owner: OrgClient, url: str) -> Non
     body = {"name": "Voron", "connection_url": url}
     r = await owner.post("/v1/printers", json=body)
     assert_error(r, 400, "invalid_request", "connection_url")
+    assert "raspberry" not in r.text
+
+
+BAMBU = {
+    "name": "X1C",
+    "connection_url": "bambu://192.168.1.40?serial=01S00A123456789",
+    "api_key": "ab12CD34",
+}
+
+
+async def test_a_bambu_printer_keeps_its_access_code_sealed_and_its_url_normalised(
+    owner: OrgClient, in_db: SessionRunner
+) -> None:
+    bare = await make_printer(owner, **BAMBU)
+    assert (bare["connection_type"], bare["has_api_key"]) == ("bambu", True)
+    assert bare["connection_url"] == BAMBU["connection_url"]
+    assert "ab12CD34" not in str(bare)
+    colons = ":".join(["AB"] * 32)
+    url = f"bambu://x1c.local:18883/?serial=00M09A350100123&ftps_port=10990&fingerprint={colons}"
+    pinned = await make_printer(owner, **{**BAMBU, "connection_url": url})
+    assert pinned["connection_url"] == (
+        "bambu://x1c.local:18883?serial=00M09A350100123&ftps_port=10990&fingerprint=" + "ab" * 32
+    )
+
+    async def sealed(session: Any) -> str | None:
+        printer: Printer = await session.get(Printer, bare["id"])
+        return printer.connection_secret_sealed
+
+    assert "ab12CD34" not in (await in_db(sealed) or "ab12CD34")
+    r = await owner.get(f"/v1/printers/{bare['id']}")
+    assert "ab12CD34" not in r.text
+
+
+async def test_a_bambu_printer_needs_its_access_code_and_again_for_another_address(
+    owner: OrgClient,
+) -> None:
+    r = await owner.post("/v1/printers", json={**BAMBU, "api_key": None})
+    assert_error(r, 400, "invalid_request", "api_key")
+    assert "access code" in r.json()["error"]["message"]
+    p = await make_printer(owner, **BAMBU)
+    # Another serial number at the same address: the code goes where it was given for.
+    same = {"connection_url": "bambu://192.168.1.40:8883?serial=01S00A987654321"}
+    r = await owner.patch(f"/v1/printers/{p['id']}", json=same)
+    assert r.status_code == 200, r.text
+    for moved in (
+        "bambu://192.168.1.41?serial=01S00A123456789",
+        "bambu://192.168.1.40:18883?serial=01S00A123456789",
+        "bambu://192.168.1.40?serial=01S00A123456789&ftps_port=10990",
+        "http://192.168.1.40",
+    ):
+        r = await owner.patch(f"/v1/printers/{p['id']}", json={"connection_url": moved})
+        assert_error(r, 400, "invalid_request", "api_key")
+    moved_with_code = {"connection_url": "bambu://192.168.1.41?serial=ABCD", "api_key": "new"}
+    r = await owner.patch(f"/v1/printers/{p['id']}", json=moved_with_code)
+    assert r.status_code == 200, r.text
+    assert r.json()["connection_url"] == "bambu://192.168.1.41?serial=ABCD"
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("bambu://192.168.1.40", "serial"),
+        ("bambu://192.168.1.40?serial=", "serial"),
+        ("bambu://192.168.1.40?serial=01S", "serial"),
+        ("bambu://192.168.1.40?serial=01S-00A-1234", "serial"),
+        ("bambu://192.168.1.40?serial=01S00A123456789&access_code=1234", "access_code"),
+        ("bambu://192.168.1.40?serial=01S00A123456789&fingerprint=abc", "fingerprint"),
+        ("bambu://192.168.1.40?serial=01S00A123456789&fingerprint=" + "g" * 64, "fingerprint"),
+        ("bambu://192.168.1.40?serial=01S00A123456789&ftps_port=70000", "ftps_port"),
+        ("bambu://192.168.1.40:99999?serial=01S00A123456789", "port"),
+        ("bambu://bblp:raspberry@192.168.1.40?serial=01S00A123456789", "api_key"),
+        ("bambu://?serial=01S00A123456789", "host"),
+        ("bambu://192.168.1.40/x?serial=01S00A123456789", "path"),
+    ],
+)
+async def test_bad_bambu_urls_are_refused_naming_what_is_wrong(
+    owner: OrgClient, url: str, named: str
+) -> None:
+    r = await owner.post("/v1/printers", json={**BAMBU, "connection_url": url})
+    assert_error(r, 400, "invalid_request", "connection_url")
+    assert named in r.json()["error"]["message"]
     assert "raspberry" not in r.text

@@ -34,6 +34,8 @@ async def test_isolation_matrix(owner: OrgClient, other: OrgClient) -> None:
         ("PATCH", f"/v1/printers/{ids['printer']}", {"json": {"name": "stolen"}}),
         ("DELETE", f"/v1/printers/{ids['printer']}", {}),
         ("POST", f"/v1/printers/{ids['printer']}/actions", {"json": {"action": "home"}}),
+        ("POST", f"/v1/printers/{ids['printer']}/gcode", {"json": {"lines": ["M105"]}}),
+        ("GET", f"/dashboard/api/printers/{ids['printer']}/temperatures", {}),
         ("GET", f"/v1/jobs/{ids['job']}", {}),
         ("PATCH", f"/v1/jobs/{ids['job']}", {"json": {"name": "stolen"}}),
         ("DELETE", f"/v1/jobs/{ids['job']}", {}),

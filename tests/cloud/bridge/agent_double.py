@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +47,7 @@ class AgentDouble:
         job_id: str | None = None,
         progress: float = 0.0,
         connected: bool = True,
+        materials: Sequence[wire.LoadedMaterial] = (),
     ) -> None:
         job = (
             None
@@ -61,6 +62,7 @@ class AgentDouble:
             firmware="Marlin 2.1.2",
             job=job,
             temperatures=wire.Temperatures(hotend=210.0, bed=60.0),
+            materials=list(materials),
         )
         await self.client.publish(
             wire.printer_state_topic(self.org_id, self.agent_id, printer_id),

@@ -239,6 +239,31 @@ async def test_stale_will_is_ignored_and_offline_agent_takes_its_printers_offlin
         await eventually(lambda: printer_is("offline"))
 
 
+async def test_what_a_printer_reports_loaded_is_shown_until_a_state_without_it(
+    owner: OrgClient, mqtt_broker: TestBroker
+) -> None:
+    agent_id, printer_id, _ = await setup_farm(owner)
+    tray = wire.LoadedMaterial(slot="AMS1 tray 2", type="PLA", color="#FF0000", remaining_pct=60)
+    async with (
+        running_bridge(owner, mqtt_broker),
+        agent_double(mqtt_broker, owner.org.org_id, agent_id) as agent,
+    ):
+        await agent.status(AgentState.ONLINE, session=1)
+        await agent.state(printer_id, PrinterStatus.IDLE, materials=[tray])
+
+        async def shown(materials: list[dict[str, Any]]) -> bool:
+            r = await owner.get(f"/v1/printers/{printer_id}")
+            return bool(r.json()["reported_materials"] == materials)
+
+        await eventually(
+            lambda: shown(
+                [{"slot": "AMS1 tray 2", "type": "PLA", "color": "#FF0000", "remaining_pct": 60.0}]
+            )
+        )
+        await agent.state(printer_id, PrinterStatus.IDLE)  # nothing loaded, or cannot tell
+        await eventually(lambda: shown([]))
+
+
 async def test_foreign_and_malformed_messages_change_nothing_and_do_not_stop_the_bridge(
     owner: OrgClient, mqtt_broker: TestBroker, in_db: SessionRunner
 ) -> None:
@@ -395,4 +420,41 @@ async def test_a_prusalink_printer_reaches_its_agent_with_digest_credentials_or_
             url="http://192.168.1.30:80", username="maker", password="s3cret:with-colon"
         ),
         "mini": wire.PrusaLinkConnection(url="http://mini.local:8080", api_key="API-KEY-1"),
+    }
+
+
+async def test_a_bambu_printer_reaches_its_agent_with_its_address_and_access_code(
+    owner: OrgClient, mqtt_broker: TestBroker
+) -> None:
+    r = await owner.post("/v1/agents", json={"name": "pi-1"})
+    agent_id = r.json()["agent"]["id"]
+    printers = {}
+    pinned = "&ftps_port=10990&fingerprint=" + ":".join(["AB"] * 32)
+    for name, url, code in [
+        ("x1c", "bambu://192.168.1.40?serial=00M09A350100123", "ab12CD34"),
+        ("p1s", f"bambu://p1s.local:18883?serial=01P00A123456789{pinned}", "87654321"),
+    ]:
+        body = {"name": name, "connection_url": url, "agent_id": agent_id, "api_key": code}
+        r = await owner.post("/v1/printers", json=body)
+        assert r.status_code == 201, r.text
+        assert r.json()["connection_type"] == "bambu" and r.json()["has_api_key"]
+        printers[r.json()["id"]] = name
+    async with (
+        running_bridge(owner, mqtt_broker),
+        agent_double(mqtt_broker, owner.org.org_id, agent_id) as agent,
+    ):
+        config = await agent.next_config()
+    got = {printers[p.printer_id]: p.connection for p in config.printers}
+    assert got == {
+        "x1c": wire.BambuConnection(
+            host="192.168.1.40", serial="00M09A350100123", access_code="ab12CD34"
+        ),
+        "p1s": wire.BambuConnection(
+            host="p1s.local",
+            serial="01P00A123456789",
+            access_code="87654321",
+            mqtt_port=18883,
+            ftps_port=10990,
+            fingerprint="ab" * 32,
+        ),
     }

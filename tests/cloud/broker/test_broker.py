@@ -15,8 +15,8 @@ import pytest
 
 from cloud.broker import Broker, BrokerSettings, Listener
 from cloud.broker.dynsec import CONTROL_TOPIC, RESPONSE_TOPIC
-from cloud.broker.packets import ConnectCode, PacketIdOnly, PacketType, Will
 from cloud.broker.throttle import ThrottleSettings
+from shared.mqtt.packets import ConnectCode, PacketIdOnly, PacketType, Will
 from tests.support.mqtt_raw import RawClient
 from tests.support.tls import TestCA
 

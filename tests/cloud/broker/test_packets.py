@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloud.broker.packets import (
+from shared.mqtt.packets import (
     Bare,
     Connack,
     Connect,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloud.broker.topics import (
+from shared.mqtt.topics import (
     FilterSpec,
     SubscriptionTree,
     TopicError,

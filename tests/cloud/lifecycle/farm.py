@@ -10,6 +10,7 @@ own tests cover the wire).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -121,6 +122,7 @@ class Farm:
         message: str | None = None,
         connected: bool = True,
         ts: datetime | None = None,
+        materials: Sequence[wire.LoadedMaterial] = (),
     ) -> StateIn:
         """A snapshot as the bridge hands it to the applier (stamped now unless `ts`)."""
         job = None
@@ -133,6 +135,7 @@ class Farm:
             ts=ts or now(),
             job=job,
             message=message,
+            materials=list(materials),
         )
         return StateIn(self._org, self.agent_id, snapshot)
 

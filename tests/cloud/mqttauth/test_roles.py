@@ -85,13 +85,40 @@ def test_a_dashboard_subscribes_to_its_organizations_reports_only(
     assert policy(dashboard_role(ORG)).allows(Action.SUBSCRIBE, topic_filter) is allowed
 
 
-def test_a_dashboard_receives_no_secrets_and_publishes_nothing() -> None:
+def test_a_dashboard_receives_no_secrets_and_publishes_only_home_assistants_messages() -> None:
     dash = policy(dashboard_role(ORG))
     for kind in ("config", "commands", "replies", "acks"):
         assert not dash.allows(Action.RECEIVE, f"{root()}/{kind}")
     assert dash.allows(Action.RECEIVE, f"{root()}/printers/prt_1/state")
-    for topic in (f"{root()}/status", f"{root()}/commands", "apf/x", "other"):
-        assert not dash.allows(Action.PUBLISH, topic)
+    for topic in (
+        f"{root()}/status",
+        f"{root()}/commands",
+        f"{root()}/printers/prt_1/state",
+        "apf/x",
+        "other",
+        "apf/org_b/ha/printers/prt_1/command",  # another organization's buttons
+        "apf/org_a/ha/printers/prt_1/other",
+        "homeassistant/sensor/apf_org_a/prt_1_status/config",  # configs are the cloud's
+        "homeassistant/other",
+    ):
+        assert not dash.allows(Action.PUBLISH, topic), topic
+    # Home Assistant's birth message and Will, and its own organization's button presses.
+    assert dash.allows(Action.PUBLISH, "homeassistant/status")
+    assert dash.allows(Action.PUBLISH, "apf/org_a/ha/printers/prt_1/command")
+
+
+def test_home_assistant_on_a_dashboard_login_reads_its_own_organizations_configs_only() -> None:
+    dash = policy(dashboard_role(ORG))
+    # The two filters Home Assistant subscribes to for discovery.
+    assert dash.allows(Action.SUBSCRIBE, "homeassistant/+/+/config")
+    assert dash.allows(Action.SUBSCRIBE, "homeassistant/+/+/+/config")
+    assert not dash.allows(Action.SUBSCRIBE, "homeassistant/#")
+    assert not dash.allows(Action.SUBSCRIBE, "homeassistant/status")
+    assert dash.allows(Action.RECEIVE, "homeassistant/sensor/apf_org_a/prt_1_status/config")
+    assert not dash.allows(Action.RECEIVE, "homeassistant/sensor/apf_org_b/prt_9_status/config")
+    assert not dash.allows(Action.RECEIVE, "homeassistant/sensor/tasmota/x/config")
+    assert not dash.allows(Action.RECEIVE, "homeassistant/status")
+    assert not dash.allows(Action.RECEIVE, "apf/org_a/ha/printers/prt_1/command")
 
 
 def test_the_cloud_reaches_everything_under_apf_and_shares_it_but_nothing_else() -> None:
@@ -100,3 +127,10 @@ def test_the_cloud_reaches_everything_under_apf_and_shares_it_but_nothing_else()
     assert cloud.allows(Action.SUBSCRIBE, "$share/cloud/apf/+/agents/+/events")
     assert cloud.allows(Action.SUBSCRIBE, "apf/+/agents/+/status")
     assert not cloud.allows(Action.PUBLISH, "other/topic")
+    # Home Assistant discovery: the configs it writes, and the birth message it reads.
+    assert cloud.allows(Action.PUBLISH, "homeassistant/sensor/apf_org_a/prt_1_status/config")
+    assert cloud.allows(Action.SUBSCRIBE, "homeassistant/+/+/+/config")
+    assert cloud.allows(Action.SUBSCRIBE, "homeassistant/status")
+    assert cloud.allows(Action.RECEIVE, "homeassistant/status")
+    assert not cloud.allows(Action.PUBLISH, "homeassistant/status")
+    assert not cloud.allows(Action.SUBSCRIBE, "homeassistant/#")

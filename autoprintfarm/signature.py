@@ -8,7 +8,8 @@ other secret is used as its UTF-8 bytes, so a user-chosen secret such as
 ``webhook_secret_key`` from the API spec still works and verifies with the reference
 library when given as bytes.
 
-Pure functions, no I/O: the SDK (`autoprintfarm.webhooks`) and the cloud both import it.
+Pure functions, no I/O: the SDK verifies with it (`autoprintfarm.webhooks`), and the cloud,
+which installs the SDK, signs with it; one implementation for both sides.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError as RefError
 
-from shared.webhook_signature import (
+from autoprintfarm.signature import (
     WebhookVerificationError,
     generate_secret,
     secret_key,

@@ -1,0 +1,1 @@
+"""A simulated Bambu Lab printer in LAN mode: MQTT endpoint, FTPS storage card, state."""

@@ -1,0 +1,1 @@
+"""Home Assistant MQTT discovery, opt-in per organization (docs/home-assistant.md)."""

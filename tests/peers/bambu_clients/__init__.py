@@ -1,0 +1,1 @@
+"""Scripts run by the independent Bambu client libraries' own Python (not test modules)."""
