@@ -18,7 +18,7 @@ from cloud.sealing import SecretBox
 from cloud.settings import Settings
 
 
-def _no_bridge(reason: str) -> None:
+def no_kick(reason: str) -> None:
     return None
 
 
@@ -40,7 +40,7 @@ class CloudContext:
     write_lock: WriteLock = field(default_factory=lambda: WriteLock(enabled=False))
     # Tells the bridge something may let the queue or commands progress (a job created, a
     # printer or spool changed, an action recorded). A no-op where no bridge runs.
-    kick: Callable[[str], None] = _no_bridge
+    kick: Callable[[str], None] = no_kick
     bridge_running: bool = False
     # Brings the broker's logins in line with the database now (cloud.mqttauth.provisioner);
     # True when that pass ended within the time given. False where no bridge runs.

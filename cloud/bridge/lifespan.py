@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from cloud.bridge.service import Bridge, BridgeSettings
-from cloud.context import CloudContext, no_broker_sync
+from cloud.context import CloudContext, no_broker_sync, no_kick
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +38,28 @@ def bridge_lifespan(ctx: CloudContext) -> Callable[[Any], Any]:
                 "mqtt_provisioning is off: agent and dashboard logins must be made on the "
                 "broker by other means, and revoking one here does not disconnect it"
             )
-        else:
-            ctx.broker_sync = bridge.provisioner.sync
-        ctx.kick = bridge.kick
-        ctx.bridge_running = True
-        task = asyncio.create_task(bridge.run(), name="bridge")
-        try:
+        async with attached(ctx, bridge):
             yield
-        finally:
-            ctx.bridge_running = False
-            ctx.broker_sync = no_broker_sync
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     return run
+
+
+@contextlib.asynccontextmanager
+async def attached(ctx: CloudContext, bridge: Bridge) -> AsyncIterator[Bridge]:
+    """Run ``bridge`` with the context's hooks pointing at it: the API's kicks reach its
+    worker, and a login change waits for its provisioner. Undone (and the bridge stopped)
+    on exit."""
+    if bridge.provisioner is not None:
+        ctx.broker_sync = bridge.provisioner.sync
+    ctx.kick = bridge.kick
+    ctx.bridge_running = True
+    task = asyncio.create_task(bridge.run(), name="bridge")
+    try:
+        yield bridge
+    finally:
+        ctx.bridge_running = False
+        ctx.broker_sync = no_broker_sync
+        ctx.kick = no_kick
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -61,9 +61,8 @@ def revoke(login: BrokerLogin) -> bool:
 
 
 async def apply_now(app: CloudContext) -> bool:
-    """True when the broker has every pending change (or there is no broker to tell)."""
-    if app.settings.mqtt_provisioning == "off" or not app.settings.mqtt_url:
-        return False
+    """True when the broker has every pending change; False where this process runs no
+    provisioning bridge (cloud.bridge.lifespan wires ``broker_sync`` to one that does)."""
     return await app.broker_sync(APPLY_TIMEOUT_S)
 
 

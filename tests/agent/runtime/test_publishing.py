@@ -82,9 +82,7 @@ async def test_telemetry_is_coalesced_and_sampled_into_the_outbox_while_offline(
             assert (await cloud.wait_reply("heat")).ok
             await cloud.wait_for(lambda: len(cloud.on("printers/prt_1/telemetry")) >= 4)
             samples = [decode_telemetry(m.payload) for m in cloud.on("printers/prt_1/telemetry")]
-            gaps = [
-                (b.ts - a.ts).total_seconds() for a, b in itertools.pairwise(samples)
-            ]
+            gaps = [(b.ts - a.ts).total_seconds() for a, b in itertools.pairwise(samples)]
             assert min(gaps) >= 0.9, gaps
             assert samples[-1].temperatures.hotend_target == 200.0
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
+from cloud.bridge.lifespan import attached
 from cloud.bridge.service import Bridge, BridgeSettings
 from cloud.db.models import Event
 from shared import wire
@@ -38,17 +39,9 @@ async def running_bridge(
     bridge = Bridge(
         owner.api.app.state["ctx"], BridgeSettings(mqtt_url=broker.url, client_id=client_id)
     )
-    ctx = owner.api.app.state["ctx"]
-    ctx.kick, ctx.bridge_running = bridge.kick, True  # as the app's lifespan does
-    task = asyncio.create_task(bridge.run(), name="bridge")
-    try:
+    async with attached(owner.api.app.state["ctx"], bridge):  # as the app's lifespan does
         await bridge.link.wait_connected(10)
         yield bridge
-    finally:
-        ctx.bridge_running = False
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def setup_farm(owner: OrgClient) -> tuple[str, str, str]:

@@ -91,30 +91,16 @@ async def home_assistant_login(
     broker: TestBroker, login: dict[str, Any]
 ) -> AsyncIterator[aiomqtt.Client]:
     """Connect as Home Assistant does, with the dashboard login and a Will on the birth
-    topic (which the login must allow, or the broker refuses the connection), once the
-    cloud has made the login on the broker."""
-    deadline = asyncio.get_running_loop().time() + 15
-    while True:
-        client = aiomqtt.Client(
-            broker.host,
-            broker.port,
-            username=login["username"],
-            password=login["password"],
-            identifier=login["username"],
-            will=aiomqtt.Will(BIRTH_TOPIC, b"offline", qos=1, retain=False),
-        )
-        try:
-            await client.__aenter__()
-        except aiomqtt.MqttError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.2)  # the provisioner has not made the login yet
-            continue
-        try:
-            yield client
-        finally:
-            await client.__aexit__(None, None, None)
-        return
+    topic (which the login must allow, or the broker refuses the connection)."""
+    async with aiomqtt.Client(
+        broker.host,
+        broker.port,
+        username=login["username"],
+        password=login["password"],
+        identifier=login["username"],
+        will=aiomqtt.Will(BIRTH_TOPIC, b"offline", qos=1, retain=False),
+    ) as client:
+        yield client
 
 
 async def enable(owner: OrgClient, on: bool = True) -> None:
@@ -243,6 +229,8 @@ async def test_a_press_by_the_orgs_dashboard_login_pauses_and_anything_else_is_i
             r = await owner.post("/v1/mqtt-credentials", json={"name": "home-assistant"})
             assert r.status_code == 201, r.text
             login = r.json()
+            # The answer waits for the login to be on the broker: usable at once.
+            assert login["provisioned"] is True
             await agent.status(AgentState.ONLINE, session=1)
             await agent.state(printer_id, PrinterStatus.PRINTING)
 
