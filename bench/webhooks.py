@@ -59,14 +59,16 @@ def _receiver_main(conn: Connection) -> None:
 
 async def run(database_url: str | None, events: int, data_dir: Path, port: int) -> None:
     from cloud.db import migrate
-    from cloud.db.engine import create_engine, session_factory
+    from cloud.db.engine import create_engine, is_sqlite, session_factory
+    from cloud.db.writer import WriteLock
     from cloud.sealing import SecretBox
     from cloud.settings import database_url_for
     from cloud.webhooks.config import WebhookConfig
     from cloud.webhooks.tables import SUCCEEDED, WebhookAttempt, WebhookDelivery
     from cloud.webhooks.worker import WebhookWorker
 
-    engine = create_engine(database_url_for(database_url or "", str(data_dir)))
+    url = database_url_for(database_url or "", str(data_dir))
+    engine = create_engine(url)
     sessions = session_factory(engine)
     box = SecretBox(bytes(32))  # a fixed key: the bench's secrets guard nothing
     try:
@@ -76,7 +78,8 @@ async def run(database_url: str | None, events: int, data_dir: Path, port: int) 
         config = WebhookConfig(allow_private_urls=True)
         started = time.perf_counter()
         cpu_started = time.process_time()
-        async with WebhookWorker(sessions, config, box=box) as worker:
+        lock = WriteLock(enabled=is_sqlite(url))
+        async with WebhookWorker(sessions, config, box=box, write_lock=lock) as worker:
             while worker.recorded < total:
                 await asyncio.sleep(0.05)  # progress poll of a benchmark, not synchronisation
                 if time.perf_counter() - started > 600:

@@ -40,7 +40,7 @@ from cloud.db.engine import create_engine, is_sqlite, session_factory
 from cloud.db.pg_snapshot import SnapshotVersion
 from cloud.db.private import private_dir
 from cloud.db.reader import SqliteReader
-from cloud.db.writer import WriteLock
+from cloud.db.writer import WriteLock, guard_unlocked_writes
 from cloud.errors import error_response
 from cloud.files import GcodeStore
 from cloud.files.signing import MIN_SECRET_BYTES
@@ -89,18 +89,21 @@ def build_context(settings: Settings) -> AppContext:
     )
     snapshots = None if sqlite else SnapshotVersion(url, timeout_s=settings.db_timeout_s)
     signing = signing_key(settings)
+    write_lock = WriteLock(enabled=sqlite)
+    for guarded in (engine, background_engine):
+        guard_unlocked_writes(guarded, write_lock, on_unlocked=settings.sqlite_unlocked_writes)
     return AppContext(
         settings=settings,
         engine=engine,
         sessions=sessions,
         background_engine=background_engine,
         background_sessions=session_factory(background_engine),
-        keys=KeyResolver(sessions, reader),
+        keys=KeyResolver(sessions, write_lock, reader),
         store=GcodeStore(settings.files_dir),
         limiter=limiter,
         signing_key=signing,
         secrets=secret_box(settings, signing),
-        write_lock=WriteLock(enabled=sqlite),
+        write_lock=write_lock,
         reader=reader,
         snapshots=snapshots,
         page_cache=_page_cache(reader, snapshots),

@@ -81,6 +81,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Bearer token that `GET /metrics` (Prometheus) asks for; empty: no /metrics at all (404).
     # At least 16 printable characters, no spaces: it guards farm-wide counts.
     metrics_token: Annotated[str, msgspec.Meta(pattern=r"^(?:|[!-~]{16,})$")] = ""
+    # SQLite: a write sent without the process's write lock can stall 10 s (cloud/db/writer.py).
+    # "log": a warning with where it came from, once per statement; "raise": refused (tests).
+    sqlite_unlocked_writes: Literal["log", "raise"] = "log"
     debug: bool = False
 
     @property

@@ -71,6 +71,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.postgres)
 
 
+@pytest.fixture(autouse=True)
+def no_unlocked_sqlite_writes(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """A cloud running in the test's process (the demo's, the farm's) logs a write it sent
+    to SQLite without the write lock (cloud/db/writer.py); such a write fails the test. The
+    cloud of tests/cloud refuses them outright (`sqlite_unlocked_writes = "raise"`)."""
+    yield
+    unlocked = [r.getMessage() for r in caplog.records if r.name == "cloud.db.writer"]
+    assert not unlocked, "\n".join(unlocked)
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent

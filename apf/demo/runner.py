@@ -168,6 +168,7 @@ async def serve_cloud(
     from cloud.app import build_context, create_app
     from cloud.auth.keys import ALL_SCOPES
     from cloud.db import migrate
+    from cloud.orchestration.db import writing
     from cloud.server import KEEP_ALIVE_S
     from cloud.services.admin import add_api_key, create_org
     from cloud.settings import Settings
@@ -190,7 +191,7 @@ async def serve_cloud(
     )
     ctx = build_context(settings)
     await migrate.upgrade(ctx.engine)
-    async with ctx.sessions() as session:
+    async with writing(ctx) as session:
         org = await create_org(session, "Demo Farm", owner_email="owner@demo.invalid", plan="pro")
         demo_key = await add_api_key(session, org, name="demo", scopes=list(ALL_SCOPES))
     server = _QuietServer(

@@ -22,6 +22,7 @@ from cloud.db.core import table_of
 from cloud.db.models import ApiKey
 from cloud.db.reader import SqliteReader
 from cloud.db.types import utcnow
+from cloud.db.writer import WriteLock
 from cloud.problems import Problem
 from shared.enums import ErrorCode
 
@@ -37,9 +38,13 @@ _BY_HASH = select(_KEYS).where(_KEYS.c.key_hash == bindparam("h"))
 
 class KeyResolver:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], reader: SqliteReader | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        write_lock: WriteLock,
+        reader: SqliteReader | None = None,
     ) -> None:
         self._sessions = sessions
+        self._write_lock = write_lock
         # SQLite: the lookup runs inline on the reader. Through aiosqlite it took several
         # thread hops, each waiting for the GIL behind a busy event loop: ~50 ms under 50
         # clients, which every request of the key waited for once per CACHE_TTL_S.
@@ -117,10 +122,13 @@ class KeyResolver:
     async def _touch(self, key_id: str) -> None:
         try:
             async with self._sessions() as session:
-                await session.execute(
-                    update(_KEYS).where(_KEYS.c.id == key_id).values(last_used_at=utcnow())
-                )
-                await session.commit()
+                # A connection first, then the lock, as a request takes them (cloud/db/writer.py).
+                await session.connection()
+                async with self._write_lock.held():
+                    await session.execute(
+                        update(_KEYS).where(_KEYS.c.id == key_id).values(last_used_at=utcnow())
+                    )
+                    await session.commit()
         except SQLAlchemyError:  # advisory: a busy database must not fail anything
             logger.warning("could not record last use of API key %s", key_id, exc_info=True)
 

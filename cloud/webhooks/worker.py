@@ -1,6 +1,7 @@
 """The delivery worker: fan-out, claims, bounded concurrent sends, batched result writes.
 
-`async with WebhookWorker(sessions, config):` runs three named tasks it owns:
+`async with WebhookWorker(sessions, config, box=..., write_lock=...):` runs three named tasks
+it owns:
 - fan-out: turns new `events` rows into delivery rows (`cloud.webhooks.fanout`);
 - dispatcher: claims due deliveries while fewer than `max_in_flight` are in flight and
   starts one send task each (the set of send tasks is the bound);
@@ -54,15 +55,13 @@ class WebhookWorker:
         config: WebhookConfig | None = None,
         *,
         box: SecretBox,
-        write_lock: WriteLock | None = None,
+        write_lock: WriteLock,
     ) -> None:
         self.config = config or WebhookConfig()
         self._box = box  # opens each endpoint's sealed secret to sign with
         # Three writing loops: each write transaction queues on the process's writer lock
-        # (cloud.db.writer; the app's, or one of its own when run alone).
-        bind = sessions.kw.get("bind")
-        sqlite = bind is not None and bind.dialect.name == "sqlite"
-        self._write_lock = write_lock or WriteLock(enabled=sqlite)
+        # (cloud.db.writer): the app's, the one every other writer of the process takes.
+        self._write_lock = write_lock
         self.owner = "wkr_" + secrets.token_hex(8)
         self._sessions = sessions
         self._sender = Sender(self.config)
@@ -312,7 +311,7 @@ def webhook_lifespan(
     sessions: async_sessionmaker[AsyncSession],
     config: WebhookConfig,
     box: SecretBox,
-    write_lock: WriteLock | None = None,
+    write_lock: WriteLock,
 ) -> Callable[[Any], Any]:
     """A Litestar `lifespan` entry: the worker runs while the app does."""
 

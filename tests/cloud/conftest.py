@@ -22,6 +22,7 @@ from cloud.app import build_context, create_app
 from cloud.db import migrate
 from cloud.db.engine import create_engine, session_factory
 from cloud.db.reader import SqliteReader
+from cloud.orchestration.db import writing
 from cloud.services.admin import CreatedOrg, create_org
 from cloud.settings import Settings, database_url_for
 from tests.support.postgres import create_database, drop_database
@@ -56,7 +57,10 @@ def settings(
     if request.param == "sqlite":
         shutil.copy(migrated_sqlite_template, data_dir / "apf.sqlite3")
         return Settings(
-            data_dir=str(data_dir), allow_private_urls=True, public_url="http://testserver.local"
+            data_dir=str(data_dir),
+            allow_private_urls=True,
+            public_url="http://testserver.local",
+            sqlite_unlocked_writes="raise",  # every write path takes the lock, or fails here
         )
     url: str = request.getfixturevalue("postgres_from_template")
     return Settings(
@@ -120,8 +124,7 @@ class Api:
     settings: Settings
 
     async def new_org(self, name: str = "Farm", plan: str = "pro") -> CreatedOrg:
-        ctx = self.app.state["ctx"]
-        async with ctx.sessions() as session:
+        async with writing(self.app.state["ctx"]) as session:
             return await create_org(session, name, owner_email=f"owner@{name}.test", plan=plan)
 
     @staticmethod
@@ -205,7 +208,8 @@ def in_db(api: Api) -> SessionRunner:
     """Run `fn(session)` on the app's database (to set up states the API cannot reach yet)."""
 
     async def run(fn: Callable[[Any], Awaitable[Any]]) -> Any:
-        async with session_factory(api.app.state["ctx"].engine)() as session:
+        ctx = api.app.state["ctx"]
+        async with ctx.write_lock.held(), session_factory(ctx.engine)() as session:
             result = await fn(session)
             await session.commit()
             return result

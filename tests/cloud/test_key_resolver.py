@@ -11,6 +11,7 @@ from sqlalchemy import event, update
 
 from cloud.db.models import ApiKey
 from cloud.db.types import utcnow
+from cloud.orchestration.db import writing
 from cloud.problems import Problem
 from cloud.services.auth import KeyResolver
 from tests.cloud.conftest import Api
@@ -39,7 +40,7 @@ def key_lookups(api: Api) -> Iterator[list[str]]:
 def resolver_of(api: Api) -> KeyResolver:
     """A fresh resolver (empty cache) reading the way the app's does."""
     ctx = api.app.state["ctx"]
-    return KeyResolver(ctx.sessions, ctx.reader)
+    return KeyResolver(ctx.sessions, ctx.write_lock, ctx.reader)
 
 
 async def test_concurrent_misses_share_one_lookup(api: Api, key_lookups: list[str]) -> None:
@@ -59,7 +60,7 @@ async def test_forget_makes_the_next_request_look_again(api: Api, key_lookups: l
     resolver = resolver_of(api)
     header = f"Bearer {org.api_key}"
     await resolver.resolve(header)
-    async with ctx.sessions() as session:
+    async with writing(ctx) as session:
         await session.execute(update(ApiKey).values(revoked_at=utcnow()))
         await session.commit()
     await resolver.resolve(header)  # still cached: revoked elsewhere, within the TTL

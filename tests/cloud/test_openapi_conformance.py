@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from cloud.api.state import AppContext
 from cloud.app import create_app
 from cloud.db.engine import session_factory
+from cloud.db.writer import WriteLock
 from cloud.files import GcodeStore
 from cloud.sealing import SecretBox
 from cloud.services.auth import KeyResolver
@@ -79,7 +80,7 @@ def _openapi_document() -> dict[str, Any]:
         settings=settings,
         engine=engine,
         sessions=sessions,
-        keys=KeyResolver(sessions),
+        keys=KeyResolver(sessions, WriteLock(enabled=False)),
         store=GcodeStore(settings.files_dir),
         secrets=SecretBox(bytes(32)),
         signing_key=b"x" * 32,

@@ -102,6 +102,10 @@ class CloudProcess:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+        # A write the server sent to SQLite without its write lock (cloud/db/writer.py).
+        log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        unlocked = [line for line in log.splitlines() if "without the cloud's write lock" in line]
+        assert not unlocked, "\n".join(unlocked)
 
     def log_text(self) -> str:
         try:

@@ -217,7 +217,8 @@ async def test_an_expired_key_can_be_used_again_and_is_swept(
     assert reused.status_code == 201, reused.text
     assert reused.json()["name"] == "new"
     await in_db(age)
-    store = IdempotencyStore(session_factory(api.app.state["ctx"].engine))
+    ctx = api.app.state["ctx"]
+    store = IdempotencyStore(session_factory(ctx.engine), ctx.write_lock)
     assert await store.sweep() == 1
     assert await stored_rows(in_db) == []
 

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from cloud.db.models import PrinterCommand
+from cloud.orchestration.db import writing
 from cloud.services.admin import add_api_key
 from shared import wire
 from shared.enums import AgentState, ErrorCode, PrinterStatus
@@ -64,7 +65,7 @@ async def test_only_admin_keys_and_only_the_callers_printers(
     owner: OrgClient, other: OrgClient, in_db: SessionRunner
 ) -> None:
     printer_id = await idle_printer(owner, in_db)
-    async with owner.api.app.state["ctx"].sessions() as session:
+    async with writing(owner.api.app.state["ctx"]) as session:
         operator = await add_api_key(
             session, owner.org, name="op", scopes=["printers:read", "printers:write"]
         )

@@ -470,7 +470,8 @@ async def test_two_writers_of_one_job_cannot_both_act(farm: Farm) -> None:
     ctx = farm.owner.api.app.state["ctx"]
     life = JobLife(ctx)
     factory = session_factory(ctx.engine)
-    async with factory() as first, factory() as second:
+    # Both writers in this one task: it holds the process's write lock for them.
+    async with ctx.write_lock.held(), factory() as first, factory() as second:
         mine = await first.get_one(Job, job["id"])
         theirs = await second.get_one(Job, job["id"])
         await life.apply(first, mine, Trigger.CANCEL)

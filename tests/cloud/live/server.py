@@ -14,6 +14,7 @@ from litestar import Litestar
 from cloud.app import build_context, create_app
 from cloud.live.hub import LiveHub
 from cloud.live.stream import HUB_STATE_KEY
+from cloud.orchestration.db import writing
 from cloud.services.admin import CreatedOrg, create_org
 from cloud.settings import Settings
 from tests.support.ports import free_port
@@ -52,7 +53,7 @@ async def live_server(
     ctx = build_context(settings)
     app = create_app(settings, context=ctx)
     orgs = {}
-    async with ctx.sessions() as session:
+    async with writing(ctx) as session:
         for name in org_names:
             orgs[name] = await create_org(session, name, owner_email=f"o@{name}.test", plan="pro")
     port = free_port()

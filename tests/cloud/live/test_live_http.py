@@ -16,6 +16,7 @@ from cloud.live.history import TemperatureHistory
 from cloud.live.hub import LiveHub
 from cloud.live.stream import HUB_STATE_KEY, LIVE_PATH
 from cloud.live.temperatures import HISTORY_STATE_KEY
+from cloud.orchestration.db import writing
 from cloud.services.admin import add_api_key
 from cloud.settings import Settings
 from shared import wire
@@ -224,7 +225,7 @@ async def test_without_a_broker_the_stream_says_so_and_the_caller_is_checked(
         await hub_holds(server, 0)
 
         assert (await http.get(LIVE_PATH)).status_code == 401
-        async with server.app.state["ctx"].sessions() as session:
+        async with writing(server.app.state["ctx"]) as session:
             jobs_only = await add_api_key(session, acme, name="jobs", scopes=["jobs:read"])
         denied = await http.get(LIVE_PATH, headers={"Authorization": f"Bearer {jobs_only}"})
         assert denied.status_code == 403

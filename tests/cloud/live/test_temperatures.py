@@ -8,6 +8,7 @@ import time
 
 from cloud.live.history import TemperatureHistory
 from cloud.live.temperatures import HISTORY_STATE_KEY
+from cloud.orchestration.db import writing
 from cloud.services.admin import add_api_key
 from shared import wire
 from tests.cloud.api.test_printers import make_printer
@@ -57,7 +58,7 @@ async def test_only_the_callers_printers_and_only_with_printers_read(
         r = await owner.get(path(printer["id"]), params={"minutes": minutes})
         assert_error(r, 400, "invalid_request")
 
-    async with owner.api.app.state["ctx"].sessions() as session:
+    async with writing(owner.api.app.state["ctx"]) as session:
         viewer = await add_api_key(session, owner.org, name="v", scopes=["printers:read"])
         jobs_only = await add_api_key(session, owner.org, name="j", scopes=["jobs:read"])
     seen = await owner.get(path(printer["id"]), headers={"Authorization": f"Bearer {viewer}"})

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from cloud.orchestration.db import writing
 from cloud.services.events import record_event
 from cloud.webhooks.config import WebhookConfig
 from cloud.webhooks.schedule import RetryPolicy
@@ -51,7 +52,9 @@ def run_worker(api: Api) -> WorkerFactory:
     @asynccontextmanager
     async def run(config: WebhookConfig | None = None) -> AsyncIterator[WebhookWorker]:
         ctx = api.app.state["ctx"]
-        async with WebhookWorker(ctx.sessions, config or fast_config(), box=ctx.secrets) as w:
+        async with WebhookWorker(
+            ctx.sessions, config or fast_config(), box=ctx.secrets, write_lock=ctx.write_lock
+        ) as w:
             yield w
 
     return run
@@ -67,7 +70,7 @@ async def create_hook(owner: OrgClient, url: str, events: list[str], **body: Any
 async def emit(api: Api, org_id: str, event_type: EventType, resource_id: str = "res_1") -> str:
     """Append to the event log as the services do (payload: the resource under its kind)."""
     kind = event_type.value.split(".", 1)[0]
-    async with api.app.state["ctx"].sessions() as session:
+    async with writing(api.app.state["ctx"]) as session:
         event = record_event(
             session, org_id, event_type, resource_id, {kind: {"id": resource_id, "kind": kind}}
         )

@@ -12,6 +12,7 @@ from standardwebhooks import Webhook
 from cloud.app import build_context, create_app
 from cloud.db.models import Event
 from cloud.db.types import utcnow
+from cloud.orchestration.db import writing
 from cloud.webhooks import store
 from cloud.webhooks.tables import FAILED, PENDING
 from shared.enums import EventType
@@ -148,7 +149,7 @@ async def test_held_messages_of_a_disabled_endpoint_resume_when_it_is_enabled(
 
         await eventually(settled_and_due, what="the in-flight attempt recorded and due")
         # Due, pending, but held: nobody may claim it while the endpoint is disabled.
-        async with api.app.state["ctx"].sessions() as session:
+        async with writing(api.app.state["ctx"]) as session:
             claimed = await store.claim(session, owner="probe", limit=10, now=utcnow(), lease_s=5)
         assert claimed == []
         (row,) = await deliveries_of(api, hook["id"])
@@ -206,7 +207,7 @@ async def test_old_log_rows_are_pruned_but_pending_messages_never(
             return all(len(rows) == 1 for rows in done)
 
         await eventually(both_tried, what="one attempt each")
-    async with api.app.state["ctx"].sessions() as session:
+    async with writing(api.app.state["ctx"]) as session:
         pruned = await store.prune(session, before=utcnow() + timedelta(days=1))
     assert pruned == 3  # two attempts and the succeeded delivery
     assert await attempts_of(api, ok["id"]) == [] and await deliveries_of(api, ok["id"]) == []

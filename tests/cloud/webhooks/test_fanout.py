@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select, update
 from cloud.db.models import Event
 from cloud.db.types import utcnow
 from cloud.ids import IdPrefix, new_id
+from cloud.orchestration.db import writing
 from cloud.webhooks import fanout
 from cloud.webhooks.tables import (
     WebhookDelivery,
@@ -24,7 +25,7 @@ GRACE_S = 60.0
 
 async def _event(api: Api, org_id: str, age_s: float, type_: str = "job.created") -> str:
     event_id = new_id(IdPrefix.EVENT)
-    async with api.app.state["ctx"].sessions() as session:
+    async with writing(api.app.state["ctx"]) as session:
         session.add(
             Event(
                 id=event_id,
@@ -40,7 +41,7 @@ async def _event(api: Api, org_id: str, age_s: float, type_: str = "job.created"
 
 
 async def _pass(api: Api) -> int:
-    async with api.app.state["ctx"].sessions() as session:
+    async with writing(api.app.state["ctx"]) as session:
         return await fanout.fan_out(session, now=utcnow(), batch=50, grace_s=GRACE_S)
 
 
@@ -53,7 +54,7 @@ async def _delivered(api: Api) -> list[str]:
 async def test_each_event_once_and_a_late_commit_is_not_skipped(api: Api, owner: OrgClient) -> None:
     await create_hook(owner, "http://127.0.0.1:8081/a", ["job.*"])
     await create_hook(owner, "http://127.0.0.1:8081/b", ["printer.*"])
-    async with api.app.state["ctx"].sessions() as session:  # endpoints older than the events
+    async with writing(api.app.state["ctx"]) as session:  # endpoints older than the events
         await session.execute(
             update(WebhookEndpoint).values(created_at=utcnow() - timedelta(minutes=10))
         )
@@ -69,7 +70,7 @@ async def test_each_event_once_and_a_late_commit_is_not_skipped(api: Api, owner:
     assert await _delivered(api) == sorted([first, late])
     assert ignored not in await _delivered(api)
     # Even if its marks were lost, a second fan-out of the same events adds nothing.
-    async with api.app.state["ctx"].sessions() as session:
+    async with writing(api.app.state["ctx"]) as session:
         await session.execute(delete(WebhookEventMark))
         await session.commit()
     await _pass(api)
@@ -85,7 +86,7 @@ async def test_history_before_the_endpoint_or_outside_the_window_is_not_replayed
     after = await _event(api, owner.org.org_id, age_s=0)
     await _pass(api)
     assert await _delivered(api) == [after]
-    async with api.app.state["ctx"].sessions() as session:
+    async with writing(api.app.state["ctx"]) as session:
         cursor = await session.get(WebhookFanoutCursor, fanout.CURSOR_NAME)
         assert cursor is not None and utcnow() - cursor.scanned_to < timedelta(seconds=5)
         # Marks older than the window are cleaned up as the cursor moves.
