@@ -94,7 +94,9 @@ def pytest_runtest_makereport(
     report = yield
     peer = getattr(item, "funcargs", {}).get("prusalink")
     if report.when == "call" and report.failed and isinstance(peer, PrusaLinkPeer):
-        show_logs(item.config, item.nodeid, peer, "failed")
+        # A retried failure's own text is not in the summary: its last lines say why.
+        why = "\n".join(report.longreprtext.splitlines()[-12:])
+        show_logs(item.config, item.nodeid, peer, f"failed:\n{why}\n")
     return report
 
 
@@ -120,7 +122,14 @@ def prusalink(request: pytest.FixtureRequest) -> Iterator[PrusaLinkPeer]:
 def show_logs(config: pytest.Config, nodeid: str, peer: PrusaLinkPeer, what: str) -> None:
     # Past the capture: a failed try that is tried again shows no captured output.
     terminal = config.get_terminal_writer()
-    terminal.line(f"\n--- {nodeid} {what}; the end of PrusaLink's log:")
-    terminal.line(peer.log_tail(80))
+    terminal.line(f"\n--- {nodeid} {what}")
+    # PrusaLink's debug lines (logged as WARNING "Was[DEBUG]") fill 80 lines within a
+    # fraction of a second: its own warnings and errors over a longer stretch say more.
+    tail = peer.log_tail(4000).splitlines()
+    own = [line for line in tail if "Was[DEBUG]" not in line]
+    terminal.line("--- PrusaLink's log without its debug lines (end):")
+    terminal.line("\n".join(own[-60:]))
+    terminal.line("--- PrusaLink's log (end):")
+    terminal.line("\n".join(tail[-25:]))
     terminal.line("--- the end of the simulator's log:")
     terminal.line(peer.log_tail(40, "sim.log"))
