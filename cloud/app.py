@@ -79,8 +79,13 @@ def build_context(settings: Settings) -> AppContext:
     # connection and then waits for that lock: from one shared pool, enough waiting requests
     # would leave the lock's holder no connection (a deadlock until the pool times out).
     background_engine = create_engine(url, pool_size=4, timeout_s=settings.db_timeout_s)
+    write_lock = WriteLock(enabled=sqlite)
+    for guarded in (engine, background_engine):
+        guard_unlocked_writes(guarded, write_lock, on_unlocked=settings.sqlite_unlocked_writes)
     limiter: MemoryRateLimiter | SqlRateLimiter = (
-        SqlRateLimiter(engine) if settings.rate_limit_backend == "database" else MemoryRateLimiter()
+        SqlRateLimiter(engine, write_lock=write_lock)
+        if settings.rate_limit_backend == "database"
+        else MemoryRateLimiter()
     )
     reader = (
         SqliteReader(url, pool_size=settings.db_pool_size, timeout_s=settings.db_timeout_s)
@@ -89,9 +94,6 @@ def build_context(settings: Settings) -> AppContext:
     )
     snapshots = None if sqlite else SnapshotVersion(url, timeout_s=settings.db_timeout_s)
     signing = signing_key(settings)
-    write_lock = WriteLock(enabled=sqlite)
-    for guarded in (engine, background_engine):
-        guard_unlocked_writes(guarded, write_lock, on_unlocked=settings.sqlite_unlocked_writes)
     return AppContext(
         settings=settings,
         engine=engine,

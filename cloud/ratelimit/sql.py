@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
+from cloud.db.writer import WriteLock
 from cloud.ratelimit.base import (
     MAX_KEY_CHARS,
     RateDecision,
@@ -104,11 +105,15 @@ class SqlRateLimiter:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         cleanup_interval_s: float = DEFAULT_CLEANUP_INTERVAL_S,
         max_pending: int = DEFAULT_MAX_PENDING,
+        write_lock: WriteLock | None = None,
     ) -> None:
         dialect = engine.dialect.name
         if dialect not in ("postgresql", "sqlite"):
             raise ValueError(f"SqlRateLimiter supports PostgreSQL and SQLite, not {dialect}")
         self._engine = engine
+        # The process's SQLite write lock (cloud/db/writer.py), taken after the connection
+        # as a request takes it; none when the limiter is the process's only writer.
+        self._write_lock = write_lock or WriteLock(enabled=False)
         self._dialect = dialect
         self._clock = clock
         self._timeout_s = timeout_s
@@ -191,7 +196,12 @@ class SqlRateLimiter:
         now = self._clock()
         totals: dict[str, tuple[int, float]] = {}
         try:
-            async with asyncio.timeout(self._timeout_s), self._engine.begin() as conn:
+            async with (
+                asyncio.timeout(self._timeout_s),
+                self._engine.connect() as conn,
+                self._write_lock.held(),
+                conn.begin(),  # committed before the lock is let go
+            ):
                 for start in range(0, len(keys), _ROWS_PER_STATEMENT):
                     rows = [
                         {"key": key, "window_ends_at": now + by_key[key][0].window_s,
@@ -223,7 +233,7 @@ class SqlRateLimiter:
 
     async def _delete_ended(self, now: float) -> int:
         table = rate_limit_windows
-        async with self._engine.begin() as conn:
+        async with self._engine.connect() as conn, self._write_lock.held(), conn.begin():
             result = await conn.execute(table.delete().where(table.c.window_ends_at <= now))
         deleted = int(result.rowcount or 0)
         logger.debug("deleted %d ended rate-limit windows", deleted)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -134,8 +135,15 @@ class Api:
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Api]:
-    # httpx's ASGI transport runs the app on the test's own event loop (Litestar's
-    # AsyncTestClient uses a portal thread, whose loop asyncpg connections cannot cross).
+    async with open_api(settings) as opened:
+        yield opened
+
+
+@contextlib.asynccontextmanager
+async def open_api(settings: Settings) -> AsyncIterator[Api]:
+    """The app on `settings`, with a client. httpx's ASGI transport runs it on the test's own
+    event loop (Litestar's AsyncTestClient uses a portal thread, whose loop asyncpg
+    connections cannot cross)."""
     ctx = build_context(settings)
     app = create_app(settings, context=ctx)
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 from sqlalchemy import update
 
@@ -11,7 +12,15 @@ from cloud.auth.keys import PREFIX_SHOWN, Principal
 from cloud.db.models import ApiKey
 from cloud.db.types import utcnow
 from cloud.services.admin import new_api_key
-from tests.cloud.conftest import SQLITE_ONLY, Api, OrgClient, SessionRunner, assert_error
+from cloud.settings import Settings
+from tests.cloud.conftest import (
+    SQLITE_ONLY,
+    Api,
+    OrgClient,
+    SessionRunner,
+    assert_error,
+    open_api,
+)
 
 
 async def key_with(api: Api, owner: OrgClient, in_db: SessionRunner, scopes: list[str]) -> str:
@@ -101,6 +110,20 @@ async def test_rate_limit_429_with_headers(api: Api, owner: OrgClient) -> None:
     # Per key: another organization's key is not affected.
     other = OrgClient(api, await api.new_org("second"))
     assert (await other.get("/v1/printers")).status_code == 200
+
+
+async def test_the_database_rate_limiter_counts_with_the_apps_other_writers(
+    settings: Settings,
+) -> None:
+    # Shared by every process on the database; on SQLite its counting writes queue on the
+    # app's write lock like every other writer (tests/cloud's apps refuse any that do not).
+    shared = msgspec.structs.replace(
+        settings, rate_limit_backend="database", rate_limit_per_minute=3
+    )
+    async with open_api(shared) as api:
+        owner = OrgClient(api, await api.new_org())
+        statuses = [(await owner.get("/v1/printers")).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
 
 
 async def test_request_id_echoed_and_generated(owner: OrgClient) -> None:
