@@ -271,6 +271,8 @@ class Organization(_Model, frozen=True):
     plan: str = ""
     limits: PlanLimits = msgspec.field(default_factory=PlanLimits)
     usage: Usage = msgspec.field(default_factory=Usage)
+    # Home Assistant MQTT discovery of the organization's printers (docs/home-assistant.md).
+    home_assistant_enabled: bool = False
     created_at: datetime | None = None
     updated_at: datetime | None = None
 

@@ -101,9 +101,18 @@ class OrganizationResource(_Resource):
 
     retrieve = get
 
-    async def update(self, *, name: str | NotGiven = NOT_GIVEN) -> m.Organization:
-        call = Call("PATCH", "/v1/organization", json=c.changes(name=name))
-        return await self._client._request(call, m.Organization)
+    async def update(
+        self,
+        *,
+        name: str | NotGiven = NOT_GIVEN,
+        home_assistant_enabled: bool | NotGiven = NOT_GIVEN,
+    ) -> m.Organization:
+        """Rename the organization, or turn Home Assistant discovery of its printers on or
+        off (docs/home-assistant.md)."""
+        body = c.changes(name=name, home_assistant_enabled=home_assistant_enabled)
+        return await self._client._request(
+            Call("PATCH", "/v1/organization", json=body), m.Organization
+        )
 
 
 class Users(_Resource):

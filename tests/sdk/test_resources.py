@@ -60,6 +60,10 @@ def test_organization(client: Client, cloud: CloudProcess, org: Org) -> None:
     assert mine.limits.printers == 200 and mine.usage.printers == 0
     assert client.organization.update(name="Renamed farm").name == "Renamed farm"
     assert client.organization.retrieve().name == "Renamed farm"
+    assert mine.home_assistant_enabled is False
+    turned_on = client.organization.update(home_assistant_enabled=True)
+    assert turned_on.home_assistant_enabled is True and turned_on.name == "Renamed farm"
+    assert client.organization.get().home_assistant_enabled is True
 
 
 def test_users_and_invitations(client: Client, cloud: CloudProcess, org: Org) -> None:

@@ -288,7 +288,8 @@ export class OrganizationResource extends Resource {
     return this.core.request({ method: 'GET', path: '/v1/organization', ...withOptions(options) });
   }
 
-  update(params: { name?: string }, options?: Opts): Promise<T.Organization> {
+  /** Rename the organization, or turn Home Assistant discovery of its printers on or off. */
+  update(params: { name?: string; home_assistant_enabled?: boolean }, options?: Opts): Promise<T.Organization> {
     return this.core.request({ method: 'PATCH', path: '/v1/organization', json: params, ...withOptions(options) });
   }
 }

@@ -334,6 +334,8 @@ export interface Organization {
   /** The plan's limits; null means unlimited. */
   limits?: Record<'printers' | 'agents' | 'users' | 'storage_bytes' | 'active_jobs', number | null>;
   usage?: Record<'printers' | 'agents' | 'users' | 'storage_bytes' | 'active_jobs', number>;
+  /** Home Assistant MQTT discovery of the organization's printers (docs/home-assistant.md). */
+  home_assistant_enabled: boolean;
   created_at: string;
   updated_at?: string;
 }

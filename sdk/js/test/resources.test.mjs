@@ -38,6 +38,11 @@ describe('materials, organization, users, agents, analytics', { skip: NO_CLOUD }
     const org = await c.organization.get();
     assert.match(org.id, /^org_/);
     assert.equal((await c.organization.update({ name: 'Renamed farm' })).name, 'Renamed farm');
+    assert.equal(org.home_assistant_enabled, false);
+    const on = await c.organization.update({ home_assistant_enabled: true });
+    assert.equal(on.home_assistant_enabled, true);
+    assert.equal(on.name, 'Renamed farm');
+    assert.equal((await c.organization.get()).home_assistant_enabled, true);
   });
 
   test('users and invitations', async (t) => {
