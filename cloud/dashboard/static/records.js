@@ -1,6 +1,10 @@
 // What the Farm page knows of each printer: the API's record, overlaid by the live feed
 // (PrinterState and Telemetry of shared/wire/messages.py), and the spools assigned to it.
 
+// Live temperatures this recent win over the API's: the cloud stores them from the same
+// feed, a moment later (telemetry comes every 1-2 s while a printer is connected).
+const LIVE_TEMPS_FRESH_MS = 10000;
+
 /** What the page knows of one printer: the API's record, overlaid by the live feed. */
 export class PrinterRecord {
   constructor(printer) {
@@ -14,16 +18,20 @@ export class PrinterRecord {
     this.message = "";
     this.foreignJob = null;
     this.liveAt = 0; // when the last `state` item came (performance.now())
+    this.tempsAt = -Infinity; // when live temperatures last came (state or telemetry)
     this.result = null; // the last action's outcome, shown on the card
     this.pending = null; // the action on its way
     this.card = null;
   }
 
   /** A fresh API record. What it says of the job and status is older than a state item that
-   * came after the fetch started, so that part is kept from the live feed then. */
-  fromApi(printer, fetchedAt) {
+   * came after the fetch started, so that part is kept from the live feed then; its
+   * temperatures are used only while the live feed brings none. */
+  fromApi(printer, fetchedAt, now = performance.now()) {
     this.printer = printer;
-    this.temps = { ...this.temps, hotend: printer.temperatures.hotend, bed: printer.temperatures.bed };
+    if (now - this.tempsAt > LIVE_TEMPS_FRESH_MS) {
+      this.temps = { ...this.temps, hotend: printer.temperatures.hotend, bed: printer.temperatures.bed };
+    }
     if (printer.reported_materials && printer.reported_materials.length) this.materials = printer.reported_materials;
     if (fetchedAt > this.liveAt) {
       this.status = printer.status;
@@ -34,7 +42,7 @@ export class PrinterRecord {
   }
 
   fromState(state) {
-    this.liveAt = performance.now();
+    this.liveAt = this.tempsAt = performance.now();
     this.status = state.status;
     this.temps = { ...state.temperatures };
     this.message = state.message || "";
@@ -44,7 +52,10 @@ export class PrinterRecord {
   }
 
   fromTelemetry(telemetry) {
-    if (telemetry.temperatures) this.temps = { ...this.temps, ...telemetry.temperatures };
+    if (telemetry.temperatures) {
+      this.temps = { ...this.temps, ...telemetry.temperatures };
+      this.tempsAt = performance.now();
+    }
     if (telemetry.job !== undefined) this.fromJob(telemetry.job);
   }
 
