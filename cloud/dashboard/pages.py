@@ -39,6 +39,7 @@ PAGE_PATHS: tuple[str, ...] = (
     "/analytics",
     "/settings",
     "/sign-in",
+    "/join",
 )
 
 # Nothing but this origin: no CDN, no inline script or style, not framed by another site.

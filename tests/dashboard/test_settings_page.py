@@ -1,7 +1,7 @@
 """The Settings page in a real Chromium against a real farm (tests/integration/farm.py): an
-admin makes a read-only API key through the page, uses it, revokes it; invites someone and
-gets the token once; renames the organization. A viewer sees no write control. Both at a
-phone's width too."""
+admin makes a read-only API key through the page, uses it, revokes it; invites someone, gets
+the invitation's link once, and the invitee joins through it; renames the organization. A
+viewer sees no write control. Both at a phone's width too."""
 
 from __future__ import annotations
 
@@ -42,6 +42,39 @@ async def fits(page: Any) -> None:
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"{overflow} px wider than the screen"
+
+
+async def join(browser: Any, link: str, name: str) -> None:
+    """Accept an invitation as its invitee does: the link in a fresh browser (no session)."""
+    invitee = await browser.new_page(viewport=PHONE)
+    await invitee.goto(link)
+    await invitee.get_by_role("heading", name="Join an organization").wait_for()
+    assert "#" not in invitee.url  # the token is taken off the address bar at once
+    await invitee.get_by_label("Your name").fill(name)
+    await invitee.screenshot(path=str(SCREENSHOTS / "dashboard-join-phone.png"), full_page=True)
+    await invitee.get_by_test_id("join-accept").click()
+    shown = invitee.get_by_test_id("join-key")
+    await shown.wait_for(timeout=SHOWN_WITHIN_MS)
+    key = await shown.input_value()
+    assert key.startswith("apf_")
+    assert "(viewer)" in await invitee.locator(".once-box", has=shown).inner_text()
+    await fits(invitee)
+    await invitee.get_by_test_id("join-continue").click()
+    await invitee.wait_for_selector('[data-testid="printer-card"]', timeout=SHOWN_WITHIN_MS)
+    assert invitee.url.endswith("/farm")
+    # A viewer's key: the farm shows, no action is offered.
+    assert await invitee.locator("[data-action]").count() == 0
+    # The link works once.
+    again = await browser.new_page(viewport=DESKTOP)
+    await again.goto(link)
+    await again.get_by_test_id("join-accept").click()
+    await (
+        again.get_by_test_id("join-error")
+        .filter(has_text="already been accepted")
+        .wait_for(timeout=SHOWN_WITHIN_MS)
+    )
+    await invitee.close()
+    await again.close()
 
 
 async def open_settings(page: Any) -> None:
@@ -102,21 +135,20 @@ async def test_an_admin_makes_uses_and_revokes_a_key_and_invites_someone(farm: F
         listed = await revoked.locator(f'[data-key-id="{made[0]["id"]}"]').inner_text()
         assert "Revoked" in listed and "Never" not in listed  # its last use is shown
 
-        # An invitation: its token once, good for accepting.
+        # An invitation: its link once. The invitee opens it in a browser of their own,
+        # names themselves, gets an API key once and is signed in with it.
         await page.get_by_label("Email").fill("ann@farm.test")
         await page.get_by_label("Role").select_option("viewer")
         await page.get_by_test_id("invite-send").click()
-        token_field = page.get_by_test_id("invitation-token")
-        await token_field.wait_for(timeout=SHOWN_WITHIN_MS)
-        token = await token_field.input_value()
-        assert token.startswith("inv_")
-        assert "not shown again" in await page.locator(".once-box", has=token_field).inner_text()
-        accepted = await farm.api.post(
-            "/v1/invitations/accept", json={"token": token, "name": "Ann"}
-        )
-        assert accepted.status_code == 201, accepted.text
-        assert accepted.json()["user"]["role"] == "viewer"
+        link_field = page.get_by_test_id("invitation-link")
+        await link_field.wait_for(timeout=SHOWN_WITHIN_MS)
+        link = await link_field.input_value()
+        assert link.startswith(f"{base_url(farm)}/join#token=inv_"), link
+        token = link.partition("#token=")[2]
+        assert "not shown again" in await page.locator(".once-box", has=link_field).inner_text()
+        await join(browser, link, "Ann")
 
+        # The organization: renamed through its form.
         # The organization: renamed through its form.
         await page.get_by_label("Name", exact=True).fill("Renamed farm")
         await page.get_by_test_id("org-save").click()

@@ -13,7 +13,8 @@ import { LiveFeed, TEXT } from "./live.js";
 const PRODUCT = "AutoPrintFarm";
 const placeholder = () => import("./placeholder.js");
 
-// name: the nav entry it lights; public: shown without a session.
+// name: the nav entry it lights; public: shown without a session (and, unless `anyone`,
+// left for the page after sign-in when there is one).
 const ROUTES = [
   { name: "farm", pattern: /^\/(?:farm)?$/, title: "Farm", load: () => import("./farm.js") },
   { name: "printer", pattern: /^\/printers\/([^/]+)$/, title: "Printer", load: () => import("./printer.js"), nav: "farm" },
@@ -23,6 +24,8 @@ const ROUTES = [
   { name: "analytics", pattern: /^\/analytics$/, title: "Analytics", load: () => import("./analytics.js") },
   { name: "settings", pattern: /^\/settings$/, title: "Settings", load: () => import("./settings.js") },
   { name: "sign-in", pattern: /^\/sign-in$/, title: "Sign in", load: () => import("./signin.js"), public: true },
+  // Open to anyone, signed in or not: whoever holds an invitation's link (join.js).
+  { name: "join", pattern: /^\/join$/, title: "Join", load: () => import("./join.js"), public: true, anyone: true },
 ];
 const NOT_FOUND = { name: "not-found", title: "Page not found", load: () => import("./placeholder.js") };
 
@@ -156,7 +159,7 @@ async function render({ focus = false } = {}) {
     history.replaceState(null, "", `/sign-in?next=${next}`);
     return render({ focus });
   }
-  if (route.public && session) {
+  if (route.public && !route.anyone && session) {
     history.replaceState(null, "", safeNext(new URLSearchParams(location.search).get("next")));
     return render({ focus });
   }

@@ -1,6 +1,6 @@
 // The Settings page's users (/v1/users) and invitations (POST /v1/users/invite): the list
 // of members with their roles, and, for a key with users:write, a form that invites someone
-// and shows the invitation's token once.
+// and shows the invitation's link (with its token) once.
 
 import { el } from "./dom.js";
 import { OnceBox, ResultLine, cell, field, when } from "./settings-common.js";
@@ -34,7 +34,7 @@ export class UsersSection {
       el(
         "p",
         { class: "hint", "data-testid": "invitations-note" },
-        "Pending invitations are not listed: the API does not list them yet. An invitation's token is shown once, when it is made, and is good for 7 days.",
+        "Pending invitations are not listed: the API does not list them yet. An invitation's link is shown once, when it is made, and is good for 7 days.",
       ),
     );
   }
@@ -45,7 +45,7 @@ export class UsersSection {
     this.role.value = "member";
     this.inviteButton = el("button", { type: "submit", class: "button primary", "data-testid": "invite-send" }, "Invite");
     this.result = new ResultLine("invite-result");
-    this.once = new OnceBox({ testid: "invitation-token", title: "The invitation's token", label: "The invitation's token" });
+    this.once = new OnceBox({ testid: "invitation-link", title: "The invitation's link", label: "The invitation's link" });
     const form = el(
       "form",
       { class: "settings-form invite-form", "aria-labelledby": "invite-title", novalidate: true },
@@ -77,10 +77,13 @@ export class UsersSection {
     this.inviteButton.disabled = true;
     try {
       const made = await this.ctx.api("/v1/users/invite", { method: "POST", body: { email, role: this.role.value } });
+      // The token rides in the fragment, which browsers never send to a server (join.js).
+      const link = `${location.origin}/join#token=${encodeURIComponent(made.token)}`;
       this.once.show(
-        made.token,
-        `Send this token to ${made.email} (${made.role}). It is not shown again, and is good until ${when(made.expires_at)}. ` +
-          "They accept it with POST /v1/invitations/accept and get an API key of their own to sign in with.",
+        link,
+        `Send this link to ${made.email} (${made.role}). It is not shown again, and is good until ${when(made.expires_at)}. ` +
+          "Opening it, they choose a name and get an API key of their own to sign in with. " +
+          "(The token is the part after #token=, for POST /v1/invitations/accept.)",
       );
       this.result.ok(`Invitation made for ${made.email}.`);
       this.email.value = "";
