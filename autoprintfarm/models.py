@@ -291,6 +291,8 @@ class Invitation(_Model, frozen=True):
     role: str = ""
     # Only in the answer to the invite call: what the invitee accepts with.
     token: str | None = None
+    # In the list of open invitations: the inviting key's user (None: an organization key).
+    invited_by: str | None = None
     created_at: datetime | None = None
     expires_at: datetime | None = None
     accepted_at: datetime | None = None

@@ -144,6 +144,22 @@ class Users(_Resource):
         )
         return await self._client._request(call, m.Invitation)
 
+    async def invitations(
+        self,
+        *,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort: str | None = None,
+        fields: Fields | None = None,
+    ) -> AsyncPage[m.Invitation]:
+        """The invitations not accepted yet and not expired (without their tokens)."""
+        params = c.list_query(page, per_page, sort, fields)
+        return await self._client._page("/v1/invitations", params, m.Invitation)
+
+    async def revoke_invitation(self, invitation_id: str) -> None:
+        """Revoke an invitation not accepted yet: its token stops working at once."""
+        await self._client._request_empty(Call("DELETE", path("v1", "invitations", invitation_id)))
+
 
 class Agents(_Resource):
     async def list(

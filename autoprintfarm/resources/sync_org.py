@@ -140,6 +140,22 @@ class Users(_Resource):
         )
         return self._client._request(call, m.Invitation)
 
+    def invitations(
+        self,
+        *,
+        page: int | None = None,
+        per_page: int | None = None,
+        sort: str | None = None,
+        fields: Fields | None = None,
+    ) -> SyncPage[m.Invitation]:
+        """The invitations not accepted yet and not expired (without their tokens)."""
+        params = c.list_query(page, per_page, sort, fields)
+        return self._client._page("/v1/invitations", params, m.Invitation)
+
+    def revoke_invitation(self, invitation_id: str) -> None:
+        """Revoke an invitation not accepted yet: its token stops working at once."""
+        self._client._request_empty(Call("DELETE", path("v1", "invitations", invitation_id)))
+
 
 class Agents(_Resource):
     def list(

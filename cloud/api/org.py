@@ -1,10 +1,11 @@
-"""`/v1/organization`, `/v1/users` and accepting an invitation (`/v1/invitations/accept`)."""
+"""`/v1/organization`, `/v1/users` and the invitations (`/v1/invitations`: the open ones
+listed and revoked, and accepting one)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,10 +28,12 @@ from cloud.api.params import (
     sort_query,
 )
 from cloud.schemas.org import (
+    INVITATION_FIELDS,
     USER_FIELDS,
     InvitationAccepted,
     InvitationAcceptIn,
     InvitationOut,
+    InvitationPage,
     InviteIn,
     OrganizationOut,
     OrganizationPatch,
@@ -39,7 +42,13 @@ from cloud.schemas.org import (
     UserPage,
 )
 from cloud.services.invitations import accept_invitation
-from cloud.services.org import USER_SORTABLE, OrganizationService, UserService
+from cloud.services.org import (
+    INVITATION_SORTABLE,
+    USER_SORTABLE,
+    InvitationService,
+    OrganizationService,
+    UserService,
+)
 
 
 class OrganizationController(Controller):
@@ -103,6 +112,31 @@ class InvitationController(Controller):
     path = "/v1/invitations"
     tags = ["users"]  # noqa: RUF012
     request_max_body_size = JSON_BODY_MAX_BYTES
+
+    @get("/", opt={"scope": "users:read"}, responses=errors())
+    async def list_invitations(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        page: Page = 1,
+        per_page: PerPage = DEFAULT_PER_PAGE,
+        sort: Annotated[str | None, sort_query(INVITATION_SORTABLE)] = None,
+        fields: Annotated[str | None, fields_query(INVITATION_FIELDS)] = None,
+    ) -> InvitationPage:
+        """The invitations not accepted yet and not expired (tokens are never shown again).
+        Sortable: email, role, created_at, expires_at."""
+        reject_unknown_query(request.query_params, ("page", "per_page", "sort", "fields"))
+        wanted = parse_fields(fields, INVITATION_FIELDS)
+        req = page_request(page, per_page, sort, INVITATION_SORTABLE, "created_at")
+        items, total = await InvitationService(svc).pending(req)
+        return page_of(InvitationPage, items, wanted, req, total)
+
+    @delete("/{invitation_id:str}", opt={"scope": "users:write"}, responses=errors())
+    async def revoke_invitation(self, svc: Svc, invitation_id: FromPath[str]) -> None:
+        """Revoke an invitation not accepted yet: its link and token stop working at once,
+        and its place in the plan's user count is free again."""
+        await InvitationService(svc).revoke(invitation_id)
 
     # No scope: the invitee has no API key yet; the invitation's token is the credential.
     @post(

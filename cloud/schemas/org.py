@@ -104,6 +104,27 @@ class InvitationOut(msgspec.Struct, kw_only=True):
     expires_at: datetime
 
 
+class PendingInvitationOut(msgspec.Struct, kw_only=True):
+    """An invitation not accepted yet and not expired. Its token is never shown again."""
+
+    id: str
+    email: str
+    role: InvitableRole
+    invited_by: str | None  # the inviting key's user (none for an organization-wide key)
+    created_at: datetime
+    expires_at: datetime
+
+
+INVITATION_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in msgspec.structs.fields(PendingInvitationOut)
+)
+
+
+class InvitationPage(msgspec.Struct, kw_only=True):
+    data: list[PendingInvitationOut]
+    pagination: Pagination
+
+
 class InvitationAcceptIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """What the invitee sends: the token from the invitation, and a display name."""
 

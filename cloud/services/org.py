@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 
 from cloud.api.listing import PageRequest
 from cloud.auth.keys import hash_secret, new_secret
@@ -22,6 +22,7 @@ from cloud.schemas.org import (
     InviteIn,
     OrganizationOut,
     OrganizationPatch,
+    PendingInvitationOut,
     PlanLimits,
     Role,
     Usage,
@@ -32,6 +33,18 @@ from cloud.services.context import ServiceContext
 
 INVITATION_TTL = timedelta(days=7)
 USER_SORTABLE = ("email", "name", "role", "created_at")
+INVITATION_SORTABLE = ("email", "role", "created_at", "expires_at")
+
+
+def pending_invitation_out(row: Any) -> PendingInvitationOut:
+    return PendingInvitationOut(
+        id=row.id,
+        email=row.email,
+        role=InvitableRole(row.role),
+        invited_by=row.invited_by,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
 
 
 def user_out(row: Any) -> UserOut:
@@ -155,3 +168,38 @@ class UserService:
             created_at=now,
             expires_at=invitation.expires_at,
         )
+
+
+class InvitationService:
+    """The organization's open invitations: listed (never with their tokens) and revoked."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        t = table_of(Invitation).c
+        self.repo = OrgRepository(
+            Invitation,
+            ctx.session,
+            ctx.org_id,
+            {k: t[k] for k in INVITATION_SORTABLE},
+            reader=ctx.reader,
+        )
+
+    async def pending(self, req: PageRequest) -> tuple[list[PendingInvitationOut], int]:
+        t = self.repo.table.c
+        open_now = [t.accepted_at.is_(None), t.expires_at > utcnow()]
+        rows, total = await self.repo.page(open_now, req)
+        return [pending_invitation_out(r) for r in rows], total
+
+    async def revoke(self, invitation_id: str) -> None:
+        """Delete an invitation not accepted yet: its link and token then find nothing. One
+        that was accepted, even a moment ago, is no longer an invitation (404)."""
+        t = self.repo.table.c
+        await self.ctx.begin_write()
+        removed = await self.ctx.session.execute(
+            delete(Invitation).where(
+                t.org_id == self.ctx.org_id, t.id == invitation_id, t.accepted_at.is_(None)
+            )
+        )
+        if removed.rowcount != 1:  # type: ignore[attr-defined]
+            raise not_found("invitation", invitation_id)
+        await self.ctx.commit()

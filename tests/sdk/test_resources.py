@@ -78,6 +78,13 @@ def test_users_and_invitations(client: Client, cloud: CloudProcess, org: Org) ->
     with pytest.raises(InvalidRequestError) as bad:
         client.users.invite(email="not-an-email")
     assert bad.value.param == "email"
+    (pending,) = client.users.invitations().data
+    assert (pending.id, pending.email, pending.token) == (invitation.id, "new@farm.test", None)
+    assert pending.invited_by == owner.id
+    client.users.revoke_invitation(invitation.id)
+    assert client.users.invitations().data == []
+    with pytest.raises(NotFoundError):
+        client.users.revoke_invitation(invitation.id)
 
 
 def test_agents(client: Client, cloud: CloudProcess, org: Org) -> None:

@@ -307,6 +307,16 @@ export class Users extends Resource {
   invite(params: { email: string; role?: string }, options?: Opts): Promise<T.Invitation> {
     return this.core.request({ method: 'POST', path: '/v1/users/invite', json: params, ...withOptions(options) });
   }
+
+  /** The invitations not accepted yet and not expired (without their tokens). */
+  invitations(params: T.ListParams = {}, options?: Opts): PagePromise<T.Invitation> {
+    return this.core.page('/v1/invitations', listQuery(params), options);
+  }
+
+  /** Revoke an invitation not accepted yet: its token stops working at once. */
+  async revokeInvitation(id: string, options?: Opts): Promise<void> {
+    await this.core.request({ method: 'DELETE', path: pathOf('v1', 'invitations', id), ...withOptions(options) });
+  }
 }
 
 export class Agents extends Resource {

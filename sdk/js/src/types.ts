@@ -356,6 +356,8 @@ export interface Invitation {
   expires_at: string;
   /** Only in the answer to invite: what the invitee accepts with. */
   token?: string;
+  /** In the list of open invitations: the inviting key's user (null: an organization key). */
+  invited_by?: string | null;
 }
 
 export interface Agent {

@@ -57,6 +57,12 @@ describe('materials, organization, users, agents, analytics', { skip: NO_CLOUD }
     assert.equal(invitation.email, 'new@farm.test');
     assert.ok(invitation.token);
     await assert.rejects(c.users.invite({ email: 'not-an-email' }), InvalidRequestError);
+    const pending = await c.users.invitations();
+    assert.deepEqual(pending.data.map((i) => [i.id, i.email, i.token]), [[invitation.id, 'new@farm.test', undefined]]);
+    assert.equal(pending.data[0].invited_by, owner.id);
+    await c.users.revokeInvitation(invitation.id);
+    assert.equal((await c.users.invitations()).pagination.total, 0);
+    await assert.rejects(c.users.revokeInvitation(invitation.id), NotFoundError);
   });
 
   test('agents', async (t) => {
