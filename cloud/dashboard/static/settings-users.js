@@ -1,9 +1,10 @@
-// The Settings page's users (/v1/users) and invitations (POST /v1/users/invite): the list
-// of members with their roles, and, for a key with users:write, a form that invites someone
-// and shows the invitation's link (with its token) once.
+// The Settings page's users (/v1/users) and invitations (/v1/invitations): the members with
+// their roles and the open invitations; for a key with users:write, a form that invites
+// someone and shows the invitation's link (with its token) once, and a Revoke button on each
+// open invitation.
 
 import { el } from "./dom.js";
-import { OnceBox, ResultLine, cell, field, when } from "./settings-common.js";
+import { ConfirmDialog, OnceBox, ResultLine, cell, field, when } from "./settings-common.js";
 
 const ROLES = [
   ["viewer", "Viewer — sees everything, changes nothing"],
@@ -28,13 +29,18 @@ export class UsersSection {
       this.root.append(el("p", { class: "hint" }, "This API key may not see the organization's users (it needs users:read)."));
       return;
     }
-    this.root.append(this.listNote, this.list);
-    if (this.canInvite) this.root.append(this.buildInvite());
+    this.pending = el("div", { class: "settings-list", "data-testid": "invitations" });
+    this.pendingNote = el("p", { class: "hint" });
+    this.root.append(this.listNote, this.list, this.pendingNote, this.pending);
+    if (this.canInvite) {
+      this.dialog = new ConfirmDialog(this.root, "revoke-invitation-dialog");
+      this.root.append(this.buildInvite());
+    }
     this.root.append(
       el(
         "p",
         { class: "hint", "data-testid": "invitations-note" },
-        "Pending invitations are not listed: the API does not list them yet. An invitation's link is shown once, when it is made, and is good for 7 days.",
+        "An invitation's link is shown once, when it is made, and is good for 7 days; revoking the invitation stops it at once.",
       ),
     );
   }
@@ -87,6 +93,7 @@ export class UsersSection {
       );
       this.result.ok(`Invitation made for ${made.email}.`);
       this.email.value = "";
+      await this.loadInvitations();
     } catch (error) {
       if (error.status !== 401) this.result.error(`Not invited: ${error.message}`);
     } finally {
@@ -130,5 +137,75 @@ export class UsersSection {
     } catch (error) {
       if (error.status !== 401) this.listNote.textContent = `The users could not be loaded: ${error.message}`;
     }
+    await this.loadInvitations();
+  }
+
+  /** The invitations not accepted yet and not expired; each with Revoke for users:write. */
+  async loadInvitations() {
+    let open;
+    try {
+      open = await this.ctx.fetchAll("/v1/invitations", { sort: "created_at" });
+    } catch (error) {
+      if (error.status !== 401) this.pendingNote.textContent = `The invitations could not be loaded: ${error.message}`;
+      return;
+    }
+    this.pendingNote.textContent = open.length ? "" : "No open invitations.";
+    if (!open.length) {
+      this.pending.replaceChildren();
+      return;
+    }
+    const headings = ["Email", "Role", "Invited by", "Good until"].concat(this.canInvite ? ["Actions"] : []);
+    const row = (inv) => {
+      const inviter = this.byId.get(inv.invited_by);
+      const line = el(
+        "tr",
+        { "data-invitation-id": inv.id, "data-testid": "invitation" },
+        cell("Email", inv.email),
+        cell("Role", inv.role),
+        cell("Invited by", inviter ? inviter.name || inviter.email : "—"),
+        cell("Good until", when(inv.expires_at)),
+      );
+      if (this.canInvite) {
+        const revoke = el("button", { type: "button", class: "button danger-outline", "data-action": "revoke-invitation" }, "Revoke");
+        const result = el("p", { class: "row-result", role: "status" });
+        revoke.addEventListener("click", () => this.revoke(inv, revoke, result));
+        line.append(cell("Actions", el("div", {}, revoke, result)));
+      }
+      return line;
+    };
+    this.pending.replaceChildren(
+      el(
+        "table",
+        { class: "settings-table users-table" },
+        el("caption", {}, `Open invitations (${open.length})`),
+        el("thead", {}, el("tr", {}, ...headings.map((h) => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, ...open.map(row)),
+      ),
+    );
+  }
+
+  async revoke(inv, button, result) {
+    const yes = await this.dialog.ask({
+      title: "Revoke this invitation?",
+      text: `The invitation for ${inv.email} (${inv.role}) stops working at once: its link can no longer be used to join.`,
+      yes: "Revoke invitation",
+      no: "Keep it",
+    });
+    if (!yes) return;
+    button.disabled = true;
+    result.textContent = "";
+    try {
+      await this.ctx.api(`/v1/invitations/${encodeURIComponent(inv.id)}`, { method: "DELETE" });
+      this.result.ok(`The invitation for ${inv.email} was revoked.`);
+      await this.loadInvitations();
+    } catch (error) {
+      if (error.status === 401) return;
+      button.disabled = false;
+      result.textContent = `Not revoked: ${error.message}`;
+    }
+  }
+
+  close() {
+    if (this.dialog) this.dialog.close();
   }
 }

@@ -185,5 +185,6 @@ class SettingsPage {
   unmount() {
     this.alive = false;
     this.keys.close();
+    this.users.close();
   }
 }
