@@ -53,6 +53,10 @@ logger = logging.getLogger(__name__)
 LISTING_POLL_S = 0.2
 
 
+# Polls between two readings of /api/version while PrusaLink does not know the firmware yet.
+VERSION_RETRY_POLLS = 10
+
+
 class PrusaLinkDriver:
     def __init__(
         self,
@@ -111,15 +115,26 @@ class PrusaLinkDriver:
                 self._client = None
 
     async def _session(self, client: PrusaLinkClient) -> None:
-        version = await client.version()
-        server, firmware = version.get("server"), version.get("firmware")
-        self._firmware = f"PrusaLink {server}" + (f", firmware {firmware}" if firmware else "")
+        knows_firmware = await self._read_version(client)
         await self._find_storage(client)
         await self._jobs.load()
         self._client = client
+        polls = 0
         while True:
             await self._poll_once(client)
+            polls += 1
+            # Just after it starts, PrusaLink answers without the printer's firmware (it has
+            # not read it over serial yet): asked again now and then until it knows.
+            if not knows_firmware and polls % VERSION_RETRY_POLLS == 0:
+                knows_firmware = await self._read_version(client)
             await asyncio.sleep(self._config.poll_interval_s)  # pacing: PrusaLink pushes nothing
+
+    async def _read_version(self, client: PrusaLinkClient) -> bool:
+        """Read PrusaLink's and the printer's versions; True once the firmware is known."""
+        version = await client.version()
+        server, firmware = version.get("server"), version.get("firmware")
+        self._firmware = f"PrusaLink {server}" + (f", firmware {firmware}" if firmware else "")
+        return bool(firmware)
 
     async def _find_storage(self, client: PrusaLinkClient) -> None:
         """The writable storage: `local` on a Pi's PrusaLink, `usb` on an MK4's firmware."""
