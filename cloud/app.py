@@ -171,6 +171,7 @@ def create_app(
     history = TemperatureHistory()  # what the live feed recorded, for the Printer page's chart
 
     async def _dispose(_app: Litestar) -> None:
+        await ctx.keys.drain()  # the keys' last-use stamps under way, before their engine goes
         if isinstance(ctx.limiter, SqlRateLimiter):
             await ctx.limiter.aclose()
         if ctx.reader is not None:

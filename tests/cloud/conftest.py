@@ -153,9 +153,12 @@ async def open_api(settings: Settings) -> AsyncIterator[Api]:
         ) as client:
             yield Api(client=client, app=app, settings=settings)
     finally:
+        await ctx.keys.drain()  # the keys' last-use stamps still on their way
         if ctx.snapshots is not None:
             await ctx.snapshots.close()
         await ctx.engine.dispose()
+        if ctx.background_engine is not None:  # the test helpers' `writing` sessions
+            await ctx.background_engine.dispose()
 
 
 @dataclass
