@@ -59,7 +59,7 @@ export class ConfirmDialog {
     this.confirm = el("button", { type: "submit", value: "confirm", class: "button danger", "data-testid": "dialog-confirm" });
     this.dialog = el(
       "dialog",
-      { id, class: "dialog", "aria-labelledby": this.title.id, "aria-describedby": this.text.id },
+      { id, class: "dialog", "data-testid": id, "aria-labelledby": this.title.id, "aria-describedby": this.text.id },
       el("form", { method: "dialog" }, this.title, this.text, el("div", { class: "dialog-buttons" }, this.keep, this.confirm)),
     );
     root.append(this.dialog);
@@ -83,6 +83,21 @@ export class ConfirmDialog {
       this.dialog.showModal();
       this.keep.focus();
     });
+  }
+
+  /** Ask `question`; once confirmed, run `act()` with `button` disabled. A failure is said
+   * in `result` after `failed` and the button given back; after a 401 the shell signs out. */
+  async confirmThen(question, { button, result, failed }, act) {
+    if (!(await this.ask(question))) return;
+    button.disabled = true;
+    result.textContent = "";
+    try {
+      await act();
+    } catch (error) {
+      if (error.status === 401) return;
+      button.disabled = false;
+      result.textContent = `${failed}: ${error.message}`;
+    }
   }
 
   close() {

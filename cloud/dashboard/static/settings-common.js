@@ -1,6 +1,6 @@
 // Pieces the Settings page's sections share: a labelled field, a time as text, a line that
 // tells how an action went, and the box that shows a secret once (a new API key, an
-// invitation's token) with a copy button.
+// invitation's link) with a copy button. (The yes/no dialog is forms.js's ConfirmDialog.)
 
 import { el } from "./dom.js";
 
@@ -103,45 +103,5 @@ export class OnceBox {
     } catch {
       this.copied.textContent = "The browser did not allow copying: the text is selected, copy it with Ctrl+C (⌘C on a Mac).";
     }
-  }
-}
-
-/** A yes/no question in a native modal <dialog> (the browser traps the focus, Escape says no). */
-export class ConfirmDialog {
-  constructor(root, testid) {
-    this.heading = el("h2", { id: `${testid}-title` });
-    this.text = el("p", { id: `${testid}-text` });
-    this.no = el("button", { type: "submit", value: "no", class: "button", "data-testid": "dialog-dismiss" }, "Keep it");
-    this.yes = el("button", { type: "submit", value: "yes", class: "button danger", "data-testid": "dialog-confirm" }, "Confirm");
-    this.dialog = el(
-      "dialog",
-      { class: "dialog", "data-testid": testid, "aria-labelledby": `${testid}-title`, "aria-describedby": `${testid}-text` },
-      el("form", { method: "dialog" }, this.heading, this.text, el("div", { class: "dialog-buttons" }, this.no, this.yes)),
-    );
-    root.append(this.dialog);
-    this.resolve = null;
-    this.dialog.addEventListener("close", () => {
-      if (this.resolve) this.resolve(this.dialog.returnValue === "yes");
-      this.resolve = null;
-    });
-  }
-
-  /** Resolves to true only when the user confirmed. */
-  ask({ title, text, yes, no }) {
-    if (this.resolve) return Promise.resolve(false);
-    this.heading.textContent = title;
-    this.text.textContent = text;
-    this.yes.textContent = yes;
-    this.no.textContent = no;
-    this.dialog.returnValue = "";
-    return new Promise((resolve) => {
-      this.resolve = resolve;
-      this.dialog.showModal();
-      this.no.focus();
-    });
-  }
-
-  close() {
-    if (this.dialog.open) this.dialog.close();
   }
 }

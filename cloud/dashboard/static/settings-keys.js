@@ -3,7 +3,8 @@
 // the new key shown once, and revocation after a confirmation.
 
 import { el } from "./dom.js";
-import { ConfirmDialog, OnceBox, ResultLine, cell, field, when } from "./settings-common.js";
+import { ConfirmDialog } from "./forms.js";
+import { OnceBox, ResultLine, cell, field, when } from "./settings-common.js";
 
 export const RESOURCES = [
   ["printers", "Printers"],
@@ -183,29 +184,22 @@ export class KeysSection {
     );
   }
 
-  async revoke(key, button, result) {
+  revoke(key, button, result) {
     const own = this.ctx.session && key.id === this.ctx.session.key_id;
     const name = key.name ? `"${key.name}" (${key.prefix}…)` : `${key.prefix}…`;
-    const yes = await this.dialog.ask({
+    const question = {
       title: "Revoke this API key?",
       text:
         `The key ${name} stops working at once, and every dashboard signed in with it is signed out. This cannot be undone.` +
         (own ? " It is the key this browser is signed in with: you will be signed out too." : ""),
       yes: "Revoke key",
       no: "Keep the key",
-    });
-    if (!yes) return;
-    button.disabled = true;
-    result.textContent = "";
-    try {
+    };
+    return this.dialog.confirmThen(question, { button, result, failed: "Not revoked" }, async () => {
       await this.ctx.api(`/v1/api-keys/${encodeURIComponent(key.id)}`, { method: "DELETE" });
       this.result.ok(`Key ${key.prefix}… revoked.`);
       await this.load(); // for the browser's own key this answers 401: the shell signs out
-    } catch (error) {
-      if (error.status === 401) return;
-      button.disabled = false;
-      result.textContent = `Not revoked: ${error.message}`;
-    }
+    });
   }
 
   close() {

@@ -4,7 +4,8 @@
 // open invitation.
 
 import { el } from "./dom.js";
-import { ConfirmDialog, OnceBox, ResultLine, cell, field, when } from "./settings-common.js";
+import { ConfirmDialog } from "./forms.js";
+import { OnceBox, ResultLine, cell, field, when } from "./settings-common.js";
 
 const ROLES = [
   ["viewer", "Viewer — sees everything, changes nothing"],
@@ -184,25 +185,18 @@ export class UsersSection {
     );
   }
 
-  async revoke(inv, button, result) {
-    const yes = await this.dialog.ask({
+  revoke(inv, button, result) {
+    const question = {
       title: "Revoke this invitation?",
       text: `The invitation for ${inv.email} (${inv.role}) stops working at once: its link can no longer be used to join.`,
       yes: "Revoke invitation",
       no: "Keep it",
-    });
-    if (!yes) return;
-    button.disabled = true;
-    result.textContent = "";
-    try {
+    };
+    return this.dialog.confirmThen(question, { button, result, failed: "Not revoked" }, async () => {
       await this.ctx.api(`/v1/invitations/${encodeURIComponent(inv.id)}`, { method: "DELETE" });
       this.result.ok(`The invitation for ${inv.email} was revoked.`);
       await this.loadInvitations();
-    } catch (error) {
-      if (error.status === 401) return;
-      button.disabled = false;
-      result.textContent = `Not revoked: ${error.message}`;
-    }
+    });
   }
 
   close() {
