@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -37,15 +37,20 @@ def key_lookups(api: Api) -> Iterator[list[str]]:
             event.remove(engine, "before_cursor_execute", record)
 
 
-def resolver_of(api: Api) -> KeyResolver:
-    """A fresh resolver (empty cache) reading the way the app's does."""
+@pytest.fixture
+async def resolver(api: Api) -> AsyncIterator[KeyResolver]:
+    """A fresh resolver (empty cache) reading the way the app's does; its last-use stamps
+    are waited for before the app's engine goes."""
     ctx = api.app.state["ctx"]
-    return KeyResolver(ctx.sessions, ctx.write_lock, ctx.reader)
+    fresh = KeyResolver(ctx.sessions, ctx.write_lock, ctx.reader)
+    yield fresh
+    await fresh.drain()
 
 
-async def test_concurrent_misses_share_one_lookup(api: Api, key_lookups: list[str]) -> None:
+async def test_concurrent_misses_share_one_lookup(
+    api: Api, key_lookups: list[str], resolver: KeyResolver
+) -> None:
     org = await api.new_org()
-    resolver = resolver_of(api)
     header = f"Bearer {org.api_key}"
     principals = await asyncio.gather(*(resolver.resolve(header) for _ in range(20)))
     assert {p.org_id for p in principals} == {org.org_id}
@@ -54,10 +59,11 @@ async def test_concurrent_misses_share_one_lookup(api: Api, key_lookups: list[st
     assert len(key_lookups) == 1
 
 
-async def test_forget_makes_the_next_request_look_again(api: Api, key_lookups: list[str]) -> None:
+async def test_forget_makes_the_next_request_look_again(
+    api: Api, key_lookups: list[str], resolver: KeyResolver
+) -> None:
     org = await api.new_org()
     ctx = api.app.state["ctx"]
-    resolver = resolver_of(api)
     header = f"Bearer {org.api_key}"
     await resolver.resolve(header)
     async with writing(ctx) as session:
@@ -70,10 +76,9 @@ async def test_forget_makes_the_next_request_look_again(api: Api, key_lookups: l
     assert len(key_lookups) == 2
 
 
-async def test_use_is_recorded_off_the_request_path(api: Api) -> None:
+async def test_use_is_recorded_off_the_request_path(api: Api, resolver: KeyResolver) -> None:
     org = await api.new_org()
     ctx = api.app.state["ctx"]
-    resolver = resolver_of(api)
     await resolver.resolve(f"Bearer {org.api_key}")
     await resolver.drain()
     async with ctx.sessions() as session:
