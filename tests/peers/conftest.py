@@ -126,10 +126,19 @@ def show_logs(config: pytest.Config, nodeid: str, peer: PrusaLinkPeer, what: str
     # PrusaLink's debug lines (logged as WARNING "Was[DEBUG]") fill 80 lines within a
     # fraction of a second: its own warnings and errors over a longer stretch say more.
     tail = peer.log_tail(4000).splitlines()
-    own = [line for line in tail if "Was[DEBUG]" not in line]
-    terminal.line("--- PrusaLink's log without its debug lines (end):")
+    own = [line for line in tail if _said(line)]
+    terminal.line("--- PrusaLink's log without its debug lines and thread dumps (end):")
     terminal.line("\n".join(own[-60:]))
     terminal.line("--- PrusaLink's log (end):")
     terminal.line("\n".join(tail[-25:]))
     terminal.line("--- the end of the simulator's log:")
     terminal.line(peer.log_tail(40, "sim.log"))
+
+
+def _said(line: str) -> bool:
+    """A line of PrusaLink's log in its own words: not a debug line, nor a line of the
+    thread stacks its serial queue's stall check dumps (`sq_stall_recovery`)."""
+    if "Was[DEBUG]" in line:
+        return False
+    message = line.partition("]: ")[2]
+    return bool(message.strip()) and not message.startswith(" ") and "stack trace:" not in message
