@@ -1,4 +1,5 @@
-"""What the network drivers (OctoPrint, Moonraker) share on their way to the listener.
+"""What the network drivers (OctoPrint, Moonraker, PrusaLink, Bambu) share on their way to
+the listener, and in the checks before a command.
 
 They get whole reports from a server and rebuild the snapshot from each one; a report
 that changes what the farm acts on (status, firmware, message, which job) is a
@@ -14,10 +15,13 @@ from agent.drivers.base import (
     DriverEvent,
     EventListener,
     InvalidCommandError,
+    PrinterBusyError,
+    PrinterOfflineError,
     PrinterSnapshot,
     StateChanged,
     TelemetryUpdated,
 )
+from shared.enums import PrinterStatus
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +60,12 @@ def gcode_lines(lines: list[str]) -> list[str]:
     if any("\n" in line or "\r" in line for line in cleaned):
         raise InvalidCommandError("a G-code line must not contain a line break")
     return cleaned
+
+
+def require_idle(snap: PrinterSnapshot, *, job_running: bool) -> None:
+    """Refuse a new print unless the printer is idle and runs no job of ours: offline or
+    busy, in the printer's own words when the snapshot has some."""
+    if snap.status is PrinterStatus.OFFLINE:
+        raise PrinterOfflineError(snap.message or "printer offline")
+    if job_running or snap.status is not PrinterStatus.IDLE:
+        raise PrinterBusyError(snap.message or f"the printer is {snap.status}")

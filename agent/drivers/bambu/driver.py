@@ -55,7 +55,7 @@ from agent.drivers.base import (
     Temperatures,
 )
 from agent.drivers.memory import InMemoryJobMemory, JobMemory
-from agent.drivers.reporting import SnapshotReporter, gcode_lines
+from agent.drivers.reporting import SnapshotReporter, gcode_lines, require_idle
 from agent.drivers.uploads import content_named
 from shared.enums import PrinterStatus
 
@@ -393,11 +393,7 @@ class BambuDriver:
 
     def _require_idle(self) -> BambuLink:
         link = self._require_link()
-        status = self.snapshot.status
-        if status is PrinterStatus.OFFLINE:
-            raise PrinterOfflineError(self.snapshot.message or "printer offline")
-        if self._jobs.job is not None or status is not PrinterStatus.IDLE:
-            raise PrinterBusyError(self.snapshot.message or f"the printer is {status}")
+        require_idle(self.snapshot, job_running=self._jobs.job is not None)
         return link
 
 

@@ -63,7 +63,7 @@ from agent.drivers.moonraker.state import (
     temperatures_from,
 )
 from agent.drivers.moonraker.tracker import JobTracker, MoonrakerJob
-from agent.drivers.reporting import SnapshotReporter, gcode_lines
+from agent.drivers.reporting import SnapshotReporter, gcode_lines, require_idle
 from agent.drivers.tasks import until_first_failure
 from agent.drivers.uploads import UPLOAD_PREFIX, Upload, content_named
 from shared.enums import PrinterStatus
@@ -515,11 +515,7 @@ class MoonrakerDriver:
 
     def _require_idle(self) -> MoonrakerClient:
         client = self._require_client()
-        status = self.snapshot.status
-        if status is PrinterStatus.OFFLINE:
-            raise PrinterOfflineError(self.snapshot.message or "printer offline")
-        if self._jobs.job is not None or status is not PrinterStatus.IDLE:
-            raise PrinterBusyError(self.snapshot.message or f"the printer is {status}")
+        require_idle(self.snapshot, job_running=self._jobs.job is not None)
         return client
 
 

@@ -59,7 +59,7 @@ from agent.drivers.octoprint.state import (
     temperatures_from,
 )
 from agent.drivers.octoprint.tracker import JobTracker
-from agent.drivers.reporting import SnapshotReporter, gcode_lines
+from agent.drivers.reporting import SnapshotReporter, gcode_lines, require_idle
 from agent.drivers.tasks import until_first_failure
 from shared.enums import PrinterStatus
 
@@ -346,11 +346,7 @@ class OctoPrintDriver:
 
     def _require_idle(self) -> OctoPrintClient:
         client = self._require_client()
-        status = self.snapshot.status
-        if status is PrinterStatus.OFFLINE:
-            raise PrinterOfflineError(self.snapshot.message or "printer offline")
-        if self._jobs.job is not None or status is not PrinterStatus.IDLE:
-            raise PrinterBusyError(self.snapshot.message or f"the printer is {status}")
+        require_idle(self.snapshot, job_running=self._jobs.job is not None)
         return client
 
 

@@ -43,7 +43,7 @@ from agent.drivers.prusalink.client import (
 from agent.drivers.prusalink.config import PrusaLinkConfig
 from agent.drivers.prusalink.state import observe, temperatures_from
 from agent.drivers.prusalink.tracker import JobTracker, PrusaLinkJob
-from agent.drivers.reporting import SnapshotReporter
+from agent.drivers.reporting import SnapshotReporter, require_idle
 from agent.drivers.uploads import content_named
 from shared.enums import PrinterStatus
 
@@ -281,11 +281,7 @@ class PrusaLinkDriver:
 
     def _require_idle(self) -> PrusaLinkClient:
         client = self._require_client()
-        status = self.snapshot.status
-        if status is PrinterStatus.OFFLINE:
-            raise PrinterOfflineError(self.snapshot.message or "printer offline")
-        if self._jobs.job is not None or status is not PrinterStatus.IDLE:
-            raise PrinterBusyError(self.snapshot.message or f"the printer is {status}")
+        require_idle(self.snapshot, job_running=self._jobs.job is not None)
         return client
 
 
