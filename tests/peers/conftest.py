@@ -93,10 +93,11 @@ def pytest_runtest_makereport(
     they are still there (its data dir goes with the test)."""
     report = yield
     peer = getattr(item, "funcargs", {}).get("prusalink")
-    if report.when == "call" and report.failed and isinstance(peer, PrusaLinkPeer):
-        # A retried failure's own text is not in the summary: its last lines say why.
+    if report.failed and isinstance(peer, PrusaLinkPeer):
+        # A retried failure's own text is not in the summary: its last lines say why. In
+        # teardown the data dir may be gone already; the failure's text is still there.
         why = "\n".join(report.longreprtext.splitlines()[-12:])
-        show_logs(item.config, item.nodeid, peer, f"failed:\n{why}\n")
+        show_logs(item.config, item.nodeid, peer, f"failed in {report.when}:\n{why}\n")
     return report
 
 
